@@ -1,0 +1,374 @@
+"""Landing rows in raw_<system>.<table>, atomically, with the ledger, quarantine and cursor state.
+
+One :class:`TableLoad` is one transaction: the raw rows, quarantined rows, the ledger row and the new cursor
+commit together or not at all, so a load killed half-way leaves nothing behind and can simply be retried.
+Raw keeps every distinct version of a row once (``_row_hash``), so landing the same rows again changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from yiwang.contracts import Table
+from yiwang.warehouse import Tx, Warehouse, qident, qname
+
+META_COLUMNS = ("_batch_id", "_loaded_at", "_row_hash")
+FILE_META = "_source_file"
+CHUNK_ROWS = 50_000
+
+OPS_DDL = [
+    "create schema if not exists ops",
+    """create table if not exists ops.load_ledger (
+        system varchar not null, table_name varchar not null, batch_id varchar not null,
+        source_file varchar, started_at timestamp not null, finished_at timestamp not null,
+        rows_read bigint not null, rows_landed bigint not null, rows_new bigint not null,
+        rows_quarantined bigint not null, cursor_before varchar, cursor_after varchar,
+        status varchar not null, message varchar)""",
+    """create table if not exists ops.quarantine (
+        quarantine_id varchar primary key, system varchar not null, table_name varchar not null,
+        batch_id varchar not null, source_file varchar, rule varchar not null, reason varchar not null,
+        row_data varchar, quarantined_at timestamp not null, status varchar not null)""",
+    """create table if not exists ops.load_state (
+        system varchar not null, table_name varchar not null, cursor_value varchar,
+        updated_at timestamp not null, primary key (system, table_name))""",
+    """create table if not exists ops.file_state (
+        system varchar not null, path varchar not null, checksum varchar not null, size bigint,
+        mtime double precision, batch_id varchar not null, loaded_at timestamp not null,
+        primary key (system, path))""",
+]
+
+
+class LedgerMismatch(RuntimeError):
+    """rows read != rows landed + rows quarantined: a bug in a connector, never committed."""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    system: str
+    table_name: str
+    batch_id: str
+    source_file: str | None
+    rows_read: int
+    rows_landed: int
+    rows_new: int
+    rows_quarantined: int
+    cursor_before: str | None
+    cursor_after: str | None
+    status: str
+    message: str | None = None
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def ensure_ops(tx: Tx) -> None:
+    for stmt in OPS_DDL:
+        tx.execute(stmt)
+
+
+def new_batch_id(system: str, table: str) -> str:
+    return f"{system}.{table}.{utcnow():%Y%m%dT%H%M%S}.{uuid.uuid4().hex[:8]}"
+
+
+def file_batch_id(system: str, table: str, path: str, checksum: str) -> str:
+    """Deterministic: the same file content at the same path is the same batch."""
+    digest = hashlib.sha256(f"{path}\0{checksum}".encode()).hexdigest()[:16]
+    return f"{system}.{table}.{digest}"
+
+
+_COL_BAD = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def sanitise_column(name: str) -> str:
+    """A source's unannounced column name, made safe for the warehouse (keeps CJK letters)."""
+    out = _COL_BAD.sub("_", str(name).strip().lower()).strip("_") or "unnamed"
+    if out[0].isdigit():
+        out = "c_" + out
+    if out.startswith("_"):
+        out = "x" + out
+    return out
+
+
+def to_text(value: Any) -> str | None:
+    """A value as received, as text: the raw zone stores everything as VARCHAR."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return str(value)
+
+
+def row_hash(row: Mapping[str, str | None], source_file: str | None = None) -> str:
+    """sha256 of the non-null fields as canonical JSON; stable when a source adds a column later."""
+    items = sorted((k, v) for k, v in row.items() if v is not None)
+    if source_file is not None:
+        items.append((FILE_META, source_file))
+    return hashlib.sha256(json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+
+class TableLoad:
+    """Land one batch of one contract table. Use as a context manager.
+
+    >>> with TableLoad(wh, table, cursor_before=c) as load:   # doctest: +SKIP
+    ...     load.add_rows(rows)            # dicts keyed by contract field name, values as received
+    ...     load.quarantine(bad, "rule", "reason")
+    ...     load.cursor_after = new_cursor
+    ... entry = load.entry
+    """
+
+    def __init__(
+        self,
+        wh: Warehouse,
+        table: Table,
+        *,
+        batch_id: str | None = None,
+        source_file: str | None = None,
+        cursor_before: str | None = None,
+        file_state: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.wh = wh
+        self.table = table
+        self.schema = f"raw_{table.system}"
+        self.batch_id = batch_id or new_batch_id(table.system, table.name)
+        self.source_file = source_file
+        self.is_file = table.system in ("property", "hotline") or source_file is not None
+        self.cursor_before = cursor_before
+        self.cursor_after: str | None = cursor_before
+        self.file_state = file_state
+        self.rows_read = 0
+        self.n_quarantined = 0
+        self.entry: LedgerEntry | None = None
+        self.message: str | None = None
+        self._buffer: list[dict[str, str | None]] = []
+        self._seq = 0
+        self._tx: Tx | None = None
+        self._ctx: Any = None
+        self._started = utcnow()
+        self._tmp = f"_land_{uuid.uuid4().hex[:12]}"
+        self._raw_columns: list[str] = []
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def __enter__(self) -> TableLoad:
+        self._ctx = self.wh.transaction()
+        self._tx = self._ctx.__enter__()
+        ensure_ops(self._tx)
+        self._ensure_raw_table()
+        self._tx.execute(
+            f"create temp table {qident(self._tmp)} ("
+            + ", ".join(f"{qident(c)} varchar" for c in self._raw_columns)
+            + ", _row_hash varchar, _seq bigint)"
+        )
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        assert self._ctx is not None
+        if exc_type is None:
+            try:
+                self._finish()
+            except BaseException as e:
+                self._ctx.__exit__(type(e), e, e.__traceback__)
+                raise
+            self._ctx.__exit__(None, None, None)
+        else:
+            self._ctx.__exit__(exc_type, exc, tb)
+
+    # -- feeding ------------------------------------------------------------------------------
+    def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        for row in rows:
+            self.rows_read += 1
+            clean = {sanitise_column(k) if k not in self._known else k: to_text(v) for k, v in row.items()}
+            self._buffer.append(clean)
+            if len(self._buffer) >= CHUNK_ROWS:
+                self._flush()
+
+    def quarantine(self, row: Any, rule: str, reason: str, *, count_as_read: bool = True) -> None:
+        """Send one input row (dict, list or the raw text line) to ops.quarantine with its reason."""
+        assert self._tx is not None
+        if count_as_read:
+            self.rows_read += 1
+        self.n_quarantined += 1
+        data = row if isinstance(row, str) else json.dumps(row, ensure_ascii=False, default=str)
+        self._tx.execute(
+            "insert into ops.quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
+            [
+                uuid.uuid4().hex,
+                self.table.system,
+                self.table.name,
+                self.batch_id,
+                self.source_file,
+                rule,
+                reason,
+                data,
+                utcnow(),
+            ],
+        )
+
+    # -- internals ----------------------------------------------------------------------------
+    @property
+    def _known(self) -> set[str]:
+        return set(self._raw_columns)
+
+    def _ensure_raw_table(self) -> None:
+        tx = self._tx
+        assert tx is not None
+        tx.execute(f"create schema if not exists {qident(self.schema)}")
+        meta = list(META_COLUMNS) + ([FILE_META] if self.is_file else [])
+        if not tx.table_exists(self.schema, self.table.name):
+            cols = [f"{qident(c)} varchar" for c in self.table.columns]
+            cols += [f"{qident(c)} {'timestamp' if c == '_loaded_at' else 'varchar'}" for c in meta]
+            tx.execute(f"create table {qname(self.schema, self.table.name)} ({', '.join(cols)})")
+        self._raw_columns = [c for c in tx.columns(self.schema, self.table.name) if c not in meta]
+
+    def _add_columns(self, names: Iterable[str]) -> None:
+        tx = self._tx
+        assert tx is not None
+        for name in names:
+            tx.execute(f"alter table {qname(self.schema, self.table.name)} add column {qident(name)} varchar")
+            tx.execute(f"alter table {qident(self._tmp)} add column {qident(name)} varchar")
+            self._raw_columns.append(name)
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        tx = self._tx
+        assert tx is not None
+        new_cols = sorted({k for r in self._buffer for k in r} - self._known - {"_seq"})
+        if new_cols:
+            self._add_columns(new_cols)
+        records = []
+        for r in self._buffer:
+            self._seq += 1
+            records.append({**r, "_row_hash": row_hash(r, self.source_file), "_seq": self._seq})
+        df = pd.DataFrame.from_records(records, columns=[*self._raw_columns, "_row_hash", "_seq"])
+        df = df.astype({c: "object" for c in self._raw_columns + ["_row_hash"]}).where(df.notna(), None)
+        tx.insert_df(qident(self._tmp), df)
+        self._buffer.clear()
+
+    def _finish(self) -> None:
+        self._flush()
+        tx = self._tx
+        assert tx is not None
+        tmp = qident(self._tmp)
+        raw = qname(self.schema, self.table.name)
+        loaded_at = utcnow()
+        # In-batch exact duplicates (the same row twice in one delivery) go to quarantine, one row each.
+        dups = tx.query(
+            f"select * from {tmp} t where _seq not in (select min(_seq) from {tmp} group by _row_hash)"
+        )
+        cols = [*self._raw_columns, "_row_hash", "_seq"]
+        for d in dups:
+            row = {c: v for c, v in zip(cols, d, strict=True) if c not in ("_row_hash", "_seq") and v is not None}
+            self.quarantine(row, "duplicate_in_batch", "exact duplicate of an earlier row in the same batch",
+                            count_as_read=False)
+        distinct = int(tx.scalar(f"select count(distinct _row_hash) from {tmp}") or 0)
+        before = int(tx.scalar(f"select count(*) from {raw}") or 0)
+        data_cols = ", ".join(qident(c) for c in self._raw_columns)
+        extra_cols = ", _source_file" if self.is_file else ""
+        extra_vals = ", ?" if self.is_file else ""
+        params: list[Any] = [self.batch_id, loaded_at] + ([self.source_file] if self.is_file else [])
+        tx.execute(
+            f"insert into {raw} ({data_cols}, _batch_id, _loaded_at, _row_hash{extra_cols}) "
+            f"select {data_cols}, ?, ?, _row_hash{extra_vals} from {tmp} t "
+            f"where _seq in (select min(_seq) from {tmp} group by _row_hash) "
+            f"and not exists (select 1 from {raw} r where r._row_hash = t._row_hash)",
+            params,
+        )
+        rows_new = int(tx.scalar(f"select count(*) from {raw}") or 0) - before
+        tx.execute(f"drop table {tmp}")
+        if self.rows_read != distinct + self.n_quarantined:
+            raise LedgerMismatch(
+                f"{self.table.raw_table} batch {self.batch_id}: read {self.rows_read} != "
+                f"landed {distinct} + quarantined {self.n_quarantined}"
+            )
+        self.entry = LedgerEntry(
+            system=self.table.system,
+            table_name=self.table.name,
+            batch_id=self.batch_id,
+            source_file=self.source_file,
+            rows_read=self.rows_read,
+            rows_landed=distinct,
+            rows_new=rows_new,
+            rows_quarantined=self.n_quarantined,
+            cursor_before=self.cursor_before,
+            cursor_after=self.cursor_after,
+            status="success",
+            message=self.message,
+        )
+        write_ledger(tx, self.entry, self._started, loaded_at)
+        if self.table.cursor and self.cursor_after is not None and not self.is_file:
+            set_cursor(tx, self.table.system, self.table.name, self.cursor_after)
+        if self.file_state is not None:
+            fs = self.file_state
+            tx.execute("delete from ops.file_state where system = ? and path = ?", [self.table.system, fs["path"]])
+            tx.execute(
+                "insert into ops.file_state values (?, ?, ?, ?, ?, ?, ?)",
+                [self.table.system, fs["path"], fs["checksum"], fs.get("size"), fs.get("mtime"),
+                 self.batch_id, loaded_at],
+            )
+
+
+def write_ledger(tx: Tx, e: LedgerEntry, started: dt.datetime, finished: dt.datetime) -> None:
+    tx.execute(
+        "insert into ops.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [e.system, e.table_name, e.batch_id, e.source_file, started, finished, e.rows_read, e.rows_landed,
+         e.rows_new, e.rows_quarantined, e.cursor_before, e.cursor_after, e.status, e.message],
+    )
+
+
+def record_failure(wh: Warehouse, table: Table, message: str, cursor: str | None = None,
+                   source_file: str | None = None) -> LedgerEntry:
+    """A load that failed writes one ledger row (0 read, 0 landed) and moves no cursor."""
+    entry = LedgerEntry(table.system, table.name, new_batch_id(table.system, table.name), source_file,
+                        0, 0, 0, 0, cursor, cursor, "failed", message[:2000])
+    now = utcnow()
+    with wh.transaction() as tx:
+        ensure_ops(tx)
+        write_ledger(tx, entry, now, now)
+    return entry
+
+
+def get_cursor(wh: Warehouse, system: str, table: str) -> str | None:
+    with wh.transaction() as tx:
+        ensure_ops(tx)
+        return tx.scalar(
+            "select cursor_value from ops.load_state where system = ? and table_name = ?", [system, table]
+        )
+
+
+def set_cursor(tx: Tx, system: str, table: str, value: str) -> None:
+    tx.execute("delete from ops.load_state where system = ? and table_name = ?", [system, table])
+    tx.execute("insert into ops.load_state values (?, ?, ?, ?)", [system, table, value, utcnow()])
+
+
+def known_files(wh: Warehouse, system: str) -> dict[str, str]:
+    """path -> checksum of every file already landed for a file system."""
+    with wh.transaction() as tx:
+        ensure_ops(tx)
+        return dict(tx.query("select path, checksum from ops.file_state where system = ?", [system]))

@@ -1,0 +1,161 @@
+"""Settings shared by every stage: paths, warehouse URL, source locations, secrets.
+
+Everything that comes from the environment is read here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SYSTEMS = ("party", "grid", "approval", "property", "services", "hotline")
+
+_VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def expand(value: str, env: dict[str, str]) -> str:
+    """Expand ``${NAME}`` and ``${NAME:-default}`` from ``env``; an unset name without default is an error."""
+
+    def repl(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in env and env[name] != "":
+            return env[name]
+        if default is not None:
+            return _VAR.sub(repl, default)
+        raise ConfigError(f"environment variable {name} is not set (needed by sources.yaml)")
+
+    return _VAR.sub(repl, value)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where one department system lives."""
+
+    system: str
+    kind: str  # sql | http | files
+    url: str | None = None  # sql: SQLAlchemy URL
+    base_url: str | None = None  # http
+    auth: str | None = None  # http: bearer | api_key
+    credential_env: str | None = None  # http: env var holding the secret
+    path: Path | None = None  # files: landing directory of this system
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def credential(self) -> str:
+        if not self.credential_env:
+            raise ConfigError(f"source {self.system}: no credential_env in sources.yaml")
+        value = os.environ.get(self.credential_env)
+        if not value:
+            raise ConfigError(
+                f"source {self.system}: the secret is read from env var {self.credential_env}, which is not set"
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    sources_file: Path
+    warehouse_url: str
+    reference_dir: Path
+    sources: dict[str, SourceConfig]
+    freshness_hours: dict[str, float]
+
+    @property
+    def is_duckdb(self) -> bool:
+        return self.warehouse_url.startswith("duckdb")
+
+    @property
+    def duckdb_path(self) -> Path:
+        if not self.is_duckdb:
+            raise ConfigError("the warehouse is not DuckDB")
+        return Path(self.warehouse_url.split(":///", 1)[1])
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+    @property
+    def gx_dir(self) -> Path:
+        return self.home / "gx"
+
+    @property
+    def site_dir(self) -> Path:
+        return self.home / "site"
+
+    def source(self, system: str) -> SourceConfig:
+        try:
+            return self.sources[system]
+        except KeyError:
+            raise ConfigError(
+                f"system {system!r} is not configured in {self.sources_file}; known: {sorted(self.sources)}"
+            ) from None
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("YIWANG_HOME", str(REPO_ROOT / "var"))
+    env.setdefault("YIWANG_REPO", str(REPO_ROOT))
+    return env
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = _env() if env is None else env
+    home = Path(env["YIWANG_HOME"]).resolve()
+    env["YIWANG_HOME"] = str(home)
+    sources_file = Path(env.get("YIWANG_SOURCES") or REPO_ROOT / "sources.yaml")
+    if not sources_file.exists():
+        raise ConfigError(f"sources file {sources_file} does not exist (set YIWANG_SOURCES)")
+    doc = yaml.safe_load(sources_file.read_text(encoding="utf-8")) or {}
+    sources: dict[str, SourceConfig] = {}
+    freshness: dict[str, float] = {}
+    for system, cfg in (doc.get("systems") or {}).items():
+        cfg = dict(cfg)
+        kind = cfg.pop("kind", None)
+        if kind not in ("sql", "http", "files"):
+            raise ConfigError(f"{sources_file}: system {system}: kind must be sql, http or files, not {kind!r}")
+        if "freshness_hours" in cfg:
+            freshness[system] = float(cfg.pop("freshness_hours"))
+        vals = {k: expand(str(v), env) if isinstance(v, str) else v for k, v in cfg.items()}
+        sources[system] = SourceConfig(
+            system=system,
+            kind=kind,
+            url=vals.pop("url", None),
+            base_url=(vals.pop("base_url", None) or None),
+            auth=vals.pop("auth", None),
+            credential_env=vals.pop("credential_env", None),
+            path=Path(vals.pop("path")) if "path" in vals else None,
+            options=vals,
+        )
+    warehouse_url = env.get("YIWANG_WAREHOUSE_URL") or f"duckdb:///{home / 'warehouse.duckdb'}"
+    reference_dir = Path(expand(str(doc.get("reference_dir", "${YIWANG_REPO}/reference/demo_city")), env))
+    return Settings(
+        home=home,
+        sources_file=sources_file,
+        warehouse_url=warehouse_url,
+        reference_dir=reference_dir,
+        sources=sources,
+        freshness_hours=freshness,
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def hmac_key() -> bytes:
+    key = os.environ.get("YIWANG_HMAC_KEY")
+    if not key:
+        raise ConfigError("YIWANG_HMAC_KEY is not set: pseudonyms need a secret key from the environment")
+    return key.encode()

@@ -1,0 +1,189 @@
+"""A thin, two-dialect handle on the warehouse: DuckDB (embedded default) or PostgreSQL.
+
+Stages talk to the warehouse through :class:`Warehouse` so the same loader runs on both. SQL passed to
+``execute``/``query`` uses ``?`` placeholders; the PostgreSQL side turns them into ``%s``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+_IDENT_OK = re.compile(r"^[^\"\x00]+$")
+
+
+def qident(name: str) -> str:
+    """Quote an identifier (schema, table or column)."""
+    if not _IDENT_OK.match(name):
+        raise ValueError(f"bad identifier {name!r}")
+    return '"' + name + '"'
+
+
+def qname(schema: str, table: str) -> str:
+    return f"{qident(schema)}.{qident(table)}"
+
+
+class Tx:
+    """One open transaction."""
+
+    dialect: str
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:  # pragma: no cover
+        raise NotImplementedError
+
+    def insert_df(self, table: str, df: pd.DataFrame) -> None:  # pragma: no cover
+        """Append a dataframe (columns by name) to an existing table (``schema.table`` already quoted)."""
+        raise NotImplementedError
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        rows = self.query(sql, params)
+        return rows[0][0] if rows else None
+
+    def columns(self, schema: str, table: str) -> list[str]:
+        rows = self.query(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
+            " order by ordinal_position",
+            [schema, table],
+        )
+        return [r[0] for r in rows]
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        return bool(
+            self.scalar(
+                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                [schema, table],
+            )
+        )
+
+
+class _DuckTx(Tx):
+    dialect = "duckdb"
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self._n = 0
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self.con.execute(sql, list(params) if params is not None else None)
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        return self.con.execute(sql, list(params) if params is not None else None).fetchall()
+
+    def insert_df(self, table: str, df: pd.DataFrame) -> None:
+        self._n += 1
+        view = f"_yiwang_df_{self._n}"
+        self.con.register(view, df)
+        try:
+            self.con.execute(f"insert into {table} by name select * from {view}")
+        finally:
+            self.con.unregister(view)
+
+
+class _PgTx(Tx):
+    dialect = "postgres"
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        with self.con.cursor() as cur:
+            cur.execute(self._sql(sql) if params else sql, params or None)
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        with self.con.cursor() as cur:
+            cur.execute(self._sql(sql) if params else sql, params or None)
+            return cur.fetchall()
+
+    def insert_df(self, table: str, df: pd.DataFrame) -> None:
+        cols = ", ".join(qident(c) for c in df.columns)
+        with self.con.cursor() as cur, cur.copy(f"copy {table} ({cols}) from stdin") as copy:
+            for row in df.itertuples(index=False, name=None):
+                copy.write_row([None if (v is None or (isinstance(v, float) and v != v)) else v for v in row])
+
+
+class Warehouse:
+    """Open with :func:`open_warehouse`. Use ``with wh.transaction() as tx`` for each unit of work."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect = "duckdb" if url.startswith("duckdb") else "postgres"
+        self._con: Any = None
+
+    # -- connection -------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        if self._con is None:
+            if self.dialect == "duckdb":
+                import duckdb
+
+                path = Path(self.url.split(":///", 1)[1])
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._con = duckdb.connect(str(path))
+            else:
+                import psycopg
+
+                self._con = psycopg.connect(_pg_dsn(self.url))
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        con = self._connect()
+        if self.dialect == "duckdb":
+            con.execute("begin transaction")
+            tx: Tx = _DuckTx(con)
+            try:
+                yield tx
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+        else:
+            with con.transaction():
+                yield _PgTx(con)
+
+    # -- conveniences -----------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        with self.transaction() as tx:
+            return tx.query(sql, params)
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        with self.transaction() as tx:
+            return tx.scalar(sql, params)
+
+
+def _pg_dsn(url: str) -> str:
+    """SQLAlchemy-style ``postgresql+psycopg://`` URL to a libpq URL."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return u.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def open_warehouse(url: str | None = None) -> Warehouse:
+    if url is None:
+        from yiwang.settings import get_settings
+
+        url = get_settings().warehouse_url
+    return Warehouse(url)
