@@ -1,0 +1,46 @@
+"""Errors raised by the connectors. Every message names the system, the table and where the data lives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connectors.landing import LedgerEntry
+
+
+class ConnectorError(RuntimeError):
+    """A table/resource/file of one system could not be extracted."""
+
+
+class SourceUnavailableError(ConnectorError):
+    """The source could not be reached or answered with an error (after the configured retries)."""
+
+
+class SourceTableMissingError(ConnectorError):
+    """A contract table does not exist at the source."""
+
+
+class SchemaDriftError(ConnectorError):
+    """The source no longer has a column the contract promises."""
+
+
+@dataclass(frozen=True)
+class TableFailure:
+    system: str
+    table: str
+    error: BaseException
+
+    def __str__(self) -> str:
+        return f"{self.system}.{self.table}: {type(self.error).__name__}: {self.error}"
+
+
+class ExtractError(RuntimeError):
+    """Some tables/files of a system failed; the others landed. Raised after the whole system ran."""
+
+    def __init__(self, system: str, failures: list[TableFailure], entries: list[LedgerEntry]) -> None:
+        self.system = system
+        self.failures = failures
+        self.entries = entries
+        lines = "\n  ".join(str(f) for f in failures)
+        super().__init__(
+            f"extract {system}: {len(failures)} load(s) failed, {len(entries)} landed:\n  {lines}"
+        )

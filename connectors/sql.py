@@ -1,0 +1,196 @@
+"""Extract contract tables from a SQL source (SQLite file, MariaDB/MySQL, PostgreSQL) via SQLAlchemy.
+
+Each table is read incrementally: rows with ``cursor >= last cursor`` (inclusive: rows sharing the boundary
+timestamp are not missed; rows read again are harmless because raw dedups by row hash), ordered by the
+cursor and streamed in chunks into one :class:`~connectors.landing.TableLoad`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from connectors.errors import SchemaDriftError, SourceTableMissingError, SourceUnavailableError
+from connectors.landing import LedgerEntry, TableLoad, get_cursor, record_failure, to_text
+from connectors.types import Progress, no_progress
+from yiwang.contracts import Table
+from yiwang.settings import ConfigError, SourceConfig
+from yiwang.warehouse import Warehouse
+
+CHUNK = 10_000
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL is shown as-is minus nothing secret we can parse
+        return "<unparsable URL>"
+
+
+def open_source(source: SourceConfig) -> Engine:
+    """An engine for the source. A SQLite file that does not exist is an error (never create an empty one)."""
+    if not source.url:
+        raise ConfigError(f"source {source.system}: kind sql needs a url in sources.yaml")
+    url = make_url(source.url)
+    if url.get_backend_name() == "sqlite":
+        db = url.database
+        if not db or db == ":memory:" or not Path(db).is_file():
+            raise SourceUnavailableError(
+                f"source {source.system}: SQLite database file {db!r} does not exist ({safe_url(source.url)})"
+            )
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+class SqlTableReader:
+    """Reads one contract table from an open engine."""
+
+    def __init__(self, engine: Engine, source: SourceConfig, table: Table) -> None:
+        self.engine = engine
+        self.source = source
+        self.table = table
+        self.where = f"{source.system}.{table.name} at {safe_url(str(source.url))}"
+
+    def source_columns(self) -> list[str]:
+        try:
+            insp = sa.inspect(self.engine)
+            if not insp.has_table(self.table.name):
+                raise SourceTableMissingError(
+                    f"table {self.table.name} does not exist at the source ({self.where})"
+                )
+            return [c["name"] for c in insp.get_columns(self.table.name)]
+        except sa.exc.OperationalError as e:
+            raise SourceUnavailableError(f"cannot reach {self.where}: {e.orig or e}") from e
+
+    def column_map(self, columns: list[str]) -> dict[str, str]:
+        """source column -> landing name: contract names win, matched case-insensitively (MySQL)."""
+        contract = {c.lower(): c for c in self.table.columns}
+        return {c: contract.get(c.lower(), c) for c in columns}
+
+    def check_drift(self, mapping: dict[str, str]) -> None:
+        missing = [c for c in self.table.columns if c not in set(mapping.values())]
+        if missing:
+            raise SchemaDriftError(
+                f"schema drift in {self.where}: contract column(s) {', '.join(missing)} missing at the source "
+                f"(source has: {', '.join(mapping)})"
+            )
+
+    def select(self, columns: list[str], cursor: str | None) -> sa.TextClause | sa.Select[Any]:
+        # Untyped columns: values come back as the driver gives them (no SQLAlchemy result processing),
+        # so a SQLite text timestamp stays the text the source wrote.
+        cols = [sa.column(c) for c in columns]
+        stmt = sa.select(*cols).select_from(sa.table(self.table.name))
+        cur = self.table.cursor
+        if cur:
+            if cursor is not None:
+                stmt = stmt.where(sa.column(cur) >= sa.bindparam("cursor_value", cursor, type_=_bind_type(
+                    self.engine, self.table.name, cur)))
+            stmt = stmt.order_by(sa.column(cur))
+        return stmt
+
+
+def _bind_type(engine: Engine, table: str, column: str) -> sa.types.TypeEngine[Any]:
+    """Bind the stored cursor text as the column's own type on servers; as plain text on SQLite.
+
+    SQLite compares the text the source wrote; binding a datetime there would render SQLAlchemy's own
+    format (with microseconds) and miss rows sharing the boundary value.
+    """
+    if engine.dialect.name == "sqlite":
+        return sa.String()
+    return _TextAsColumnType()
+
+
+class _TextAsColumnType(sa.types.TypeDecorator[Any]):
+    """A cursor stored as text, sent to a server as a datetime when it parses as one."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        import datetime as dt
+
+        if isinstance(value, str):
+            try:
+                return dt.datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        return value
+
+    def load_dialect_impl(self, dialect: Any) -> sa.types.TypeEngine[Any]:
+        return dialect.type_descriptor(sa.types.NullType())
+
+
+def extract_sql_table(
+    wh: Warehouse,
+    source: SourceConfig,
+    table: Table,
+    engine: Engine,
+    progress: Progress = no_progress,
+) -> LedgerEntry:
+    """Land one table incrementally. On any failure a failed ledger row is written and the error re-raised."""
+    cursor_before = get_cursor(wh, table.system, table.name)
+    reader = SqlTableReader(engine, source, table)
+    try:
+        columns = reader.source_columns()
+        mapping = reader.column_map(columns)
+        reader.check_drift(mapping)
+        extras = [c for c, name in mapping.items() if name not in table.columns]
+        stmt = reader.select(columns, cursor_before)
+        landing_names = [mapping[c] for c in columns]
+        cur_idx = landing_names.index(table.cursor) if table.cursor else None
+        with TableLoad(wh, table, cursor_before=cursor_before) as load:
+            last_cursor: Any = None
+            with engine.connect() as conn:
+                result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
+                for chunk in result.partitions(CHUNK):
+                    load.add_rows(dict(zip(landing_names, row, strict=True)) for row in chunk)
+                    if cur_idx is not None:
+                        for row in reversed(chunk):
+                            if row[cur_idx] is not None:
+                                last_cursor = row[cur_idx]
+                                break
+                    progress(f"{table.raw_table}: read {load.rows_read} rows", load.rows_read, None)
+            if last_cursor is not None:
+                load.cursor_after = to_text(last_cursor)
+            if extras:
+                load.message = f"columns beyond the contract landed: {', '.join(extras)}"
+        assert load.entry is not None
+        return load.entry
+    except sa.exc.OperationalError as e:
+        err = SourceUnavailableError(f"reading {reader.where} failed: {e.orig or e}")
+        record_failure(wh, table, str(err), cursor_before)
+        raise err from e
+    except Exception as e:
+        record_failure(wh, table, f"{type(e).__name__}: {e}", cursor_before)
+        raise
+
+
+def extract_sql(
+    wh: Warehouse,
+    source: SourceConfig,
+    tables: list[Table],
+    progress: Progress = no_progress,
+) -> tuple[list[LedgerEntry], list[tuple[Table, BaseException]]]:
+    """Land every table; a failing table does not stop the others. Returns (entries, failures)."""
+    entries: list[LedgerEntry] = []
+    failures: list[tuple[Table, BaseException]] = []
+    try:
+        engine = open_source(source)
+    except Exception as e:
+        for t in tables:
+            record_failure(wh, t, f"{type(e).__name__}: {e}", get_cursor(wh, t.system, t.name))
+            failures.append((t, e))
+        return entries, failures
+    try:
+        for i, t in enumerate(tables):
+            progress(f"{source.system}: table {t.name}", i, len(tables))
+            try:
+                entries.append(extract_sql_table(wh, source, t, engine, progress))
+            except Exception as e:  # noqa: BLE001 - collected and raised by the caller after all tables
+                failures.append((t, e))
+    finally:
+        engine.dispose()
+    return entries, failures

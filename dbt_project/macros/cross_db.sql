@@ -1,0 +1,47 @@
+{#- Adapter-dispatched primitives. Everything else in macros/ is portable SQL built on these.
+    DuckDB uses RE2, PostgreSQL ARE: patterns here stick to the common subset
+    (character classes, {m,n}, (?:...), alternation, anchors; no back-references). -#}
+
+{#- True when `expr` contains a match of `pattern` (anchor it for a full match). -#}
+{% macro regex_like(expr, pattern) -%}
+    {{ return(adapter.dispatch('regex_like', 'yiwang')(expr, pattern)) }}
+{%- endmacro %}
+{% macro default__regex_like(expr, pattern) -%}
+    ({{ expr }} ~ '{{ pattern }}')
+{%- endmacro %}
+{% macro duckdb__regex_like(expr, pattern) -%}
+    regexp_matches({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{#- Capture group `group` of the first match of `pattern`, NULL when there is no match
+    or the group did not participate. -#}
+{% macro regex_extract(expr, pattern, group=1) -%}
+    {{ return(adapter.dispatch('regex_extract', 'yiwang')(expr, pattern, group)) }}
+{%- endmacro %}
+{% macro default__regex_extract(expr, pattern, group=1) -%}
+    nullif((regexp_match({{ expr }}, '{{ pattern }}'))[{{ group }}], '')
+{%- endmacro %}
+{% macro duckdb__regex_extract(expr, pattern, group=1) -%}
+    nullif(regexp_extract({{ expr }}, '{{ pattern }}', {{ group }}), '')
+{%- endmacro %}
+
+{#- Replace every match (both engines: regexp_replace(s, p, r, 'g')). -#}
+{% macro regex_replace_all(expr, pattern, replacement) -%}
+    regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{#- One row per element of a comma-separated text value (set-returning, for the select list). -#}
+{% macro unnest_csv(expr) -%}
+    {{ return(adapter.dispatch('unnest_csv', 'yiwang')(expr)) }}
+{%- endmacro %}
+{% macro default__unnest_csv(expr) -%}
+    unnest(string_to_array({{ expr }}, ','))
+{%- endmacro %}
+{% macro duckdb__unnest_csv(expr) -%}
+    unnest(string_split({{ expr }}, ','))
+{%- endmacro %}
+
+{#- Blank (NULL, empty, only spaces incl. the ideographic space) -> NULL, otherwise trimmed. -#}
+{% macro clean_text(expr) -%}
+    nullif(trim(translate({{ expr }}, '　' || chr(9) || chr(10) || chr(13), '    ')), '')
+{%- endmacro %}

@@ -1,0 +1,73 @@
+{#- Small value normalisers shared by staging models. -#}
+
+{#- Satisfaction: "5"/"3"/"1" -> 满意/基本满意/不满意; other values pass through trimmed so
+    accepted_values tests can flag them. -#}
+{% macro normalize_satisfaction(expr) -%}
+    (case {{ clean_text(expr) }}
+        when '5' then '满意' when '3' then '基本满意' when '1' then '不满意'
+        else {{ clean_text(expr) }}
+    end)
+{%- endmacro %}
+
+{#- true/false, 1/0, t/f, y/n, yes/no, 是/否, 有/无 -> boolean; anything else NULL. -#}
+{% macro to_bool(expr) -%}
+    (case lower({{ clean_text(expr) }})
+        when 'true' then true when 't' then true when '1' then true when 'y' then true
+        when 'yes' then true when '是' then true when '有' then true when '已成立' then true when '已建立' then true
+        when 'false' then false when 'f' then false when '0' then false when 'n' then false
+        when 'no' then false when '否' then false when '无' then false when '未成立' then false when '未建立' then false
+    end)
+{%- endmacro %}
+
+{#- Integer from text ("12", "12.0", " １２ "), NULL when not a whole number. -#}
+{% macro to_int(expr) -%}
+    {%- set v = "trim(translate(" ~ expr ~ ", '０１２３４５６７８９－', '0123456789-'))" -%}
+    (case when {{ regex_like(v, '^-?[0-9]{1,9}(\\.0+)?$') }}
+          then cast({{ regex_extract(v, '^(-?[0-9]{1,9})', 1) }} as integer) end)
+{%- endmacro %}
+
+{#- Decimal number from text, NULL when not numeric. -#}
+{% macro to_decimal(expr, precision=18, scale=6) -%}
+    {%- set v = "trim(translate(" ~ expr ~ ", '０１２３４５６７８９－．', '0123456789-.'))" -%}
+    (case when {{ regex_like(v, '^-?[0-9]{1,12}(\\.[0-9]+)?$') }}
+          then cast({{ v }} as numeric({{ precision }}, {{ scale }})) end)
+{%- endmacro %}
+
+{#- Unified social credit code (GB 32100): uppercase, no spaces; NULL unless 18 chars. -#}
+{% macro normalize_uscc(expr) -%}
+    {%- set v = "upper(" ~ regex_replace_all(clean_text(expr), '[[:space:]]', '') ~ ")" -%}
+    (case when {{ regex_like(v, '^[0-9A-Z]{18}$') }} then {{ v }} end)
+{%- endmacro %}
+
+{#- Legacy 9-char organisation code (12345678-9 / 123456789) as XXXXXXXX-X, else NULL. -#}
+{% macro legacy_org_code(expr) -%}
+    {%- set v = "upper(" ~ regex_replace_all(clean_text(expr), '[[:space:]-]', '') ~ ")" -%}
+    (case when {{ regex_like(v, '^[0-9A-Z]{8}[0-9X]$') }} then substr({{ v }}, 1, 8) || '-' || substr({{ v }}, 9, 1) end)
+{%- endmacro %}
+
+{#- A 15-digit grid code found anywhere in a grid text (wgmc), else NULL. -#}
+{% macro grid_code_in_text(expr) -%}
+    {{ regex_extract(expr, '(?:^|[^0-9])([0-9]{15})(?:$|[^0-9])', 1) }}
+{%- endmacro %}
+
+{#- JSON array text ["A","B"] (or A,B) -> 'A,B' (no quotes/brackets/spaces), NULL when empty. -#}
+{% macro json_array_to_csv(expr) -%}
+    nullif({{ regex_replace_all(regex_replace_all(expr, '[][" ]', ''), ',+', ',') }}, '')
+{%- endmacro %}
+
+{#- Latest version per key from an append-only raw table.
+    key_exprs: list of SQL expressions forming the key; rows whose key is blank are dropped
+    (the connectors quarantine those). order_exprs: newest first. -#}
+{% macro latest_version(relation, key_exprs, order_exprs) -%}
+    select * from (
+        select
+            r.*,
+            row_number() over (
+                partition by {{ key_exprs | join(', ') }}
+                order by {{ order_exprs | join(', ') }}, r._loaded_at desc nulls last, r._row_hash desc
+            ) as _version_rank
+        from {{ relation }} as r
+        where {% for k in key_exprs %}{{ k }} is not null{{ ' and ' if not loop.last }}{% endfor %}
+    ) as versions
+    where _version_rank = 1
+{%- endmacro %}

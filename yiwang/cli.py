@@ -1,0 +1,153 @@
+"""The `yiwang` command line. Every command has --help; long steps show progress."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from yiwang.settings import SYSTEMS, ConfigError, get_settings
+
+console = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="yiwang")
+def main() -> None:
+    """yiwang (一网): pull six department systems into one warehouse, unify, check and publish marts.
+
+    Paths come from YIWANG_HOME (default ./var) and sources.yaml (YIWANG_SOURCES); see README.md.
+    """
+
+
+# -- simulate ------------------------------------------------------------------------------------
+@main.command()
+@click.option("--scale", type=click.Choice(["small", "medium", "city"]), default="small", show_default=True,
+              help="small ~2k residents (seconds), medium ~50k, city ~2M.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same bytes.")
+@click.option("--dirt-rate", type=float, default=0.05, show_default=True,
+              help="Rate of each kind of dirt the contract lists (0 = clean).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output directory [default: $YIWANG_HOME/sources].")
+@click.option("--mariadb-url", default=None, help="Also write grid/party tables into this MariaDB (SQLAlchemy URL).")
+def simulate(scale: str, seed: int, dirt_rate: float, out: Path | None, mariadb_url: str | None) -> None:
+    """Generate the six department systems (and ground truth) as the contracts describe them."""
+    from yiwang.demo import run_simulator
+
+    out = out or get_settings().home / "sources"
+    manifest = run_simulator(out, scale=scale, seed=seed, dirt_rate=dirt_rate, mariadb_url=mariadb_url,
+                             console=console)
+    console.print(f"[green]simulated[/] {scale} city (seed {seed}) into {out}")
+    _print_counts(manifest)
+
+
+def _print_counts(manifest: dict) -> None:
+    from rich.table import Table
+
+    counts = manifest.get("counts") or manifest.get("row_counts") or {}
+    t = Table("system", "table", "rows", title="simulated rows")
+    for system, tables in sorted(counts.items()):
+        if isinstance(tables, dict):
+            for table, n in sorted(tables.items()):
+                t.add_row(system, table, str(n))
+    console.print(t)
+
+
+# -- serve the simulated APIs ---------------------------------------------------------------------
+@main.command("serve-sources")
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--data", type=click.Path(path_type=Path), default=None,
+              help="Simulator output [default: $YIWANG_HOME/sources].")
+def serve_sources(port: int, host: str, data: Path | None) -> None:
+    """Serve the simulated approval and services HTTP APIs (tokens from YIWANG_APPROVAL_TOKEN/_SERVICES_API_KEY)."""
+    from simulator import http_api
+
+    data = data or get_settings().home / "sources"
+    token = os.environ.get("YIWANG_APPROVAL_TOKEN")
+    key = os.environ.get("YIWANG_SERVICES_API_KEY")
+    if not token or not key:
+        _fail("set YIWANG_APPROVAL_TOKEN and YIWANG_SERVICES_API_KEY: the API checks them")
+    http_api.serve(data, host=host, port=port, approval_token=token, services_api_key=key)
+
+
+# -- extract ----------------------------------------------------------------------------------------
+@main.command()
+@click.argument("systems", nargs=-1, type=click.Choice([*SYSTEMS, "reference", "all"]))
+def extract(systems: tuple[str, ...]) -> None:
+    """Extract SYSTEMS (default all) from their sources and land them in raw_<system>.*"""
+    from connectors import run
+
+    from yiwang.progress import Progress
+
+    chosen = list(SYSTEMS) if not systems or "all" in systems else list(systems)
+    failed = []
+    with Progress(console) as progress:
+        if "reference" in chosen or chosen == list(SYSTEMS):
+            run.extract_reference(progress=progress.callback("reference"))
+        for system in [s for s in chosen if s != "reference"]:
+            try:
+                run.extract_system(system, progress=progress.callback(system))
+            except Exception as e:  # noqa: BLE001 - report every system, then fail
+                failed.append(system)
+                console.print(f"[red]{system} failed:[/] {e}")
+    from yiwang.summary import print_ledger
+
+    print_ledger(console)
+    if failed:
+        _fail(f"extract failed for {', '.join(failed)}")
+
+
+# -- build -------------------------------------------------------------------------------------------
+@main.command()
+@click.option("--target", default=None, help="dbt target (duckdb or postgres) [default: from the warehouse URL].")
+def build(target: str | None) -> None:
+    """Run the raw gate, `dbt build` and the mart gate in-process (what the build DAG does)."""
+    from yiwang.demo import run_build
+
+    run_build(console, target=target)
+
+
+# -- demo --------------------------------------------------------------------------------------------
+@main.command()
+@click.option("--scale", type=click.Choice(["small", "medium", "city"]), default="small", show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--no-airflow", is_flag=True, help="Run the stages in-process instead of through `airflow dags test`.")
+@click.option("--fresh", is_flag=True, help="Delete the warehouse and Airflow state first (sources are kept).")
+def demo(scale: str, seed: int, no_airflow: bool, fresh: bool) -> None:
+    """The main job on the embedded default: simulate, extract every system, dbt build, GX gates, summary."""
+    from yiwang.demo import run_demo
+
+    started = time.time()
+    ok = run_demo(console, scale=scale, seed=seed, use_airflow=not no_airflow, fresh=fresh)
+    console.print(f"demo finished in {time.time() - started:.0f} s")
+    if not ok:
+        sys.exit(1)
+
+
+@main.command()
+def summary() -> None:
+    """Print rows read / landed / quarantined per system, the last build and the gates."""
+    from yiwang.summary import print_summary
+
+    print_summary(console)
+
+
+def run() -> None:
+    try:
+        main()
+    except ConfigError as e:
+        _fail(str(e))
+
+
+if __name__ == "__main__":
+    run()

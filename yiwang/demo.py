@@ -1,0 +1,180 @@
+"""The main job on the embedded default: simulate → extract (Airflow DAGs) → dbt build → GX gates → summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from yiwang.progress import Progress
+from yiwang.settings import REPO_ROOT, SYSTEMS, Settings, get_settings
+
+SECRET_VARS = ("YIWANG_APPROVAL_TOKEN", "YIWANG_SERVICES_API_KEY", "YIWANG_HMAC_KEY")
+EXTRACT_DAGS = [f"yiwang_extract_{s}" for s in SYSTEMS]
+BUILD_DAG = "yiwang_build"
+
+
+def run_simulator(out: Path, *, scale: str, seed: int, dirt_rate: float = 0.05, mariadb_url: str | None = None,
+                  console: Console) -> dict[str, Any]:
+    import simulator
+
+    with Progress(console) as p:
+        return simulator.generate(out, scale=scale, seed=seed, dirt_rate=dirt_rate, mariadb_url=mariadb_url,
+                                  progress=p.callback("simulate"))
+
+
+def ensure_secrets(console: Console) -> None:
+    """The demo's simulated systems need credentials; generate throwaway ones for this run if none are set."""
+    made = []
+    for var in SECRET_VARS:
+        if not os.environ.get(var):
+            os.environ[var] = secrets.token_urlsafe(24)
+            made.append(var)
+    if made:
+        console.print(f"generated throwaway secrets for this run: {', '.join(made)}")
+
+
+def sources_current(out: Path, scale: str, seed: int) -> bool:
+    manifest = out / "manifest.json"
+    if not manifest.exists():
+        return False
+    m = json.loads(manifest.read_text(encoding="utf-8"))
+    return m.get("scale") == scale and m.get("seed") == seed
+
+
+def airflow_env(settings: Settings) -> dict[str, str]:
+    home = settings.airflow_home
+    home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(REPO_ROOT / "dags"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
+        AIRFLOW__CORE__PARALLELISM="2",
+        AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
+        YIWANG_HOME=str(settings.home),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    return env
+
+
+def _airflow(args: list[str], env: dict[str, str], log: Path) -> int:
+    exe = str(Path(sys.executable).parent / "airflow")
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(f"\n$ airflow {' '.join(args)}\n")
+        fh.flush()
+        return subprocess.run([exe, *args], env=env, stdout=fh, stderr=subprocess.STDOUT, check=False).returncode
+
+
+def _dag_failed(log: Path, offset: int) -> bool:
+    text = log.read_text(encoding="utf-8", errors="replace")[offset:]
+    return "state=failed" in text or "Task failed" in text or "Traceback (most recent call last)" in text
+
+
+def run_airflow(console: Console, settings: Settings) -> bool:
+    env = airflow_env(settings)
+    logs = settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / "demo-airflow.log"
+    log.write_text("", encoding="utf-8")
+    console.print(f"running Airflow in-process (`airflow dags test`), log: {log}")
+    t0 = time.time()
+    if _airflow(["db", "migrate"], env, log) != 0:
+        console.print(f"[red]airflow db migrate failed[/]; see {log}")
+        return False
+    console.print(f"  airflow metadata ready ({time.time() - t0:.0f} s)")
+    ok = True
+    for dag_id in [*EXTRACT_DAGS, BUILD_DAG]:
+        t0 = time.time()
+        offset = len(log.read_text(encoding="utf-8", errors="replace"))
+        with console.status(f"airflow dags test {dag_id}"):
+            rc = _airflow(["dags", "test", dag_id], env, log)
+        failed = rc != 0 or _dag_failed(log, offset)
+        mark = "[red]failed[/]" if failed else "[green]ok[/]"
+        console.print(f"  {dag_id}: {mark} ({time.time() - t0:.0f} s)")
+        ok = ok and not failed
+        if failed and dag_id == BUILD_DAG:
+            console.print(f"  see {log}")
+    return ok
+
+
+def run_build(console: Console, target: str | None = None) -> bool:
+    """What the build DAG does, in-process: raw gate, dbt build, mart gate, publish."""
+    from expectations.run import run_mart_gate, run_raw_gate
+
+    from yiwang import dbt_runner
+
+    with console.status("GX raw gate"):
+        raw = run_raw_gate()
+    console.print(f"  raw gate: {'passed' if raw.success else 'failed (failing rows quarantined)'}")
+    with console.status("dbt build"):
+        dbt_runner.run_dbt(["build"], target=target)
+    console.print("  dbt build: ok")
+    with console.status("GX mart gate"):
+        mart = run_mart_gate()
+    console.print(f"  mart gate: {'passed' if mart.success else 'failed'}")
+    if hasattr(dbt_runner, "publish"):
+        dbt_runner.publish()
+    return bool(mart.success)
+
+
+def run_in_process(console: Console) -> bool:
+    from connectors import run
+
+    ok = True
+    with Progress(console) as progress:
+        run.extract_reference(progress=progress.callback("reference"))
+        for system in SYSTEMS:
+            try:
+                run.extract_system(system, progress=progress.callback(system))
+            except Exception as e:  # noqa: BLE001 - report, go on with the other systems
+                console.print(f"[red]{system} failed:[/] {e}")
+                ok = False
+    return run_build(console) and ok
+
+
+def run_demo(console: Console, *, scale: str, seed: int, use_airflow: bool, fresh: bool) -> bool:
+    from simulator import http_api
+
+    from yiwang.summary import print_summary
+
+    settings = get_settings()
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if fresh:
+        if settings.is_duckdb and settings.duckdb_path.exists():
+            settings.duckdb_path.unlink()
+        shutil.rmtree(settings.airflow_home, ignore_errors=True)
+    ensure_secrets(console)
+    out = settings.home / "sources"
+    if sources_current(out, scale, seed):
+        console.print(f"simulated sources in {out} are current ({scale}, seed {seed}); not regenerating")
+    else:
+        run_simulator(out, scale=scale, seed=seed, console=console)
+    server = http_api.serve_in_thread(
+        out,
+        host="127.0.0.1",
+        port=0,
+        approval_token=os.environ["YIWANG_APPROVAL_TOKEN"],
+        services_api_key=os.environ["YIWANG_SERVICES_API_KEY"],
+    )
+    os.environ["YIWANG_APPROVAL_URL"] = f"{server.url}/approval"
+    os.environ["YIWANG_SERVICES_URL"] = f"{server.url}/services"
+    get_settings.cache_clear()
+    settings = get_settings()
+    console.print(f"simulated approval/services APIs on {server.url}")
+    try:
+        ok = run_airflow(console, settings) if use_airflow else run_in_process(console)
+    finally:
+        server.stop()
+    print_summary(console, since=started)
+    return ok

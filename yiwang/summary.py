@@ -1,0 +1,126 @@
+"""The run summary: rows read / landed / quarantined per system, models built, gate results, where things are."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from yiwang.settings import REPO_ROOT, get_settings
+from yiwang.warehouse import Tx, open_warehouse, qname
+
+
+def ledger_by_system(tx: Tx, since: dt.datetime | None = None) -> list[tuple[Any, ...]]:
+    where = "where started_at >= ?" if since else ""
+    return tx.query(
+        "select system, count(*) as batches, sum(rows_read), sum(rows_landed), sum(rows_new), "
+        "sum(rows_quarantined), sum(case when status <> 'success' then 1 else 0 end) "
+        f"from ops.load_ledger {where} group by system order by system",
+        [since] if since else None,
+    )
+
+
+def unreconciled_batches(tx: Tx) -> int:
+    return int(tx.scalar("select count(*) from ops.load_ledger where rows_read <> rows_landed + rows_quarantined")
+               or 0)
+
+
+def raw_counts(tx: Tx) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for schema, table in tx.query(
+        "select table_schema, table_name from information_schema.tables where table_schema like 'raw_%' "
+        "order by 1, 2"
+    ):
+        out[schema.removeprefix("raw_")] = out.get(schema.removeprefix("raw_"), 0) + int(
+            tx.scalar(f"select count(*) from {qname(schema, table)}") or 0
+        )
+    return out
+
+
+def mart_counts(tx: Tx) -> dict[str, int]:
+    rows = tx.query(
+        "select table_schema, table_name from information_schema.tables where table_schema like 'mart_%' "
+        "order by 1, 2"
+    )
+    return {f"{s}.{t}": int(tx.scalar(f"select count(*) from {qname(s, t)}") or 0) for s, t in rows}
+
+
+def print_ledger(console: Console, since: dt.datetime | None = None) -> None:
+    with open_warehouse() as wh, wh.transaction() as tx:
+        if not tx.table_exists("ops", "load_ledger"):
+            console.print("no loads yet")
+            return
+        rows = ledger_by_system(tx, since)
+        raw = raw_counts(tx)
+        bad = unreconciled_batches(tx)
+    t = Table("system", "batches", "read", "landed", "new", "quarantined", "failed", "raw rows",
+              title="loads" + (" (this run)" if since else " (all time)"))
+    for system, batches, read, landed, new, quar, failed in rows:
+        t.add_row(system, str(batches), str(read or 0), str(landed or 0), str(new or 0), str(quar or 0),
+                  str(failed or 0), str(raw.get(system, 0)))
+    console.print(t)
+    console.print(
+        "ledger reconciles (read = landed + quarantined) for every batch"
+        if bad == 0
+        else f"[red]{bad} batches do not reconcile[/]"
+    )
+
+
+def _last_build(tx: Tx) -> list[tuple[Any, ...]] | None:
+    if not tx.table_exists("ops", "build_log"):
+        return None
+    cols = tx.columns("ops", "build_log")
+    order = "finished_at" if "finished_at" in cols else cols[0]
+    rows = tx.query(f"select * from ops.build_log order by {order} desc limit 1")
+    return [tuple(cols), *rows] if rows else None
+
+
+def _dbt_results() -> tuple[int, int, int] | None:
+    path = REPO_ROOT / "dbt_project" / "target" / "run_results.json"
+    if not path.exists():
+        return None
+    results = json.loads(path.read_text(encoding="utf-8")).get("results", [])
+    models = sum(1 for r in results if r["unique_id"].startswith("model.") and r["status"] == "success")
+    tests_ok = sum(1 for r in results if r["unique_id"].startswith(("test.", "unit_test.")) and r["status"] == "pass")
+    tests_bad = sum(1 for r in results if r["unique_id"].startswith(("test.", "unit_test."))
+                    and r["status"] in ("fail", "error"))
+    return models, tests_ok, tests_bad
+
+
+def print_summary(console: Console, since: dt.datetime | None = None) -> None:
+    settings = get_settings()
+    print_ledger(console, since)
+    with open_warehouse() as wh, wh.transaction() as tx:
+        marts = mart_counts(tx)
+        build = _last_build(tx)
+        gates = (
+            tx.query("select * from ops.gate_log order by 1 desc limit 20")
+            if tx.table_exists("ops", "gate_log")
+            else None
+        )
+        gate_cols = tx.columns("ops", "gate_log") if gates is not None else []
+    t = Table("mart", "rows", title="published marts")
+    for name, n in marts.items():
+        t.add_row(name, str(n))
+    console.print(t)
+    if build:
+        cols, row = build[0], build[1]
+        console.print("last build: " + ", ".join(f"{c}={v}" for c, v in zip(cols, row, strict=False)))
+    res = _dbt_results()
+    if res:
+        console.print(f"dbt: {res[0]} models built, {res[1]} tests passed, {res[2]} failed (last invocation)")
+    if gates:
+        g = Table(*gate_cols, title="Great Expectations gates")
+        for row in gates:
+            g.add_row(*[str(v) for v in row])
+        console.print(g)
+    docs = sorted(settings.gx_dir.rglob("index.html")) if settings.gx_dir.exists() else []
+    console.print(f"warehouse: {settings.warehouse_url}")
+    if docs:
+        console.print(f"GX Data Docs: {docs[0]}")
+    site = settings.site_dir
+    if site.exists():
+        console.print(f"docs site: {site}")
