@@ -20,6 +20,8 @@ from typing import Any
 import pandas as pd
 
 from yiwang.contracts import Table
+from yiwang.privacy import pseudonymise_row, pseudonymise_text
+from yiwang.settings import hmac_key
 from yiwang.warehouse import Tx, Warehouse, qident, qname
 
 META_COLUMNS = ("_batch_id", "_loaded_at", "_row_hash")
@@ -173,6 +175,7 @@ class TableLoad:
         self._started = utcnow()
         self._tmp = f"_land_{uuid.uuid4().hex[:12]}"
         self._raw_columns: list[str] = []
+        self._key = hmac_key()  # fail before any work when the pseudonym key is missing
 
     # -- lifecycle ----------------------------------------------------------------------------
     def __enter__(self) -> TableLoad:
@@ -214,7 +217,13 @@ class TableLoad:
         if count_as_read:
             self.rows_read += 1
         self.n_quarantined += 1
-        data = row if isinstance(row, str) else json.dumps(row, ensure_ascii=False, default=str)
+        # Quarantine lives outside raw: personal fields are pseudonymised (HMAC, key from the environment).
+        if isinstance(row, str):
+            data = pseudonymise_text(row, self._key)
+        elif isinstance(row, Mapping):
+            data = json.dumps(pseudonymise_row(dict(row), self._key), ensure_ascii=False, default=str)
+        else:
+            data = pseudonymise_text(json.dumps(row, ensure_ascii=False, default=str), self._key)
         self._tx.execute(
             "insert into ops.quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
             [

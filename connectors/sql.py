@@ -7,13 +7,14 @@ cursor and streamed in chunks into one :class:`~connectors.landing.TableLoad`.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from connectors.errors import SchemaDriftError, SourceTableMissingError, SourceUnavailableError
+from connectors.errors import SchemaDriftError, SourceTableMissingError, SourceUnavailableError, TableFailure
 from connectors.landing import LedgerEntry, TableLoad, get_cursor, record_failure, to_text
 from connectors.types import Progress, no_progress
 from yiwang.contracts import Table
@@ -52,6 +53,7 @@ class SqlTableReader:
         self.engine = engine
         self.source = source
         self.table = table
+        self._cursor_type: sa.types.TypeEngine[Any] | None = None
         self.where = f"{source.system}.{table.name} at {safe_url(str(source.url))}"
 
     def source_columns(self) -> list[str]:
@@ -61,7 +63,11 @@ class SqlTableReader:
                 raise SourceTableMissingError(
                     f"table {self.table.name} does not exist at the source ({self.where})"
                 )
-            return [c["name"] for c in insp.get_columns(self.table.name)]
+            cols = insp.get_columns(self.table.name)
+            for c in cols:
+                if self.table.cursor and c["name"].lower() == self.table.cursor.lower():
+                    self._cursor_type = c["type"]
+            return [c["name"] for c in cols]
         except sa.exc.OperationalError as e:
             raise SourceUnavailableError(f"cannot reach {self.where}: {e.orig or e}") from e
 
@@ -78,49 +84,36 @@ class SqlTableReader:
                 f"(source has: {', '.join(mapping)})"
             )
 
-    def select(self, columns: list[str], cursor: str | None) -> sa.TextClause | sa.Select[Any]:
+    def select(self, columns: list[str], cursor: str | None) -> sa.Select[Any]:
         # Untyped columns: values come back as the driver gives them (no SQLAlchemy result processing),
         # so a SQLite text timestamp stays the text the source wrote.
-        cols = [sa.column(c) for c in columns]
-        stmt = sa.select(*cols).select_from(sa.table(self.table.name))
+        stmt = sa.select(*[sa.column(c) for c in columns]).select_from(sa.table(self.table.name))
         cur = self.table.cursor
         if cur:
             if cursor is not None:
-                stmt = stmt.where(sa.column(cur) >= sa.bindparam("cursor_value", cursor, type_=_bind_type(
-                    self.engine, self.table.name, cur)))
+                stmt = stmt.where(sa.column(cur) >= sa.bindparam("cursor_value", self.cursor_param(cursor)))
             stmt = stmt.order_by(sa.column(cur))
         return stmt
 
+    def cursor_param(self, cursor: str) -> Any:
+        """The stored cursor text as a bind value.
 
-def _bind_type(engine: Engine, table: str, column: str) -> sa.types.TypeEngine[Any]:
-    """Bind the stored cursor text as the column's own type on servers; as plain text on SQLite.
-
-    SQLite compares the text the source wrote; binding a datetime there would render SQLAlchemy's own
-    format (with microseconds) and miss rows sharing the boundary value.
-    """
-    if engine.dialect.name == "sqlite":
-        return sa.String()
-    return _TextAsColumnType()
-
-
-class _TextAsColumnType(sa.types.TypeDecorator[Any]):
-    """A cursor stored as text, sent to a server as a datetime when it parses as one."""
-
-    impl = sa.String
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        import datetime as dt
-
-        if isinstance(value, str):
+        SQLite compares the text the source wrote, so it gets the text back (binding a datetime would render
+        SQLAlchemy's own format, with microseconds, and miss rows sharing the boundary value). A server column
+        of a date/time type gets a datetime; any other column type the text.
+        """
+        if self.engine.dialect.name == "sqlite" or self._cursor_type is None:
+            return cursor
+        try:
+            is_time = issubclass(self._cursor_type.python_type, dt.date)
+        except NotImplementedError:
+            is_time = False
+        if is_time:
             try:
-                return dt.datetime.fromisoformat(value)
+                return dt.datetime.fromisoformat(cursor)
             except ValueError:
-                return value
-        return value
-
-    def load_dialect_impl(self, dialect: Any) -> sa.types.TypeEngine[Any]:
-        return dialect.type_descriptor(sa.types.NullType())
+                return cursor
+        return cursor
 
 
 def extract_sql_table(
@@ -173,16 +166,16 @@ def extract_sql(
     source: SourceConfig,
     tables: list[Table],
     progress: Progress = no_progress,
-) -> tuple[list[LedgerEntry], list[tuple[Table, BaseException]]]:
+) -> tuple[list[LedgerEntry], list[TableFailure]]:
     """Land every table; a failing table does not stop the others. Returns (entries, failures)."""
     entries: list[LedgerEntry] = []
-    failures: list[tuple[Table, BaseException]] = []
+    failures: list[TableFailure] = []
     try:
         engine = open_source(source)
     except Exception as e:
         for t in tables:
             record_failure(wh, t, f"{type(e).__name__}: {e}", get_cursor(wh, t.system, t.name))
-            failures.append((t, e))
+            failures.append(TableFailure(t.system, t.name, e))
         return entries, failures
     try:
         for i, t in enumerate(tables):
@@ -190,7 +183,7 @@ def extract_sql(
             try:
                 entries.append(extract_sql_table(wh, source, t, engine, progress))
             except Exception as e:  # noqa: BLE001 - collected and raised by the caller after all tables
-                failures.append((t, e))
+                failures.append(TableFailure(t.system, t.name, e))
     finally:
         engine.dispose()
     return entries, failures

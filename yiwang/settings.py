@@ -17,7 +17,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SYSTEMS = ("party", "grid", "approval", "property", "services", "hotline")
 
-_VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ConfigError(RuntimeError):
@@ -25,17 +25,40 @@ class ConfigError(RuntimeError):
 
 
 def expand(value: str, env: dict[str, str]) -> str:
-    """Expand ``${NAME}`` and ``${NAME:-default}`` from ``env``; an unset name without default is an error."""
+    """Expand ``${NAME}`` and ``${NAME:-default}`` (defaults may nest) from ``env``.
 
-    def repl(m: re.Match[str]) -> str:
-        name, default = m.group(1), m.group(2)
-        if name in env and env[name] != "":
-            return env[name]
-        if default is not None:
-            return _VAR.sub(repl, default)
-        raise ConfigError(f"environment variable {name} is not set (needed by sources.yaml)")
-
-    return _VAR.sub(repl, value)
+    An unset name without a default is an error naming the variable.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(value):
+        start = value.find("${", i)
+        if start < 0:
+            out.append(value[i:])
+            break
+        out.append(value[i:start])
+        depth, j = 1, start + 2
+        while j < len(value) and depth:
+            if value.startswith("${", j):
+                depth, j = depth + 1, j + 2
+                continue
+            if value[j] == "}":
+                depth -= 1
+            j += 1
+        if depth:
+            raise ConfigError(f"unterminated ${{...}} in {value!r}")
+        body = value[start + 2 : j - 1]
+        name, sep, default = body.partition(":-")
+        if not _NAME.match(name):
+            raise ConfigError(f"bad variable name {name!r} in {value!r}")
+        if env.get(name):
+            out.append(env[name])
+        elif sep:
+            out.append(expand(default, env))
+        else:
+            raise ConfigError(f"environment variable {name} is not set (needed by sources.yaml)")
+        i = j
+    return "".join(out)
 
 
 @dataclass(frozen=True)

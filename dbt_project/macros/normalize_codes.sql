@@ -56,18 +56,27 @@
 {%- endmacro %}
 
 {#- Latest version per key from an append-only raw table.
-    key_exprs: list of SQL expressions forming the key; rows whose key is blank are dropped
-    (the connectors quarantine those). order_exprs: newest first. -#}
-{% macro latest_version(relation, key_exprs, order_exprs) -%}
+    keys: list of key column names (compared trimmed; a blank key part counts as '' except
+    when every part is blank - those rows are dropped, the connectors quarantine them).
+    cursor: the cursor column (parsed as a local timestamp) or none; newest wins, then the
+    latest _loaded_at, then (files) the greater _source_file, then _row_hash for determinism. -#}
+{% macro latest_version(relation, keys, cursor=none, file=false, key_exprs=none) -%}
+    {%- set kx = key_exprs if key_exprs else [] -%}
+    {%- if not key_exprs -%}{%- for k in keys -%}{%- do kx.append(clean_text(k)) -%}{%- endfor -%}{%- endif -%}
+    {%- set order = [] -%}
+    {%- if cursor -%}{%- do order.append(parse_local_ts(cursor) ~ ' desc nulls last') -%}{%- endif -%}
+    {%- do order.append('_loaded_at desc nulls last') -%}
+    {%- if file -%}{%- do order.append('_source_file desc nulls last') -%}{%- endif -%}
+    {%- do order.append('_row_hash desc nulls last') -%}
     select * from (
         select
             r.*,
             row_number() over (
-                partition by {{ key_exprs | join(', ') }}
-                order by {{ order_exprs | join(', ') }}, r._loaded_at desc nulls last, r._row_hash desc
+                partition by {% for k in kx %}coalesce({{ k }}, ''){{ ', ' if not loop.last }}{% endfor %}
+                order by {{ order | join(', ') }}
             ) as _version_rank
         from {{ relation }} as r
-        where {% for k in key_exprs %}{{ k }} is not null{{ ' and ' if not loop.last }}{% endfor %}
+        where coalesce({% for k in kx %}{{ k }}{{ ', ' if not loop.last }}{% endfor %}) is not null
     ) as versions
     where _version_rank = 1
 {%- endmacro %}

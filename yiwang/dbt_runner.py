@@ -1,0 +1,156 @@
+"""Run the dbt project in-process (``dbt.cli.main.dbtRunner``) and keep its manifest for cosmos.
+
+dbt is imported only inside the functions: DAG files import this module at parse time, and importing dbt
+costs a second or two. The warehouse location comes from :mod:`yiwang.settings`, handed to dbt through the
+environment variables ``dbt_project/profiles.yml`` reads (``YIWANG_DUCKDB_PATH`` or ``YIWANG_PG_*``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from yiwang.settings import REPO_ROOT, Settings, get_settings
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+PROFILE_NAME = "yiwang"
+# files whose change makes a cached manifest stale
+_PROJECT_SOURCES = ("models", "macros", "seeds", "snapshots", "tests", "analyses")
+_PROJECT_FILES = ("dbt_project.yml", "packages.yml", "dependencies.yml", "profiles.yml", "selectors.yml")
+
+
+class DbtRunError(RuntimeError):
+    """A dbt invocation failed; ``failed_nodes`` names the nodes that errored or failed."""
+
+    def __init__(self, args: list[str], failed_nodes: list[str], detail: str | None = None) -> None:
+        self.args_ = args
+        self.failed_nodes = failed_nodes
+        what = f"failed nodes: {', '.join(failed_nodes)}" if failed_nodes else (detail or "see the dbt log")
+        super().__init__(f"dbt {' '.join(args)} failed; {what}")
+
+
+def default_target(settings: Settings | None = None) -> str:
+    """The profiles.yml target that matches the configured warehouse."""
+    settings = settings or get_settings()
+    return "duckdb" if settings.is_duckdb else "postgres"
+
+
+def dbt_env(settings: Settings | None = None) -> dict[str, str]:
+    """Environment variables profiles.yml reads, derived from the warehouse URL (no connection is made)."""
+    settings = settings or get_settings()
+    if settings.is_duckdb:
+        return {"YIWANG_DUCKDB_PATH": str(settings.duckdb_path)}
+    from sqlalchemy.engine import make_url
+
+    u = make_url(settings.warehouse_url)
+    env = {
+        "YIWANG_PG_HOST": u.host or "127.0.0.1",
+        "YIWANG_PG_PORT": str(u.port or 5432),
+        "YIWANG_PG_USER": u.username or "postgres",
+        "YIWANG_PG_DBNAME": u.database or "yiwang",
+    }
+    if u.password:
+        env["YIWANG_PG_PASSWORD"] = str(u.password)
+    return env
+
+
+@contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _failed_nodes(result: Any) -> list[str]:
+    failed: list[str] = []
+    for r in getattr(result.result, "results", None) or []:
+        status = getattr(r, "status", "")
+        if str(getattr(status, "value", status)).lower() in ("error", "fail", "runtime error"):
+            node = getattr(r, "node", None)
+            failed.append(getattr(node, "unique_id", None) or str(node))
+    return failed
+
+
+def run_dbt(
+    args: list[str],
+    target: str | None = None,
+    *,
+    project_dir: Path | None = None,
+    settings: Settings | None = None,
+) -> Any:
+    """Run ``dbt <args>`` in-process against the configured warehouse; return the ``dbtRunnerResult``.
+
+    Raises :class:`DbtRunError` (naming the failed nodes) when dbt reports failure or raises.
+    """
+    from dbt.cli.main import dbtRunner
+
+    settings = settings or get_settings()
+    project_dir = Path(project_dir or DBT_PROJECT_DIR)
+    cli_args = [
+        *args,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target",
+        target or default_target(settings),
+    ]
+    with _environ(dbt_env(settings)):
+        result = dbtRunner().invoke(cli_args)
+    if not result.success:
+        detail = repr(result.exception) if result.exception is not None else None
+        raise DbtRunError(args, _failed_nodes(result) if result.result is not None else [], detail)
+    return result
+
+
+def manifest_path(project_dir: Path | None = None) -> Path:
+    return Path(project_dir or DBT_PROJECT_DIR) / "target" / "manifest.json"
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = 0.0
+    for name in _PROJECT_FILES:
+        p = project_dir / name
+        if p.exists():
+            newest = max(newest, p.stat().st_mtime)
+    for sub in _PROJECT_SOURCES:
+        root = project_dir / sub
+        if root.is_dir():
+            for p in root.rglob("*"):
+                if p.is_file():
+                    newest = max(newest, p.stat().st_mtime)
+    return newest
+
+
+def manifest_is_fresh(project_dir: Path | None = None) -> bool:
+    """True when target/manifest.json exists and is newer than every project source file."""
+    project_dir = Path(project_dir or DBT_PROJECT_DIR)
+    m = manifest_path(project_dir)
+    return m.exists() and m.stat().st_mtime >= _newest_source_mtime(project_dir)
+
+
+def ensure_manifest(
+    project_dir: Path | None = None, *, force: bool = False, settings: Settings | None = None
+) -> Path:
+    """Return ``target/manifest.json``, running ``dbt parse`` (and ``dbt deps`` if needed) when it is stale.
+
+    ``dbt parse`` opens no warehouse connection, so this is safe while another process writes the warehouse.
+    """
+    project_dir = Path(project_dir or DBT_PROJECT_DIR)
+    if not force and manifest_is_fresh(project_dir):
+        return manifest_path(project_dir)
+    has_packages = (project_dir / "packages.yml").exists() or (project_dir / "dependencies.yml").exists()
+    if has_packages and not (project_dir / "dbt_packages").exists():
+        run_dbt(["deps"], project_dir=project_dir, settings=settings)
+    run_dbt(["parse"], project_dir=project_dir, settings=settings)
+    return manifest_path(project_dir)
