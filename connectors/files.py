@@ -138,7 +138,7 @@ def land_directory(
     entries: list[LedgerEntry] = []
     failures: list[TableFailure] = []
     for i, f in enumerate(todo):
-        progress(f"{system}: {f.rel}", i, len(todo))
+        progress("files", i, len(todo))
         table = table_for(f, tables)
         if table is None:
             err = ConnectorError(
@@ -152,7 +152,7 @@ def land_directory(
             entries.append(land_file(wh, table, f))
         except Exception as e:  # noqa: BLE001 - one bad file never stops the others
             failures.append(TableFailure(system, f.rel, e))
-    progress(f"{system}: {len(todo)} file(s) processed, {len(known)} known", len(todo), len(todo))
+    progress("files", len(todo), len(todo))
     return entries, failures
 
 

@@ -30,6 +30,16 @@ RETRY_STATUSES = (429, 502, 503, 504)
 MAX_PAGE_SIZE = 500
 
 
+class CappedRetry(Retry):
+    """urllib3's Retry, honouring Retry-After up to a limit (a server asking for an hour would stall the DAG)."""
+
+    MAX_RETRY_AFTER = 300.0
+
+    def get_retry_after(self, response: Any) -> float | None:
+        value = super().get_retry_after(response)
+        return None if value is None else min(value, self.MAX_RETRY_AFTER)
+
+
 def _opt(source: SourceConfig, name: str, default: float) -> float:
     value = source.options.get(name, default)
     try:
@@ -41,7 +51,7 @@ def _opt(source: SourceConfig, name: str, default: float) -> float:
 def make_session(source: SourceConfig) -> requests.Session:
     """A session with retries (options ``retries``, ``backoff``, ``backoff_max``) and the source's auth header."""
     retries = int(_opt(source, "retries", 5))
-    retry = Retry(
+    retry = CappedRetry(
         total=retries,
         connect=retries,
         read=retries,
@@ -166,8 +176,7 @@ def extract_resource(
                         max_cursor.offer(rec.get(table.cursor))
                     good.append(rec)
                 load.add_rows(good)
-                progress(f"{table.raw_table}: page {fetcher.pages}, {load.rows_read} records",
-                         load.rows_read, None)
+                progress(table.raw_table, load.rows_read, None)
             load.cursor_after = max_cursor.text
             notes = [f"{fetcher.pages} page(s)"]
             if repeats:
@@ -200,9 +209,10 @@ def extract_http(
         return entries, failures
     with session:
         for i, t in enumerate(tables):
-            progress(f"{source.system}: resource {t.name}", i, len(tables))
+            progress("resources", i, len(tables))
             try:
                 entries.append(extract_resource(wh, source, t, session, progress))
             except Exception as e:  # noqa: BLE001 - collected and raised by the caller after all resources
                 failures.append(TableFailure(t.system, t.name, e))
+        progress("resources", len(tables), len(tables))
     return entries, failures

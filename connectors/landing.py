@@ -181,7 +181,8 @@ class TableLoad:
     def __enter__(self) -> TableLoad:
         self._ctx = self.wh.transaction()
         self._tx = self._ctx.__enter__()
-        ensure_ops(self._tx)
+        if not getattr(self.wh, "_ops_ready", False):  # DDL once per warehouse handle, not once per file
+            ensure_ops(self._tx)
         self._ensure_raw_table()
         self._tx.execute(
             f"create temp table {qident(self._tmp)} ("
@@ -199,6 +200,7 @@ class TableLoad:
                 self._ctx.__exit__(type(e), e, e.__traceback__)
                 raise
             self._ctx.__exit__(None, None, None)
+            self.wh._ops_ready = True  # type: ignore[attr-defined]
         else:
             self._ctx.__exit__(exc_type, exc, tb)
 

@@ -28,7 +28,7 @@ def safe_url(url: str) -> str:
     """The URL with its password hidden, for messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a malformed URL is shown as-is minus nothing secret we can parse
+    except Exception:  # noqa: BLE001 - never echo a URL we cannot parse: it may hold a password
         return "<unparsable URL>"
 
 
@@ -145,7 +145,7 @@ def extract_sql_table(
                             if row[cur_idx] is not None:
                                 last_cursor = row[cur_idx]
                                 break
-                    progress(f"{table.raw_table}: read {load.rows_read} rows", load.rows_read, None)
+                    progress(table.raw_table, load.rows_read, None)
             if last_cursor is not None:
                 load.cursor_after = to_text(last_cursor)
             if extras:
@@ -179,11 +179,12 @@ def extract_sql(
         return entries, failures
     try:
         for i, t in enumerate(tables):
-            progress(f"{source.system}: table {t.name}", i, len(tables))
+            progress("tables", i, len(tables))
             try:
                 entries.append(extract_sql_table(wh, source, t, engine, progress))
             except Exception as e:  # noqa: BLE001 - collected and raised by the caller after all tables
                 failures.append(TableFailure(t.system, t.name, e))
+        progress("tables", len(tables), len(tables))
     finally:
         engine.dispose()
     return entries, failures

@@ -21,6 +21,9 @@ from charset_normalizer import from_bytes
 from yiwang.contracts import Table
 
 HEADER_SCAN_ROWS = 10
+FALLBACK_ENCODINGS = frozenset({"utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be",
+                                "big5", "big5hkscs", "cp950"})
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd\ufffe\uffff]")
 
 
 class UndecodableFile(ValueError):
@@ -55,9 +58,14 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError as e:
             if e.end >= len(data) and "end of data" in str(e.reason):
                 return data.decode(enc, errors="replace"), f"{enc} (truncated last character)"
+    # Beyond the contract's encodings, accept charset-normalizer's guess only for Unicode encodings and
+    # Traditional-Chinese Big5 and only when the text is clean: single-byte code pages "decode" anything and
+    # would land mojibake silently.
     best = from_bytes(data).best()
-    if best is not None and best.encoding:
-        return str(best), best.encoding
+    if best is not None and best.encoding in FALLBACK_ENCODINGS:
+        text = str(best)
+        if not _BAD_CHARS.search(text):
+            return text, best.encoding
     raise UndecodableFile("not UTF-8, GBK/GB18030 or any encoding charset-normalizer recognises")
 
 
@@ -139,38 +147,56 @@ def parse_csv(data: bytes, table: Table) -> ParsedFile:
         return out
     text, encoding = decode_bytes(data)
     out.notes.append(f"encoding {encoding}")
-    lines = text.splitlines(keepends=True)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
-    records: list[tuple[list[str], str]] = []  # (fields, raw text of the record)
+    lines = io.StringIO(text, newline="").readlines()  # the same line splitting as the csv reader
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[tuple[list[str] | None, str, str]] = []  # (fields or None when malformed, raw text, error)
     prev = 0
-    for fields in reader:
+    while True:
+        try:
+            fields: list[str] | None = next(reader)
+            error = ""
+        except StopIteration:
+            break
+        except csv.Error as e:  # bad quoting; at the end of the file: an unterminated quote (truncated file)
+            fields, error = None, str(e)
         raw = "".join(lines[prev:reader.line_num])
         prev = reader.line_num
-        records.append((fields, raw))
+        records.append((fields, raw, error))
     hmap = HeaderMap(table)
-    hdr = find_header([f for f, _ in records], hmap)
+    parsed = [f or [] for f, _, _ in records]
+    hdr = find_header(parsed, hmap)
     if hdr is None:
-        first = next((f for f, _ in records if not _blank(f)), [])
+        first = next((f for f in parsed if not _blank(f)), [])
         out.rejected.append(Rejected(text, "unrecognised_header",
                                      f"no row in the first {HEADER_SCAN_ROWS} names the contract's fields; "
                                      f"first row: {first[:12]}"))
         return out
-    if any(not _blank(f) for f, _ in records[:hdr]):
+    if any(not _blank(f) for f in parsed[:hdr]):
         out.notes.append(f"{hdr} title row(s) above the header skipped")
-    header = records[hdr][0]
+    header = parsed[hdr]
     names = hmap.resolve(header)
     _note_mapping(out, header, names, table)
     width = len(header)
-    for fields, raw in records[hdr + 1:]:
+    for fields, raw, error in records[hdr + 1:]:
+        line = raw.rstrip("\r\n")
+        if fields is None:
+            truncated = "end of data" in error
+            out.rejected.append(Rejected(
+                line, "truncated_row" if truncated else "malformed_csv",
+                f"unterminated quote at the end of the file (truncated file): {error}" if truncated
+                else f"bad CSV quoting: {error}",
+            ))
+            continue
         if _blank(fields):
             continue
         if len(fields) > width and _blank(fields[width:]):
             fields = fields[:width]
         if len(fields) != width:
+            short = len(fields) < width
             out.rejected.append(Rejected(
-                raw.rstrip("\r\n"), "field_count",
+                line, "truncated_row" if short else "field_count",
                 f"row has {len(fields)} field(s), the header has {width}"
-                + (" (truncated file or unterminated quote)" if len(fields) < width else ""),
+                + (" (truncated file or row)" if short else ""),
             ))
             continue
         out.rows.append(dict(zip(names, fields, strict=True)))

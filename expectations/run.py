@@ -95,6 +95,9 @@ class _Reader:
         if self.duck:
             import duckdb
 
+            from yiwang.dbt_runner import release_duckdb
+
+            release_duckdb()  # an in-process dbt run (dags test, CLI build) may still hold the file
             path = self.settings.duckdb_path
             if not path.exists():
                 raise FileNotFoundError(f"warehouse {path} does not exist: run the extract DAGs first")
@@ -218,6 +221,7 @@ class _Tally:
     missing: int = 0
     unexpected: int = 0
     failed_batches: int = 0
+    observed: Any = None
     error: str | None = None
 
     def add(self, r: Any) -> None:
@@ -225,6 +229,8 @@ class _Tally:
         self.element += int(res.get("element_count") or 0)
         self.missing += int(res.get("missing_count") or 0)
         self.unexpected += int(res.get("unexpected_count") or 0)
+        if res.get("observed_value") is not None:
+            self.observed = res["observed_value"]
         if not r.success:
             self.failed_batches += 1
         exc = (r.exception_info or {}) if isinstance(r.exception_info, dict) else {}
@@ -244,6 +250,8 @@ class _Tally:
         args = ", ".join(f"{k}={v}" for k, v in self.check.kwargs.items() if k in ("column", "column_A", "value"))
         if self.error:
             return f"{self.check.type}({args}): error: {self.error}"
+        if self.observed is not None and not self.element:
+            return f"{self.check.type}({args}): observed {self.observed}"
         return f"{self.check.type}({args}): {self.unexpected} of {self.element - self.missing} unexpected"
 
 

@@ -17,9 +17,9 @@ Layer = Literal["raw", "mart"]
 
 # regexes over raw text (values as received)
 DIGITS_15 = r"^\d{15}$"
-CITIZEN_ID = r"^(\d{17}[\dXx]|\d{15})$"  # GB 11643 18-char (check char may be x) or legacy 15-digit
+CITIZEN_ID = r"^(?:\d{17}[\dXx]|\d{15})$"  # GB 11643 18-char (check char may be x) or legacy 15-digit
 # "2024-03-01 08:00:00", "2024-03-01T08:00:00.123+08:00", "2024-03-01"
-TIMESTAMP = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+TIMESTAMP = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 
 # Share of rows that must pass where the contract lists "dirt" for a field the simulator injects at a
 # configurable rate (default 5 %): a real export is dirtier than a clean one, but not mostly dirt.
@@ -132,7 +132,8 @@ RAW_SUITES: list[SuiteSpec] = [
 
 # --- marts ----------------------------------------------------------------------------------------
 CATALOG_KINDS = {"government": 132, "life": 526}  # 政务服务事项 + 生活服务事项 in the city catalog
-CATALOG_LIMIT_COLUMNS = ("statutory_limit_days", "promised_limit_days")
+# time limits (working days), visits and site counts: never negative (NULL where not applicable)
+CATALOG_NON_NEGATIVE = ("statutory_limit_days", "promised_limit_days", "max_visits", "site_count")
 
 MART_SUITES: list[SuiteSpec] = [
     SuiteSpec(
@@ -147,7 +148,7 @@ MART_SUITES: list[SuiteSpec] = [
             check("expect_column_values_to_be_unique", column="item_code"),
             check("expect_column_values_to_not_be_null", column="item_kind"),
             check("expect_column_values_to_be_in_set", column="item_kind", value_set=sorted(CATALOG_KINDS)),
-            *(check("expect_column_values_to_be_between", column=c, min_value=0) for c in CATALOG_LIMIT_COLUMNS),
+            *(check("expect_column_values_to_be_between", column=c, min_value=0) for c in CATALOG_NON_NEGATIVE),
         ),
     ),
     SuiteSpec(

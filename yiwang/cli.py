@@ -134,6 +134,51 @@ def demo(scale: str, seed: int, no_airflow: bool, fresh: bool) -> None:
         sys.exit(1)
 
 
+@main.group()
+def quarantine() -> None:
+    """List and re-queue rows that failed a rule at load time (ops.quarantine)."""
+
+
+@quarantine.command("list")
+@click.option("--system", default=None)
+@click.option("--table", default=None)
+@click.option("--status", default="open", show_default=True, help="open, requeued, or '' for all")
+@click.option("--limit", default=50, show_default=True)
+def quarantine_list(system: str | None, table: str | None, status: str, limit: int) -> None:
+    """Show quarantined rows (personal fields are pseudonymised) with their rule and reason."""
+    from rich.table import Table
+
+    from connectors.requeue import list_quarantine
+    from yiwang.warehouse import open_warehouse
+
+    with open_warehouse() as wh:
+        rows = list_quarantine(wh, system=system, table=table, status=status or None, limit=limit)
+    t = Table("id", "system", "table", "source_file", "rule", "reason", "row", "status")
+    for r in rows:
+        t.add_row(r["quarantine_id"][:12], r["system"], r["table_name"], r["source_file"] or "", r["rule"],
+                  r["reason"], (r["row_data"] or "")[:80], r["status"])
+    console.print(t)
+
+
+@quarantine.command("requeue")
+@click.argument("ids", nargs=-1)
+@click.option("--system", default=None)
+@click.option("--table", default=None)
+@click.option("--rule", default=None)
+def quarantine_requeue(ids: tuple[str, ...], system: str | None, table: str | None, rule: str | None) -> None:
+    """After a fix at the source: mark rows re-queued and rewind the source so the next extract reads them again."""
+    from connectors.requeue import requeue
+    from yiwang.warehouse import open_warehouse
+
+    with open_warehouse() as wh:
+        try:
+            res = requeue(wh, ids=list(ids) or None, system=system, table=table, rule=rule)
+        except ValueError as e:
+            _fail(str(e))
+    console.print(f"re-queued {res.rows} rows; files to re-read: {len(res.files_rewound)}; "
+                  f"cursors rewound: {res.cursors_rewound or 'none'}. Run `yiwang extract` next.")
+
+
 @main.command()
 def summary() -> None:
     """Print rows read / landed / quarantined per system, the last build and the gates."""

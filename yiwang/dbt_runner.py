@@ -8,6 +8,7 @@ environment variables ``dbt_project/profiles.yml`` reads (``YIWANG_DUCKDB_PATH``
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,6 +82,25 @@ def _failed_nodes(result: Any) -> list[str]:
     return failed
 
 
+def release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after an in-process run.
+
+    Without this, a later read-only connection to the same file from this process (the GX gates, when a
+    build runs in one process as under ``airflow dags test``) fails with "different configuration".
+    Does nothing (and imports nothing) when dbt-duckdb was never loaded.
+    """
+    mod = sys.modules.get("dbt.adapters.duckdb.connections")
+    if mod is None:
+        return
+    manager = mod.DuckDBConnectionManager
+    with manager._LOCK:
+        if manager._ENV is not None:
+            try:
+                manager._ENV.close()
+            finally:
+                manager._ENV = None
+
+
 def run_dbt(
     args: list[str],
     target: str | None = None,
@@ -105,8 +125,11 @@ def run_dbt(
         "--target",
         target or default_target(settings),
     ]
-    with _environ(dbt_env(settings)):
-        result = dbtRunner().invoke(cli_args)
+    try:
+        with _environ(dbt_env(settings)):
+            result = dbtRunner().invoke(cli_args)
+    finally:
+        release_duckdb()
     if not result.success:
         detail = repr(result.exception) if result.exception is not None else None
         raise DbtRunError(args, _failed_nodes(result) if result.result is not None else [], detail)

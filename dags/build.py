@@ -1,0 +1,115 @@
+"""The yiwang build airflow DAG: raw gate → dbt (one task per model, astronomer-cosmos) → mart gate → publish.
+
+Scheduled on the raw Assets of all six systems. The dbt project is rendered from the cached
+``dbt_project/target/manifest.json`` (``LoadMode.DBT_MANIFEST``: no dbt command runs while the file is
+parsed). When the manifest does not exist yet, the DAG still imports and runs the whole project as one
+``dbt build`` task, which also writes the manifest, so the next parse shows every model as its own task.
+``refresh_manifest`` re-parses the project when a model changed, keeping the next rendering current.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, dag, get_current_context, task
+
+from yiwang.dbt_runner import DBT_PROJECT_DIR, PROFILE_NAME, dbt_env, default_target, manifest_path
+from yiwang.settings import SYSTEMS
+from yiwang_assets import DEFAULT_ARGS, MARTS_ASSET, RAW_ASSETS
+
+
+def _set_dbt_env(context: Any) -> None:
+    """on_execute_callback of each dbt task: the warehouse location for profiles.yml, at run time only
+    (so no credential is ever stored in the serialized DAG)."""
+    os.environ.update(dbt_env())
+
+
+def _dbt_task_group(project_dir: Path, manifest: Path) -> Any:
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+
+    return DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=project_dir, manifest_path=manifest, install_dbt_deps=False
+        ),
+        profile_config=ProfileConfig(
+            profile_name=PROFILE_NAME,
+            target_name=default_target(),
+            profiles_yml_filepath=project_dir / "profiles.yml",
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
+        ),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
+        operator_args={"install_deps": False, "on_execute_callback": _set_dbt_env},
+    )
+
+
+def make_build_dag(
+    dag_id: str = "yiwang_build", project_dir: Path = DBT_PROJECT_DIR, schedule: Any = "assets"
+) -> DAG:
+    """``schedule="assets"``: run when every system's raw Asset was updated (tests pass ``None``)."""
+    project_dir = Path(project_dir)
+    manifest = manifest_path(project_dir)
+
+    @dag(
+        dag_id=dag_id,
+        description="raw gate, dbt models, mart gate, publish",
+        schedule=[RAW_ASSETS[s] for s in SYSTEMS] if schedule == "assets" else schedule,
+        start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+        catchup=False,
+        max_active_runs=1,
+        max_active_tasks=1,  # DuckDB: one dbt process at a time on the warehouse file
+        default_args=DEFAULT_ARGS,
+        tags=["yiwang", "build", "dbt", "gx"],
+    )
+    def build() -> None:
+        @task
+        def refresh_manifest() -> str:
+            from yiwang.dbt_runner import ensure_manifest
+
+            return str(ensure_manifest(project_dir))
+
+        @task
+        def raw_gate() -> dict[str, Any]:
+            from expectations.run import run_raw_gate
+
+            return run_raw_gate().to_dict()
+
+        @task
+        def mart_gate() -> dict[str, Any]:
+            from expectations.run import run_mart_gate
+
+            return run_mart_gate().to_dict()
+
+        @task(outlets=[MARTS_ASSET])
+        def publish(mart_result: dict[str, Any]) -> dict[str, Any]:
+            from expectations.publish import record_build
+
+            return record_build(run_id=get_current_context()["run_id"], mart_gate=mart_result)
+
+        if manifest.exists():
+            models: Any = _dbt_task_group(project_dir, manifest)
+        else:
+
+            @task(task_id="dbt_build", on_execute_callback=_set_dbt_env)
+            def dbt_build() -> str:
+                from yiwang.dbt_runner import ensure_manifest, run_dbt
+
+                run_dbt(["build"], project_dir=project_dir)
+                return str(ensure_manifest(project_dir))
+
+            models = dbt_build()
+
+        gated = mart_gate()
+        refresh_manifest() >> raw_gate() >> models >> gated
+        publish(gated)
+
+    return build()
+
+
+yiwang_build = make_build_dag()

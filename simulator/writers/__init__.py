@@ -1,0 +1,1 @@
+"""Writers for each native delivery format (SQLite/MariaDB, JSONL, CSV/XLSX)."""
