@@ -8,40 +8,33 @@
       {prefix}_kind   kind of the first: 'mobile' | 'landline' | 'landline_local' | 'placeholder'
                       | 'invalid' | 'null'
     Placeholders (13800000000, one digit repeated) become NULL with kind 'placeholder'.
+    Built as a linear chain of regexp_replace calls (no repeated sub-expressions) so the SQL
+    stays small on both engines.
 -#}
 
-{% macro _phone_unified(expr) -%}
-    {{ regex_replace_all(
-        "translate(" ~ expr ~ ", '０１２３４５６７８９（）＋，；、／｜　－', '0123456789()+,;,/| -')",
-        '[,;/|]+|或', ',') }}
+{#- The field as 'digits[,digits]': separators unified to ',', everything else but digits removed,
+    country prefixes dropped per number, two mobiles run together split. -#}
+{% macro phone_digit_list(expr) -%}
+    {%- set s = "translate(" ~ expr ~ ", '０１２３４５６７８９，；、／｜', '0123456789,;,/|')" -%}
+    {%- set s = regex_replace_all(s, '[;/|]|或', ',') -%}
+    {%- set s = regex_replace_all(s, '[^0-9,]', '') -%}
+    {%- set s = regex_replace_all(s, ',+', ',') -%}
+    {%- set s = regex_replace_all(s, '(^|,)(1[3-9][0-9]{9})(1[3-9][0-9]{9})(,|$)', '\\1\\2,\\3\\4') -%}
+    {%- set s = regex_replace_all(s, '(^|,)0086', '\\1') -%}
+    {%- set s = regex_replace_all(s, '(^|,)86(1[3-9][0-9]{9})(,|$)', '\\1\\2\\3') -%}
+    {%- set s = regex_replace_all(s, '(^|,)86([2-9][0-9]{8,10})(,|$)', '\\1' ~ '0\\2\\3') -%}
+    {%- set s = regex_replace_all(s, '^,', '') -%}
+    {{ s }}
 {%- endmacro %}
 
-{% macro _phone_strip_prefix(d) -%}
-    (case
-        when {{ d }} like '0086%' then substr({{ d }}, 5)
-        when length({{ d }}) = 13 and {{ d }} like '861%' then substr({{ d }}, 3)
-        when length({{ d }}) between 11 and 13 and {{ d }} like '86%'
-             and substr({{ d }}, 3, 1) between '2' and '9' then '0' || substr({{ d }}, 3)
-        else {{ d }}
-    end)
-{%- endmacro %}
-
-{#- Digits of the n-th number (1 or 2) in the field. -#}
 {% macro phone_part_digits(expr, n) -%}
-    {%- set u = _phone_unified(expr) -%}
-    {%- set d1 = _phone_strip_prefix(regex_replace_all("split_part(" ~ u ~ ", ',', 1)", '[^0-9]', '')) -%}
-    {%- set dn = _phone_strip_prefix(regex_replace_all("split_part(" ~ u ~ ", ',', " ~ n ~ ")", '[^0-9]', '')) -%}
-    (case
-        when {{ regex_like(d1, '^1[3-9][0-9]{9}1[3-9][0-9]{9}$') }}
-            then substr({{ d1 }}, {{ 1 if n == 1 else 12 }}, 11)
-        else nullif({{ dn }}, '')
-    end)
+    nullif(split_part({{ phone_digit_list(expr) }}, ',', {{ n }}), '')
 {%- endmacro %}
 
 {% macro phone_kind(d) -%}
     (case
         when {{ d }} is null then 'null'
-        when {{ d }} = '13800000000' or replace({{ d }}, substr({{ d }}, 1, 1), '') = '' then 'placeholder'
+        when {{ regex_like(d, '^(13800000000|0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$') }} then 'placeholder'
         when {{ regex_like(d, '^1[3-9][0-9]{9}$') }} then 'mobile'
         when {{ regex_like(d, '^0[1-9][0-9]{1,2}[2-9][0-9]{6,7}$') }} then 'landline'
         when {{ regex_like(d, '^[2-9][0-9]{6,7}$') }} then 'landline_local'
@@ -49,9 +42,12 @@
     end)
 {%- endmacro %}
 
+{#- Digits of the n-th number when it is a usable phone, else NULL. -#}
 {% macro phone_normalize(expr, n=1) -%}
     {%- set d = phone_part_digits(expr, n) -%}
-    (case when {{ phone_kind(d) }} in ('mobile', 'landline', 'landline_local') then {{ d }} end)
+    (case when {{ regex_like(d, '^(1[3-9][0-9]{9}|0[1-9][0-9]{1,2}[2-9][0-9]{6,7}|[2-9][0-9]{6,7})$') }}
+           and not {{ regex_like(d, '^(13800000000|0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$') }}
+          then {{ d }} end)
 {%- endmacro %}
 
 {% macro phone_columns(expr, prefix='phone') -%}
