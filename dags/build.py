@@ -15,10 +15,10 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, dag, get_current_context, task
+from yiwang_assets import DEFAULT_ARGS, MARTS_ASSET, RAW_ASSETS
 
 from yiwang.dbt_runner import DBT_PROJECT_DIR, PROFILE_NAME, dbt_env, default_target, manifest_path
 from yiwang.settings import SYSTEMS
-from yiwang_assets import DEFAULT_ARGS, MARTS_ASSET, RAW_ASSETS
 
 
 def _set_dbt_env(context: Any) -> None:
@@ -74,13 +74,14 @@ def make_build_dag(
 
             return str(ensure_manifest(project_dir))
 
-        @task
+        # A failed gate is a verdict on the data, not a transient error: never retried.
+        @task(retries=0)
         def raw_gate() -> dict[str, Any]:
             from expectations.run import run_raw_gate
 
             return run_raw_gate().to_dict()
 
-        @task
+        @task(retries=0)
         def mart_gate() -> dict[str, Any]:
             from expectations.run import run_mart_gate
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import DAG, dag, task
+from yiwang_assets import DEFAULT_ARGS, RAW_ASSETS, REFERENCE_ASSET
 
 from yiwang.settings import SYSTEMS
-from yiwang_assets import DEFAULT_ARGS, RAW_ASSETS, REFERENCE_ASSET
 
 # Staggered so that the embedded DuckDB warehouse rarely sees two writers at once. API systems change
 # during the day (hourly); SQL systems and file drops are pulled daily.

@@ -22,7 +22,7 @@ stamp=.venv/.yiwang-lock-$(sha256sum requirements.lock pyproject.toml | sha256su
 if [ ! -f "$stamp" ]; then
   echo "==> installing locked dependencies (requirements.lock)"
   VIRTUAL_ENV=.venv "$UV" pip install --quiet -r requirements.lock
-  VIRTUAL_ENV=.venv "$UV" pip install --quiet --no-deps -e .
+  VIRTUAL_ENV=.venv "$UV" pip install --quiet --no-deps --config-settings editable_mode=compat -e .
   rm -f .venv/.yiwang-lock-*
   touch "$stamp"
 fi

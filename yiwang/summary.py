@@ -56,9 +56,11 @@ def print_ledger(console: Console, since: dt.datetime | None = None) -> None:
         rows = ledger_by_system(tx, since)
         raw = raw_counts(tx)
         bad = unreconciled_batches(tx)
-    t = Table("system", "batches", "read", "landed", "new", "quarantined", "failed", "raw rows",
+    t = Table("system", "batches", "read", "landed", "new", "quarantined", "failed", "raw rows (total)",
               title="loads" + (" (this run)" if since else " (all time)"))
-    for system, batches, read, landed, new, quar, failed in rows:
+    by_system = {r[0]: r[1:] for r in rows}
+    for system in sorted(set(by_system) | set(raw)):
+        batches, read, landed, new, quar, failed = by_system.get(system, (0, 0, 0, 0, 0, 0))
         t.add_row(system, str(batches), str(read or 0), str(landed or 0), str(new or 0), str(quar or 0),
                   str(failed or 0), str(raw.get(system, 0)))
     console.print(t)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,12 @@ models:
 @pytest.fixture
 def tiny_project(tmp_path: Path) -> Path:
     return write_tiny_project(tmp_path / "tiny_dbt")
+
+
+@pytest.fixture
+def make_tiny_project(tmp_path: Path) -> Callable[..., Path]:
+    """``make_tiny_project("name", life_items=525, broken_sql=True)`` → a variant under tmp_path."""
+    return lambda name, **kw: write_tiny_project(tmp_path / name, **kw)
 
 
 @pytest.fixture

@@ -92,6 +92,7 @@ def test_build_dag_without_manifest_falls_back_to_one_dbt_task(tiny_project: Pat
 
 def test_build_dag_renders_each_model_from_the_manifest(tiny_project: Path) -> None:
     from build import make_build_dag
+
     from yiwang.dbt_runner import ensure_manifest
 
     ensure_manifest(tiny_project)
@@ -105,6 +106,7 @@ def test_build_dag_renders_each_model_from_the_manifest(tiny_project: Path) -> N
 
 def test_real_project_renders(tmp_path: Path) -> None:
     from build import make_build_dag
+
     from yiwang.dbt_runner import DBT_PROJECT_DIR, DbtRunError, ensure_manifest
 
     if not (DBT_PROJECT_DIR / "dbt_project.yml").exists():

@@ -23,10 +23,8 @@ def test_run_dbt_builds_into_the_settings_warehouse(tiny_project: Path, tiny_hom
     assert "YIWANG_DUCKDB_PATH" not in os.environ or os.environ["YIWANG_DUCKDB_PATH"] != str(tiny_home.duckdb_path)
 
 
-def test_failure_names_the_failed_node(tmp_path: Path, tiny_home: Any) -> None:
-    from conftest import write_tiny_project
-
-    project = write_tiny_project(tmp_path / "broken", broken_sql=True)
+def test_failure_names_the_failed_node(make_tiny_project: Any, tiny_home: Any) -> None:
+    project = make_tiny_project("broken", broken_sql=True)
     with pytest.raises(DbtRunError) as exc:
         run_dbt(["run"], project_dir=project)
     assert exc.value.failed_nodes == ["model.tiny.stg_demo__items"]

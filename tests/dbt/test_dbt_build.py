@@ -57,7 +57,9 @@ def test_dbt_build_duckdb(run_dbt, duckdb_warehouse: Path) -> None:
 
     result = run_dbt(["build"], target="duckdb", env={"YIWANG_DUCKDB_PATH": str(duckdb_warehouse)})
     _assert_success(result)
-    conn = duckdb.connect(str(duckdb_warehouse), read_only=True)
+    # dbt-duckdb may still hold the file in this process: open it with the default
+    # configuration so DuckDB shares that instance instead of refusing a second one.
+    conn = duckdb.connect(str(duckdb_warehouse))
     try:
         _check_warehouse(lambda sql: conn.execute(sql).fetchall())
     finally:
