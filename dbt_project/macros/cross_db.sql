@@ -45,3 +45,19 @@
 {% macro clean_text(expr) -%}
     nullif(trim(translate({{ expr }}, '　' || chr(9) || chr(10) || chr(13), '    ')), '')
 {%- endmacro %}
+
+{#- let_in(value_expr, body, name): evaluate `value_expr` once and use it as `name` in `body`.
+    PostgreSQL does not share repeated sub-expressions, so a macro that refers to an expensive
+    value (a regex result) many times would re-run it each time: there the value is bound in a
+    one-row scalar subquery. DuckDB handles the textual repetition well (and plans correlated
+    subqueries as joins), so there `name` is simply replaced by the expression. `name` must be a
+    token that appears nowhere else in `body`. -#}
+{% macro let_in(value_expr, body, name) -%}
+    {{ return(adapter.dispatch('let_in', 'yiwang')(value_expr, body, name)) }}
+{%- endmacro %}
+{% macro default__let_in(value_expr, body, name) -%}
+    (select {{ body }} from (select {{ value_expr }} as {{ name }}) as {{ name }}_let)
+{%- endmacro %}
+{% macro duckdb__let_in(value_expr, body, name) -%}
+    {{ body | replace(name, '(' ~ value_expr ~ ')') }}
+{%- endmacro %}

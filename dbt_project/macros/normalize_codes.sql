@@ -63,20 +63,23 @@
 {% macro latest_version(relation, keys, cursor=none, file=false, key_exprs=none) -%}
     {%- set kx = key_exprs if key_exprs else [] -%}
     {%- if not key_exprs -%}{%- for k in keys -%}{%- do kx.append(clean_text(k)) -%}{%- endfor -%}{%- endif -%}
-    {%- set order = [] -%}
-    {%- if cursor -%}{%- do order.append(parse_local_ts(cursor) ~ ' desc nulls last') -%}{%- endif -%}
-    {%- do order.append('_loaded_at desc nulls last') -%}
+    {%- set order = ['_cursor_ts desc nulls last', '_loaded_at desc nulls last'] -%}
     {%- if file -%}{%- do order.append('_source_file desc nulls last') -%}{%- endif -%}
     {%- do order.append('_row_hash desc nulls last') -%}
     select * from (
         select
-            r.*,
+            v.*,
             row_number() over (
                 partition by {% for k in kx %}coalesce({{ k }}, ''){{ ', ' if not loop.last }}{% endfor %}
                 order by {{ order | join(', ') }}
             ) as _version_rank
-        from {{ relation }} as r
-        where coalesce({% for k in kx %}{{ k }}{{ ', ' if not loop.last }}{% endfor %}) is not null
+        from (
+            select
+                r.*,
+                {{ parse_local_ts(cursor) if cursor else 'cast(null as timestamp)' }} as _cursor_ts
+            from {{ relation }} as r
+            where coalesce({% for k in kx %}{{ k }}{{ ', ' if not loop.last }}{% endfor %}) is not null
+        ) as v
     ) as versions
     where _version_rank = 1
 {%- endmacro %}

@@ -42,29 +42,33 @@
     (substr({{ clean }}, 1, 6) || '19' || substr({{ clean }}, 7, 9))
 {%- endmacro %}
 
+{#- The macros below take the raw expression; the cleaned value is bound once (let_in). -#}
 {% macro id_no_normalize(expr) -%}
-    {%- set c = id_no_clean(expr) -%}
-    {%- set k = id_no_kind(c) -%}
-    (case {{ k }}
-        when '18' then {{ c }}
-        when '15-upgraded' then {{ id_no_upgraded_body(c) }} || {{ id_check_char(id_no_upgraded_body(c)) }}
-    end)
+    {{ let_in(id_no_clean(expr), "(case " ~ id_no_kind('__idc') ~ "
+        when '18' then __idc
+        when '15-upgraded' then " ~ id_no_upgraded_body('__idc') ~ " || " ~ id_check_char(id_no_upgraded_body('__idc')) ~ "
+    end)", '__idc') }}
 {%- endmacro %}
 
 {% macro id_no_is_valid(expr) -%}
-    {%- set c = id_no_clean(expr) -%}
-    {%- set k = id_no_kind(c) -%}
-    (case {{ k }}
-        when '18' then substr({{ c }}, 18, 1) = {{ id_check_char("substr(" ~ c ~ ", 1, 17)") }}
+    {{ let_in(id_no_clean(expr), "(case " ~ id_no_kind('__idc') ~ "
+        when '18' then substr(__idc, 18, 1) = " ~ id_check_char('substr(__idc, 1, 17)') ~ "
         when '15-upgraded' then true
         else false
-    end)
+    end)", '__idc') }}
+{%- endmacro %}
+
+{% macro id_no_kind_of(expr) -%}
+    {{ let_in(id_no_clean(expr), id_no_kind('__idc'), '__idc') }}
+{%- endmacro %}
+
+{% macro id_no_masked_of(expr) -%}
+    {{ let_in(id_no_clean(expr), "(case when strpos(__idc, '*') > 0 then __idc end)", '__idc') }}
 {%- endmacro %}
 
 {% macro id_no_columns(expr, prefix='id_no') -%}
-    {%- set c = id_no_clean(expr) -%}
     {{ id_no_normalize(expr) }} as {{ prefix }},
     {{ id_no_is_valid(expr) }} as {{ prefix }}_valid,
-    {{ id_no_kind(c) }} as {{ prefix }}_kind,
-    (case when {{ id_no_kind(c) }} = 'masked' then {{ c }} end) as {{ prefix }}_masked
+    {{ id_no_kind_of(expr) }} as {{ prefix }}_kind,
+    {{ id_no_masked_of(expr) }} as {{ prefix }}_masked
 {%- endmacro %}

@@ -43,15 +43,16 @@
 {%- endmacro %}
 
 {#- Digits of the n-th number when it is a usable phone, else NULL. -#}
+{#- Digits of the n-th number when it is a usable phone, else NULL. -#}
 {% macro phone_normalize(expr, n=1) -%}
-    {%- set d = phone_part_digits(expr, n) -%}
-    (case when {{ regex_like(d, '^(1[3-9][0-9]{9}|0[1-9][0-9]{1,2}[2-9][0-9]{6,7}|[2-9][0-9]{6,7})$') }}
-           and not {{ regex_like(d, '^(13800000000|0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$') }}
-          then {{ d }} end)
+    {{ let_in(phone_part_digits(expr, n),
+        "(case when " ~ regex_like('__pd', '^(1[3-9][0-9]{9}|0[1-9][0-9]{1,2}[2-9][0-9]{6,7}|[2-9][0-9]{6,7})$') ~ "
+           and not " ~ regex_like('__pd', '^(13800000000|0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$') ~ "
+          then __pd end)", '__pd') }}
 {%- endmacro %}
 
 {% macro phone_columns(expr, prefix='phone') -%}
     {{ phone_normalize(expr, 1) }} as {{ prefix }},
     {{ phone_normalize(expr, 2) }} as {{ prefix }}_2,
-    {{ phone_kind(phone_part_digits(expr, 1)) }} as {{ prefix }}_kind
+    {{ let_in(phone_part_digits(expr, 1), phone_kind('__pd'), '__pd') }} as {{ prefix }}_kind
 {%- endmacro %}

@@ -137,6 +137,6 @@ def test_dag_files_import_fast_without_a_warehouse(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["errors"] == {} and report["dags"] >= len(EXPECTED)
-    assert report["seconds"] < 10, report
+    assert report["seconds"] < 15, report  # typically < 1 s; generous for a loaded machine
     assert not (home / "warehouse.duckdb").exists()
     assert not any(home.rglob("*.duckdb"))
