@@ -1,4 +1,5 @@
-"""The yiwang build airflow DAG: raw gate → dbt (one task per model, astronomer-cosmos) → mart gate → publish.
+"""The yiwang build airflow DAG: source freshness → raw gate → dbt (one task per model, astronomer-cosmos) into
+the build schemas → mart gate → publish (swap into the public ``mart_*`` schemas, yiwang.publish) → docs site.
 
 Scheduled on the raw Assets of all six systems. The dbt project is rendered from the cached
 ``dbt_project/target/manifest.json`` (``LoadMode.DBT_MANIFEST``: no dbt command runs while the file is
@@ -18,6 +19,7 @@ from airflow.sdk import DAG, dag, get_current_context, task
 from yiwang_assets import DEFAULT_ARGS, MARTS_ASSET, RAW_ASSETS
 
 from yiwang.dbt_runner import DBT_PROJECT_DIR, PROFILE_NAME, dbt_env, default_target, manifest_path
+from yiwang.publish import BUILD_SUFFIX, build_env
 from yiwang.settings import SYSTEMS
 
 
@@ -25,11 +27,18 @@ def _set_dbt_env(context: Any) -> None:
     """on_execute_callback of each dbt task: the warehouse location for profiles.yml, at run time only
     (so no credential is ever stored in the serialized DAG)."""
     os.environ.update(dbt_env())
+    os.environ.update(build_env())  # marts go to mart_<x>__build; publish swaps them in after the mart gate
+
+
+def _set_dbt_env_public(context: Any) -> None:
+    """Docs describe the public marts: the warehouse location only, no build-schema suffix."""
+    os.environ.update(dbt_env())
+    os.environ.pop("YIWANG_BUILD_SCHEMA_SUFFIX", None)
 
 
 def _dbt_task_group(project_dir: Path, manifest: Path) -> Any:
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
     return DbtTaskGroup(
         group_id="dbt",
@@ -44,7 +53,10 @@ def _dbt_task_group(project_dir: Path, manifest: Path) -> Any:
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
         ),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
+        # One `dbt build --select <model>` per task: the model and its tests in one dbt invocation.
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST, emit_datasets=False, test_behavior=TestBehavior.BUILD
+        ),
         operator_args={"install_deps": False, "on_execute_callback": _set_dbt_env},
     )
 
@@ -58,7 +70,7 @@ def make_build_dag(
 
     @dag(
         dag_id=dag_id,
-        description="raw gate, dbt models, mart gate, publish",
+        description="source freshness, raw gate, dbt models, mart gate, publish, docs",
         schedule=[RAW_ASSETS[s] for s in SYSTEMS] if schedule == "assets" else schedule,
         start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
         catchup=False,
@@ -76,6 +88,13 @@ def make_build_dag(
 
         # A failed gate is a verdict on the data, not a transient error: never retried.
         @task(retries=0)
+        def source_freshness() -> dict[str, Any]:
+            from yiwang.freshness import check_freshness
+
+            res = check_freshness()  # raises StaleSourcesError naming the stale system(s)
+            return {"checked": res.checked, "warned": sorted(res.warned)}
+
+        @task(retries=0)
         def raw_gate() -> dict[str, Any]:
             from expectations.run import run_raw_gate
 
@@ -85,13 +104,19 @@ def make_build_dag(
         def mart_gate() -> dict[str, Any]:
             from expectations.run import run_mart_gate
 
-            return run_mart_gate().to_dict()
+            return run_mart_gate(schema_suffix=BUILD_SUFFIX).to_dict()
 
         @task(outlets=[MARTS_ASSET])
         def publish(mart_result: dict[str, Any]) -> dict[str, Any]:
-            from expectations.publish import record_build
+            from yiwang.publish import publish as publish_marts
 
-            return record_build(run_id=get_current_context()["run_id"], mart_gate=mart_result)
+            return publish_marts(run_id=get_current_context()["run_id"], mart_gate=mart_result).to_dict()
+
+        @task(on_execute_callback=_set_dbt_env_public)
+        def docs() -> str:
+            from yiwang.publish import build_docs_site
+
+            return str(build_docs_site(dbt_docs=project_dir == DBT_PROJECT_DIR))
 
         if manifest.exists():
             models: Any = _dbt_task_group(project_dir, manifest)
@@ -107,8 +132,8 @@ def make_build_dag(
             models = dbt_build()
 
         gated = mart_gate()
-        refresh_manifest() >> raw_gate() >> models >> gated
-        publish(gated)
+        refresh_manifest() >> source_freshness() >> raw_gate() >> models >> gated
+        publish(gated) >> docs()
 
     return build()
 

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from simulator.dirt import DirtConfig
+from simulator.effects import Effects, balance_property_years
 from simulator.geography import CITY_AREA, build_geography
 from simulator.ids import make_uscc
 from simulator.incidents import build_incidents
@@ -62,7 +63,8 @@ def build_firms(seed: int, n_residents: int) -> pd.DataFrame:
     return firms
 
 
-def build_world(seed: int, scale: str | int, dirt: DirtConfig, start: date = SPAN_START, end: date = SPAN_END) -> World:
+def build_world(seed: int, scale: str | int, dirt: DirtConfig, start: date = SPAN_START, end: date = SPAN_END,
+                effects: Effects | None = None) -> World:
     name, n = resolve_scale(scale)
     geo = build_geography(seed)
     refs = reference_tables(seed, geo)
@@ -70,13 +72,20 @@ def build_world(seed: int, scale: str | int, dirt: DirtConfig, start: date = SPA
                   pop=build_population(seed, n, geo), departments=refs["departments"], categories=refs["event_categories"])
     world.firms = build_firms(seed, n)
     world.incidents = build_incidents(world)
+    world.effects = effects or Effects()
+    if world.effects.joint_mechanism_complaint_drop > 0:
+        world.incidents = balance_property_years(world.incidents, start.year)
     return world
 
 
 def generate(out_dir: Path, scale: str = "small", seed: int = 42, dirt_rate: float = 0.05,
              mariadb_url: str | None = None, progress: Progress | None = None,
-             dirt_overrides: Mapping[str, float] | None = None) -> dict:
-    """Writes the simulated source systems under out_dir and returns the manifest."""
+             dirt_overrides: Mapping[str, float] | None = None,
+             effects: Effects | Mapping[str, float] | None = None) -> dict:
+    """Writes the simulated source systems under out_dir and returns the manifest.
+
+    `effects` (default: none) injects known effects, see `simulator.effects.Effects`; their ground
+    truth goes into the manifest under `effects` (absent when no effect is on)."""
     out_dir = Path(out_dir)
     report = progress or (lambda stage, done, total: None)
     stages = ["world", "reference", "party", "grid", "approval", "services", "property", "hotline", "truth"]
@@ -92,7 +101,8 @@ def generate(out_dir: Path, scale: str = "small", seed: int = 42, dirt_rate: flo
     out_dir.mkdir(parents=True, exist_ok=True)
     dirt = DirtConfig(dirt_rate, dict(dirt_overrides or {}))
     stage("world")
-    world = build_world(seed, scale, dirt)
+    fx = Effects.coerce(effects)
+    world = build_world(seed, scale, dirt, effects=fx)
     counts: dict[str, dict[str, int]] = {}
 
     stage("reference")
@@ -139,6 +149,8 @@ def generate(out_dir: Path, scale: str = "small", seed: int = 42, dirt_rate: flo
                       "grids": len(world.geo.grids), "estates": len(world.geo.estates)},
         "increments": [],
     }
+    if fx.any:
+        manifest["effects"] = {"config": fx.to_dict(), **world.effect_truth}
     write_manifest(out_dir, manifest)
     return manifest
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.dirt import DirtConfig, DirtLog
+from simulator.effects import Effects
 from simulator.geography import Geography
 from simulator.people import Population
 from simulator.rng import stream
@@ -32,6 +33,8 @@ class World:
     incidents: pd.DataFrame = field(default_factory=pd.DataFrame)
     log: DirtLog = field(default_factory=DirtLog)
     truth: list[pd.DataFrame] = field(default_factory=list)
+    effects: Effects = field(default_factory=Effects)               # injected effects (default: none)
+    effect_truth: dict = field(default_factory=dict)                # their ground truth, for the manifest
 
     def rng(self, *labels: str | int) -> np.random.Generator:
         return stream(self.seed, self.scale, self.n_residents, *labels)

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+import yiwang  # noqa: F401  - first: switches off the tools' usage analytics before they load
+
 PG_ADMIN_URL = os.environ.get("YIWANG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 MARIADB_ADMIN_URL = os.environ.get("YIWANG_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 

@@ -114,7 +114,8 @@ def build(target: str | None) -> None:
     """Run the raw gate, `dbt build` and the mart gate in-process (what the build DAG does)."""
     from yiwang.demo import run_build
 
-    run_build(console, target=target)
+    if not run_build(console, target=target):
+        sys.exit(1)
 
 
 # -- demo --------------------------------------------------------------------------------------------

@@ -109,23 +109,20 @@ def run_airflow(console: Console, settings: Settings) -> bool:
 
 
 def run_build(console: Console, target: str | None = None) -> bool:
-    """What the build DAG does, in-process: raw gate, dbt build, mart gate, publish."""
-    from expectations.run import run_mart_gate, run_raw_gate
+    """What the build DAG does, in-process (yiwang.publish.build_and_publish): source freshness, raw gate
+    (failing rows quarantined), dbt build into the build schemas, mart gate, publish, docs site."""
+    from yiwang.publish import build_and_publish
 
-    from yiwang import dbt_runner
+    def say(step: str, detail: str) -> None:
+        console.print(f"  {step}: {detail}")
 
-    with console.status("GX raw gate"):
-        raw = run_raw_gate()
-    console.print(f"  raw gate: {'passed' if raw.success else 'failed (failing rows quarantined)'}")
-    with console.status("dbt build"):
-        dbt_runner.run_dbt(["build"], target=target)
-    console.print("  dbt build: ok")
-    with console.status("GX mart gate"):
-        mart = run_mart_gate()
-    console.print(f"  mart gate: {'passed' if mart.success else 'failed'}")
-    if hasattr(dbt_runner, "publish"):
-        dbt_runner.publish()
-    return bool(mart.success)
+    try:
+        with console.status("build: freshness, raw gate, dbt build, mart gate, publish, docs"):
+            build_and_publish(target=target, on_step=say)
+    except Exception as e:  # noqa: BLE001 - report the failing step; the public marts stay as they were
+        console.print(f"[red]build failed ({type(e).__name__}); the last published marts stay:[/]\n{e}")
+        return False
+    return True
 
 
 def run_in_process(console: Console) -> bool:

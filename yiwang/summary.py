@@ -98,12 +98,14 @@ def print_summary(console: Console, since: dt.datetime | None = None) -> None:
     with open_warehouse() as wh, wh.transaction() as tx:
         marts = mart_counts(tx)
         build = _last_build(tx)
-        gates = (
-            tx.query("select * from ops.gate_log order by 1 desc limit 20")
+        gate_cols = ["gate", "suite", "passed", "expectations ok", "rows", "quarantined"]
+        gates = (  # the latest run of each gate (expectations/run.py writes ops.gate_log)
+            tx.query("select gate, suite, success, cast(successful as varchar) || '/' || cast(evaluated as varchar),"
+                     " rows_checked, rows_quarantined from ops.gate_log g where run_name = (select max(run_name)"
+                     " from ops.gate_log h where h.gate = g.gate) order by gate desc, suite")
             if tx.table_exists("ops", "gate_log")
             else None
         )
-        gate_cols = tx.columns("ops", "gate_log") if gates is not None else []
     t = Table("mart", "rows", title="published marts")
     for name, n in marts.items():
         t.add_row(name, str(n))
@@ -124,5 +126,6 @@ def print_summary(console: Console, since: dt.datetime | None = None) -> None:
     if docs:
         console.print(f"GX Data Docs: {docs[0]}")
     site = settings.site_dir
-    if site.exists():
-        console.print(f"docs site: {site}")
+    for label, page in (("docs site", "index.html"), ("dbt docs", "dbt/index.html"), ("GX Data Docs (site)", "gx/index.html")):
+        if (site / page).exists():
+            console.print(f"{label}: {site / page}")

@@ -7,6 +7,7 @@ import pandas as pd
 
 from simulator import dirt
 from simulator.contract import table
+from simulator.effects import ON_TIME_BASE, certified_grids, on_time_durations
 from simulator.geography import points_in_grids
 from simulator.incidents import place_text
 from simulator.names import sample_given_names, sample_surnames
@@ -28,7 +29,7 @@ def build_grid(world: World) -> dict[str, pd.DataFrame]:
     workers = _workers(world)
     out = {"wg_grid": _cols("wg_grid", _grids(world, workers)), "wg_wgy": _cols("wg_wgy", workers)}
     out["wg_syrk"] = _cols("wg_syrk", _residents(world))
-    events, steps = _events(world)
+    events, steps = _events(world, workers)
     out["wg_sj"], out["wg_sjlz"] = _cols("wg_sj", events), _cols("wg_sjlz", steps)
     return out
 
@@ -122,7 +123,29 @@ def _residents(world: World) -> pd.DataFrame:
     return out
 
 
-def _events(world: World) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _on_time_effect(world: World, inc: pd.DataFrame, workers: pd.DataFrame, wgbm: np.ndarray, closed: np.ndarray,
+                    lift: float) -> np.ndarray:
+    """Durations with the certified-worker on-time effect (simulator.effects); records the truth."""
+    certified = certified_grids(workers)
+    treated = np.isin(inc["grid_code"].to_numpy().astype(str), list(certified))
+    has_code = pd.notna(wgbm)
+    limit_s = inc["limit_hours"].to_numpy().astype(np.int64) * 3600
+    took = on_time_durations(world.rng("effects", "on_time"), limit_s, treated, has_code, closed, lift)
+    on_time = closed & (took <= limit_s)
+    truth = {"definition": "share of closed grid events (jasj not null) with jasj <= clsx; certified grid = "
+                           "a wg_wgy worker with zt=在岗, rylx=专职, sgzs=true",
+             "lift": lift, "base_on_time_share": ON_TIME_BASE, "certified_grids": len(certified),
+             "grids": int(len(world.geo.grids))}
+    for label, m in (("certified", treated), ("other", ~treated)):
+        for scope, s in (("all", np.ones_like(has_code)), ("with_grid_code", has_code)):
+            c = closed & m & s
+            truth[f"closed_{label}_{scope}"] = int(c.sum())
+            truth[f"on_time_{label}_{scope}"] = int((on_time & c).sum())
+    world.effect_truth["certified_worker_on_time"] = truth
+    return took
+
+
+def _events(world: World, workers: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = world.rng("grid", "events")
     inc = world.incidents
     inc = inc[inc["channels"].str.contains("g")].reset_index(drop=True)
@@ -161,6 +184,9 @@ def _events(world: World) -> tuple[pd.DataFrame, pd.DataFrame]:
     zt = np.array(STATUS, dtype=object)[final]
     took = (inc["limit_hours"].to_numpy() * 3600 * rng.uniform(0.2, 1.4, size=n)).astype(np.int64)
     closed = final >= 7
+    lift = world.effects.certified_worker_on_time_lift
+    if lift > 0 and workers is not None:
+        took = _on_time_effect(world, inc, workers, wgbm, closed, lift)
     jasj = np.where(closed, add_seconds(t, took), np.datetime64("NaT"))
     myd = np.where(final == 8, rng.choice(np.array(["满意", "基本满意", "不满意"], dtype=object), size=n, p=[0.7, 0.2, 0.1]), None)
     myd, _ = dirty_column(world, SYSTEM, "wg_sj", "myd", "satisfaction", myd, keys,

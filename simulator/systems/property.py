@@ -10,6 +10,7 @@ import pandas as pd
 
 from simulator.contract import table
 from simulator.dirt import count_files
+from simulator.effects import complaints_to_drop, years_of
 from simulator.ids import legacy_org_code
 from simulator.timegen import add_seconds, fmt_date, fmt_local
 from simulator.world import World, dirty_column
@@ -72,7 +73,8 @@ def company_formats(world: World) -> list[CompanyFormat]:
 
 
 def build_property(world: World, formats: list[CompanyFormat]) -> list[PropertyFile]:
-    files = _estates(world, formats) + _owners(world, formats) + _complaints(world, formats)
+    estates = _estates(world, formats)
+    files = estates + _owners(world, formats) + _complaints(world, formats, estates)
     _file_faults(world, files, formats)
     return files
 
@@ -142,7 +144,7 @@ def _owners(world: World, formats: list[CompanyFormat]) -> list[PropertyFile]:
     return files
 
 
-def _complaints(world: World, formats: list[CompanyFormat]) -> list[PropertyFile]:
+def _complaints(world: World, formats: list[CompanyFormat], estates: list[PropertyFile] | None = None) -> list[PropertyFile]:
     rng = world.rng("property", "complaints")
     inc = world.incidents
     inc = inc[inc["channels"].str.contains("p")].reset_index(drop=True)
@@ -153,6 +155,9 @@ def _complaints(world: World, formats: list[CompanyFormat]) -> list[PropertyFile
     p = persons.iloc[who]
     t = add_seconds(inc["time"].to_numpy(), rng.integers(-43200, 86400, size=n))
     t = np.clip(t, np.datetime64(str(world.start) + "T00:00:00"), np.datetime64(str(world.end) + "T23:59:59"))
+    share = world.effects.joint_mechanism_complaint_drop
+    if share > 0:   # effect mode: a complaint stays in its incident's year (see simulator.effects)
+        t = np.where(years_of(t) == years_of(inc["time"].to_numpy()), t, inc["time"].to_numpy().astype(t.dtype))
     closed = rng.random(n) < 0.85
     bjsj = np.where(closed, add_seconds(t, rng.integers(3600, 10 * 86400, size=n)), np.datetime64("NaT"))
     rows = pd.DataFrame({
@@ -166,7 +171,10 @@ def _complaints(world: World, formats: list[CompanyFormat]) -> list[PropertyFile
         "_person_id": p["person_id"].to_numpy(), "_estate_id": p["estate_id"].to_numpy(),
         "_grid_code": inc["grid_code"].to_numpy(), "_incident_id": inc["incident_id"].to_numpy(),
         "_company": inc["company_idx"].to_numpy(), "_month": np.datetime_as_string(t.astype("datetime64[M]"), unit="M"),
-    }).sort_values("slsj", kind="stable")
+    })
+    if share > 0:
+        rows = _joint_mechanism_effect(world, inc, rows, t, estates or [], share)
+    rows = rows.sort_values("slsj", kind="stable")
     files = []
     months = pd.period_range(world.start, world.end, freq="M").strftime("%Y-%m").tolist()
     for c in world.geo.companies.itertuples():
@@ -177,6 +185,41 @@ def _complaints(world: World, formats: list[CompanyFormat]) -> list[PropertyFile
             g.insert(0, "tsbh", [f"TS{c.company_idx + 1}{m.replace('-', '')}{i:05d}" for i in range(1, len(g) + 1)])
             files.append(PropertyFile(f"{c.folder}/{m}/complaints.{formats[c.company_idx].ext}", "complaints", c.company_idx, g))
     return files
+
+
+def _joint_mechanism_effect(world: World, inc: pd.DataFrame, rows: pd.DataFrame, t: np.ndarray,
+                            estates: list[PropertyFile], share: float) -> pd.DataFrame:
+    """Drops year-2 complaints of joint-mechanism estates (simulator.effects) and records the truth."""
+    est = world.geo.estates
+    flags = pd.concat([f.rows[["_estate_id", "ywh", "dzz"]] for f in estates], ignore_index=True)
+    mech_ids = set(flags.loc[(flags["ywh"] == "是") & (flags["dzz"] == "是"), "_estate_id"])
+    estate_idx = inc["estate_idx"].to_numpy()
+    mechanism = np.isin(est["estate_id"].to_numpy()[estate_idx], list(mech_ids))
+    year = years_of(t)
+    year1, year2 = year == world.start.year, year == world.start.year + 1
+    drop = complaints_to_drop(world.rng("effects", "joint_mechanism"), estate_idx, year1, year2, mechanism, share)
+    managed = est[est["company_idx"] >= 0]
+    hs = world.pop.persons.drop_duplicates("household").groupby("estate_idx").size()
+    hh = hs.reindex(managed.index).fillna(0).astype(int)
+    is_mech = managed["estate_id"].isin(mech_ids).to_numpy()
+    truth = {"definition": "complaints per 100 households, pooled over the estates of a group "
+                           "(sum of complaints / sum of households x 100); mechanism = estate file dzz=是 and ywh=是",
+             "drop_share": share, "estates_with_mechanism": int(is_mech.sum()),
+             "estates_without_mechanism": int((~is_mech).sum()),
+             "households_with_mechanism": int(hh[is_mech].sum()), "households_without_mechanism": int(hh[~is_mech].sum())}
+    for label, m in (("with", mechanism), ("without", ~mechanism)):
+        for y in (world.start.year, world.start.year + 1):
+            truth[f"complaints_{label}_{y}"] = int(((year == y) & m & ~drop).sum())
+    truth["complaints_dropped"] = int(drop.sum())
+    world.effect_truth["joint_mechanism"] = truth
+    # The dropped complaints were never filed: their incidents lose the property channel.
+    gone = set(inc["incident_id"].to_numpy()[drop])
+    chans = world.incidents["channels"].to_numpy().copy()
+    hit = world.incidents["incident_id"].isin(gone).to_numpy()
+    chans[hit] = [c.replace("p", "") for c in chans[hit]]
+    world.incidents = world.incidents.assign(channels=chans)
+    world.incidents = world.incidents[world.incidents["channels"] != ""].reset_index(drop=True)
+    return rows[~drop]
 
 
 def _file_faults(world: World, files: list[PropertyFile], formats: list[CompanyFormat]) -> None:

@@ -77,9 +77,10 @@ def _pg_connect(dbname: str):
 
 
 @pytest.fixture()
-def pg_database() -> Iterator[str]:
+def pg_database() -> Iterator[dict[str, str]]:
     """A fresh PostgreSQL database ``yiwang_test_<random>`` with the raw fixture; dropped afterwards.
 
+    Yields the ``YIWANG_PG_*`` environment that points dbt's ``postgres`` target at it.
     Skips when the server is unreachable, except with CI=true, where that is a failure.
     """
     try:
@@ -98,7 +99,10 @@ def pg_database() -> Iterator[str]:
             build_raw_fixture(conn)
         finally:
             conn.close()
-        yield name
+        yield {
+            "YIWANG_PG_HOST": PG_HOST, "YIWANG_PG_PORT": str(PG_PORT), "YIWANG_PG_USER": PG_USER,
+            "YIWANG_PG_PASSWORD": PG_PASSWORD, "YIWANG_PG_DBNAME": name,
+        }
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()

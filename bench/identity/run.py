@@ -1,0 +1,281 @@
+"""Identity benchmark: resident matching (and grids / estates / orgs / demands when built) against the
+simulator's ground truth, side by side with an out-of-the-box Splink 5 on the same normalised records.
+
+    .venv/bin/python bench/identity/run.py [--scale medium] [--home /tmp/yiwang-bench-identity] [--reuse]
+
+In one run, in a fresh YIWANG_HOME (deleted first unless --reuse):
+1. simulate -> extract -> build (`yiwang` subprocesses; the build runs every dbt model incl. identity);
+2. the identity stage again, alone (`dbt run` of the resident models), timed with peak RSS; the keys of
+   this rebuild against the first build's keys = key stability with nothing changed;
+3. scores: resident pairwise and B-cubed P/R/F1 of identity.resident_xref vs truth person_id; grid_code
+   accuracy of identity.grid_xref, estate / org assignment accuracy and pairwise F1 of demand_key vs
+   incident_id when those tables exist;
+4. Splink 5 (DuckDB backend, EM-trained, standard blocking + comparisons) on the same
+   identity_work.int_residents_records_prepared rows, clustered at match probability 0.95, same scores;
+5. simulator.simulate_increment(fraction=0.01) -> extract -> identity stage: keys of records whose
+   resident is untouched by the increment (no new or changed record) must not change.
+Prints a table of figures and ratios and writes results.json into the home.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from bench.identity.scoring import bcubed, label_accuracy, majority_accuracy, pairwise  # noqa: E402
+
+BIN = Path(sys.executable).parent
+YIWANG = str(BIN / "yiwang")
+DBT = str(BIN / "dbt")
+KEY = ["source_system", "source_table", "source_key"]
+RESIDENT_MODELS = ("int_residents_records_unioned int_residents_records_prepared int_residents_records_matched "
+                   "resident_key_registry resident_xref dim_resident resident_match_evidence resident_key_history")
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """(seconds, peak RSS bytes of the process tree, sampled every 50 ms); raises on failure."""
+    t0 = time.perf_counter()
+    proc = psutil.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    out = proc.stdout.read().decode("utf-8", "replace") if proc.stdout else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:3])} failed ({proc.returncode}):\n{out[-4000:]}")
+    return time.perf_counter() - t0, peak
+
+
+def bench_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(YIWANG_HOME=str(home), YIWANG_DUCKDB_PATH=str(home / "warehouse.duckdb"),
+               DBT_TARGET_PATH=str(home / "dbt_target"), DBT_LOG_PATH=str(home / "dbt_logs"))
+    env.pop("YIWANG_WAREHOUSE_URL", None)
+    env.setdefault("YIWANG_HMAC_KEY", "bench-identity-key")
+    for var in ("YIWANG_APPROVAL_TOKEN", "YIWANG_SERVICES_API_KEY"):
+        env.setdefault(var, "bench-" + var.lower())
+    return env
+
+
+def identity_stage(env: dict[str, str]) -> tuple[float, int]:
+    return run_measured([DBT, "run", "--project-dir", str(REPO / "dbt_project"), "--profiles-dir",
+                         str(REPO / "dbt_project"), "--target", "duckdb", "--select", *RESIDENT_MODELS.split()], env)
+
+
+def read(db: Path, sql: str) -> pd.DataFrame:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(sql).df()
+    finally:
+        con.close()
+
+
+def table_exists(db: Path, schema: str, name: str) -> bool:
+    return bool(len(read(db, f"select 1 from information_schema.tables where table_schema = '{schema}' "
+                             f"and table_name = '{name}'")))
+
+
+def resident_scores(pred: pd.DataFrame, truth: pd.DataFrame, label: str) -> dict:
+    d = truth[KEY + ["person_id"]].dropna(subset=["person_id"]).merge(pred, on=KEY, how="inner")
+    d = d.rename(columns={label: "pred", "person_id": "true"})
+    pw, bc = pairwise(d), bcubed(d)
+    return {"records_scored": len(d), "pair_p": pw.precision, "pair_r": pw.recall, "pair_f1": pw.f1,
+            "b3_p": bc.precision, "b3_r": bc.recall, "b3_f1": bc.f1}
+
+
+def splink_baseline(db: Path) -> tuple[pd.DataFrame, float, int]:
+    """Out-of-the-box Splink 5 on the prepared (normalised, pseudonymised) records."""
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    df = read(db, """
+        select record_ref, source_system, source_table, source_key, name_key, gender,
+               strftime(birth_date, '%Y-%m-%d') as birth_date, id_hmac, phone_hmac, id_partial_hmac,
+               estate_key, case when room is not null then estate_key || '|' || building || '|' || unit || '|' || room end as flat
+        from identity_work.int_residents_records_prepared""")
+    proc = psutil.Process()
+    t0 = time.perf_counter()
+    rss0 = proc.memory_info().rss
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="record_ref",
+        blocking_rules_to_generate_predictions=[
+            block_on("id_hmac"), block_on("name_key", "phone_hmac"), block_on("name_key", "birth_date"),
+            block_on("name_key", "flat"), block_on("name_key", "id_partial_hmac"),
+        ],
+        comparisons=[
+            cl.ExactMatch("id_hmac"),
+            cl.JaroWinklerAtThresholds("name_key", [0.9, 0.8]),
+            cl.ExactMatch("phone_hmac"),
+            cl.DateOfBirthComparison("birth_date", input_is_string=True),
+            cl.ExactMatch("flat"),
+            cl.ExactMatch("id_partial_hmac"),
+            cl.ExactMatch("gender"),
+        ],
+        retain_intermediate_calculation_columns=False,
+    )
+    api = DuckDBAPI()
+    tbl = api.register(df.drop(columns=["source_system", "source_table", "source_key"]), table_name="records")
+    linker = Linker(tbl, settings)
+    linker.training.estimate_probability_two_random_records_match([block_on("id_hmac")], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("name_key"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
+    pred = linker.inference.predict(threshold_match_probability=0.5)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, 0.95).as_pandas_dataframe()
+    seconds = time.perf_counter() - t0
+    peak = max(proc.memory_info().rss - rss0, 0)
+    out = df[["record_ref"] + KEY].merge(clusters[["record_ref", "cluster_id"]], on="record_ref", how="left")
+    out["cluster_id"] = out["cluster_id"].fillna(out["record_ref"])
+    return out[KEY + ["cluster_id"]], seconds, peak
+
+
+def other_entity_scores(db: Path, truth: pd.DataFrame) -> dict:
+    res: dict[str, float] = {}
+    specs = [("grid_xref", "grid_code", "grid_code", label_accuracy),
+             ("estate_xref", "estate_key", "estate_id", majority_accuracy),
+             ("org_xref", "org_key", "org_id", majority_accuracy)]
+    for table, col, true_col, fn in specs:
+        if table_exists(db, "identity", table):
+            x = read(db, f"select source_system, source_table, source_key, {col} from identity.{table}")
+            d = truth[KEY + [true_col]].dropna(subset=[true_col]).merge(x, on=KEY, how="left")
+            res[f"{table}.coverage"] = float(d[col].notna().mean()) if len(d) else float("nan")
+            res[f"{table}.accuracy"] = fn(d.rename(columns={col: "pred", true_col: "true"}))
+    if table_exists(db, "identity", "demand_xref"):
+        x = read(db, "select source_system, source_table, source_key, demand_key from identity.demand_xref")
+        d = truth[KEY + ["incident_id"]].dropna(subset=["incident_id"]).merge(x, on=KEY, how="inner")
+        pw = pairwise(d.rename(columns={"demand_key": "pred", "incident_id": "true"}))
+        res.update({"demand.pair_p": pw.precision, "demand.pair_r": pw.recall, "demand.pair_f1": pw.f1})
+    return res
+
+
+def key_stability(before: pd.DataFrame, after: pd.DataFrame, keep: pd.DataFrame | None = None) -> tuple[float, int]:
+    d = before.merge(after, on=KEY, suffixes=("_0", "_1"))
+    if keep is not None:
+        d = d.merge(keep, on=KEY)
+    return (float((d["resident_key_0"] == d["resident_key_1"]).mean()) if len(d) else float("nan")), len(d)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="medium")
+    ap.add_argument("--home", type=Path, default=Path("/tmp/yiwang-bench-identity"))
+    ap.add_argument("--reuse", action="store_true", help="keep an existing home (skip simulate/extract/build)")
+    ap.add_argument("--no-splink", action="store_true")
+    ap.add_argument("--no-increment", action="store_true")
+    a = ap.parse_args(argv)
+    home = a.home
+    env = bench_env(home)
+    db = home / "warehouse.duckdb"
+    times: dict[str, tuple[float, int]] = {}
+    if not a.reuse or not db.exists():
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        times["simulate"] = run_measured([YIWANG, "simulate", "--scale", a.scale], env)
+        times["extract"] = run_measured([YIWANG, "extract"], env)
+        times["build (all dbt + gates)"] = run_measured([YIWANG, "build"], env)
+    truth = pd.read_parquet(home / "sources" / "truth" / "records.parquet")
+    keys_0 = read(db, "select * from identity.resident_xref")
+
+    times["identity stage (rebuild)"] = identity_stage(env)
+    keys_1 = read(db, "select * from identity.resident_xref")
+    stab_rebuild, n_rebuild = key_stability(keys_0, keys_1)
+    n_records = len(keys_1)
+
+    ours = resident_scores(keys_1, truth, "resident_key")
+    others = other_entity_scores(db, truth)
+    splink = None
+    if not a.no_splink:
+        sp, sp_s, sp_mem = splink_baseline(db)
+        splink = resident_scores(sp, truth, "cluster_id")
+        times["splink 5 (train+predict+cluster)"] = (sp_s, sp_mem)
+
+    inc = {}
+    if not a.no_increment:
+        import simulator
+
+        simulator.simulate_increment(home / "sources", fraction=0.01)
+        run_measured([YIWANG, "extract"], env)
+        prepared_before = read(db, "select record_ref, source_system, source_table, source_key, name_key, "
+                                   "id_hmac, phone_hmac, phone2_hmac, birth_date, estate_key, building, unit, room "
+                                   "from identity_work.int_residents_records_prepared")
+        times["identity stage (after 1% increment)"] = identity_stage(env)
+        keys_2 = read(db, "select * from identity.resident_xref")
+        prepared_after = read(db, "select record_ref, source_system, source_table, source_key, name_key, "
+                                  "id_hmac, phone_hmac, phone2_hmac, birth_date, estate_key, building, unit, room "
+                                  "from identity_work.int_residents_records_prepared")
+        truth2 = pd.read_parquet(home / "sources" / "truth" / "records.parquet")
+        cols = [c for c in prepared_before.columns if c not in KEY + ["record_ref"]]
+        m = prepared_after.merge(prepared_before, on=KEY + ["record_ref"], how="left", suffixes=("", "_b"),
+                                 indicator=True)
+        changed = (m["_merge"] == "left_only")
+        for c in cols:
+            changed |= ~((m[c] == m[c + "_b"]) | (m[c].isna() & m[c + "_b"].isna()))
+        touched = m.loc[changed, KEY].merge(truth2[KEY + ["person_id"]], on=KEY, how="left")
+        touched_persons = set(touched["person_id"].dropna())
+        t = truth2[KEY + ["person_id"]]
+        untouched = t[t["person_id"].notna() & ~t["person_id"].isin(touched_persons)][KEY]
+        stab_inc, n_inc = key_stability(keys_1, keys_2, untouched)
+        stab_all, _ = key_stability(keys_1, keys_2)
+        inc = {"new_or_changed_records": int(changed.sum()), "touched_persons": len(touched_persons),
+               "stable_untouched": stab_inc, "records_untouched": n_inc, "stable_all_previous": stab_all,
+               "after": resident_scores(keys_2, truth2, "resident_key")}
+
+    results = {"scale": a.scale, "records": n_records, "ours": ours, "splink": splink, "others": others,
+               "stability_rebuild": stab_rebuild, "stability_rebuild_records": n_rebuild, "increment": inc,
+               "times": {k: {"seconds": s, "peak_rss_mb": m / 2**20} for k, (s, m) in times.items()}}
+    (home / "identity_bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    print_table(results)
+    return 0
+
+
+def print_table(r: dict) -> None:
+    print(f"\nidentity benchmark — scale {r['scale']}, {r['records']:,} person records\n")
+    o, s = r["ours"], r["splink"]
+    print(f"{'resident matching':<26}{'yiwang':>10}{'splink 5':>10}{'ratio':>8}")
+    for k, lbl in [("pair_p", "pairwise precision"), ("pair_r", "pairwise recall"), ("pair_f1", "pairwise F1"),
+                   ("b3_p", "B-cubed precision"), ("b3_r", "B-cubed recall"), ("b3_f1", "B-cubed F1")]:
+        sv = f"{s[k]:10.4f}" if s else f"{'-':>10}"
+        ratio = f"{o[k] / s[k]:8.3f}" if s and s[k] else f"{'-':>8}"
+        print(f"{lbl:<26}{o[k]:10.4f}{sv}{ratio}")
+    print(f"{'records scored':<26}{o['records_scored']:10,}")
+    if r["others"]:
+        print("\nother entities")
+        for k, v in r["others"].items():
+            print(f"  {k:<30}{v:10.4f}")
+    print("\ntimes")
+    for k, v in r["times"].items():
+        print(f"  {k:<40}{v['seconds']:9.1f} s {v['peak_rss_mb']:9.0f} MB peak RSS")
+    t = r["times"]
+    if "identity stage (rebuild)" in t and "splink 5 (train+predict+cluster)" in t:
+        print(f"  splink / yiwang identity-stage time ratio: "
+              f"{t['splink 5 (train+predict+cluster)']['seconds'] / t['identity stage (rebuild)']['seconds']:.2f}")
+    print(f"\nkey stability, rebuild with nothing changed: {r['stability_rebuild']:.4%} "
+          f"of {r['stability_rebuild_records']:,} records")
+    if r["increment"]:
+        i = r["increment"]
+        print(f"key stability after a 1% increment: {i['stable_untouched']:.4%} of {i['records_untouched']:,} "
+              f"records of untouched residents ({i['touched_persons']:,} residents touched by "
+              f"{i['new_or_changed_records']:,} new/changed records; all previous records: "
+              f"{i['stable_all_previous']:.4%}); B-cubed F1 after: {i['after']['b3_f1']:.4f}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

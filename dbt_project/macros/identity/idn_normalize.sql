@@ -1,0 +1,86 @@
+{#- Matching-ready normalisers for person records (identity layer). Portable: built only on the
+    cross-db primitives in macros/cross_db.sql (RE2 / ARE common subset). -#}
+
+{#- Name comparison key: the staging-cleaned name (simplified, suffix and spaces gone, minority
+    separators unified to U+00B7) with the separator itself dropped, so 买买提·艾力, 买买提.艾力 and
+    买买提艾力 compare equal. Pinyin-free: comparisons are on the characters. -#}
+{% macro idn_name_key(expr) -%}
+    nullif(replace({{ expr }}, '·', ''), '')
+{%- endmacro %}
+
+{#- Display mask 张* / 买*** (first character kept). -#}
+{% macro idn_mask_name(expr) -%}
+    (case when {{ expr }} is not null then substr({{ expr }}, 1, 1) || repeat('*', greatest(length({{ expr }}) - 1, 1)) end)
+{%- endmacro %}
+
+{#- Phone digits (as staging leaves them) -> E.164: mobiles and area-coded landlines get +86 and lose
+    the trunk 0; a local landline without area code stays NULL (not comparable across cities). -#}
+{% macro idn_phone_e164(digits) -%}
+    (case
+        when {{ regex_like(digits, '^1[3-9][0-9]{9}$') }} then '+86' || {{ digits }}
+        when {{ regex_like(digits, '^0[1-9][0-9]{8,10}$') }} then '+86' || substr({{ digits }}, 2)
+    end)
+{%- endmacro %}
+
+{#- Display mask 138****5678 of a digits value. -#}
+{% macro idn_mask_phone(digits) -%}
+    (case when length({{ digits }}) >= 11 then substr({{ digits }}, 1, 3) || '****' || substr({{ digits }}, length({{ digits }}) - 3, 4) end)
+{%- endmacro %}
+
+{#- Partial-ID evidence "first 6 + last 4" from a normalised 18-char ID or a masked one
+    (420106********1234). NULL when it is not recoverable. -#}
+{% macro idn_id_partial(id_no, id_masked) -%}
+    (case
+        when {{ id_no }} is not null then substr({{ id_no }}, 1, 6) || substr({{ id_no }}, 15, 4)
+        when {{ regex_like(id_masked, '^[0-9]{6}[*]+[0-9]{3}[0-9X]$') }}
+            then substr({{ id_masked }}, 1, 6) || substr({{ id_masked }}, length({{ id_masked }}) - 3, 4)
+    end)
+{%- endmacro %}
+
+{#- Birth date encoded in an 18-char ID (chars 7-14), NULL when not a calendar date. -#}
+{% macro idn_birth_from_id(id_no) -%}
+    {{ safe_make_date(
+        "cast(substr(" ~ id_no ~ ", 7, 4) as integer)",
+        "cast(substr(" ~ id_no ~ ", 11, 2) as integer)",
+        "cast(substr(" ~ id_no ~ ", 13, 2) as integer)") }}
+{%- endmacro %}
+
+{#- Chinese numerals 1..99 (三, 十二, 二十, 二十三) or digit-by-digit (五〇一) -> digits text. -#}
+{% macro idn_cn_number(expr) -%}
+    replace(regexp_replace(regexp_replace(translate({{ expr }}, '〇零一二三四五六七八九', '00123456789'),
+        '^十', '1十'), '十$', '十0'), '十', '')
+{%- endmacro %}
+
+{#- Address text -> cleaned form with Arabic numerals for building / unit / room:
+    full-width -> half-width, spaces gone, 三栋二单元五〇一 -> 3栋2单元501. -#}
+{% macro idn_address_clean(expr) -%}
+    {%- set cn = '[〇零一二三四五六七八九十]' -%}
+    {%- set tail = '(' ~ cn ~ '+)(?:栋|幢|号楼)(' ~ cn ~ '+)单元(' ~ cn ~ '+)室?$' -%}
+    {%- set s = regex_replace_all(
+        "translate(" ~ clean_text(expr) ~ ", '０１２３４５６７８９－—', '0123456789--')", '[[:space:]　]', '') -%}
+    {{ let_in(s, "(case when " ~ regex_like('__adr', tail) ~ "
+        then " ~ regex_replace_all('__adr', tail, '') ~ "
+             || " ~ idn_cn_number(regex_extract('__adr', tail, 1)) ~ " || '栋'
+             || " ~ idn_cn_number(regex_extract('__adr', tail, 2)) ~ " || '单元'
+             || " ~ idn_cn_number(regex_extract('__adr', tail, 3)) ~ "
+        else __adr end)", '__adr') }}
+{%- endmacro %}
+
+{#- The building / unit / room tail of a cleaned address: 3栋2单元501室, 3幢2单元501, 3号楼2单元501,
+    3-2-501. Group 1 = everything before it (province/city/district/estate), 2 building, 3 unit, 4 room. -#}
+{% macro idn_flat_pattern() -%}
+    ^(.*[^0-9])?([0-9]+)(?:栋|幢|号楼|-)([0-9]+)(?:单元|-)([0-9]+)室?$
+{%- endmacro %}
+
+{#- Estate comparison key: the estate name without the generic suffixes its aliases and property-file
+    spellings vary in (友育华庭 / 友育小区 / 友育华庭一期 -> 友育; 解放路12号院 / 解放路12号 -> 解放路12;
+    星河大厦 / 星河大楼 -> 星河). -#}
+{% macro idn_estate_key(expr) -%}
+    nullif({{ regex_replace_all(regex_replace_all(expr, '[一二三四五六七八九]期$', ''),
+        '(花园小区|小区|花园|家园|新村|嘉园|雅居|华庭|名都|公寓|苑|号院|号|大厦|大楼|社区)$', '') }}, '')
+{%- endmacro %}
+
+{#- Strip "…省" and "…市" prefixes (used only when no known district name was found in the text). -#}
+{% macro idn_strip_admin_prefix(expr) -%}
+    {{ regex_replace_all(regex_replace_all(expr, '^[^省市区县]{2,7}省', ''), '^[^省市区县]{2,7}市', '') }}
+{%- endmacro %}

@@ -1,0 +1,65 @@
+{{ config(materialized='table', schema='identity_int') }}
+-- Reports grouped into demands. Edges: each report's best-scoring candidate in every other
+-- channel (ties: nearest in time), kept when either end chose it, plus a ticket's stated
+-- repeat (cfgd). Demands are the connected components, found by min-label propagation
+-- (unrolled; components are a handful of reports). demand_key = opaque hash of the first
+-- (smallest) report id in the component.
+{%- set iterations = 8 %}
+with reports as (
+    select report_id from {{ ref('int_demand_reports') }}
+),
+
+pairs as (
+    select * from {{ ref('int_demand_pairs') }}
+),
+
+directed as (
+    select a_id as u, b_id as v, b_table as v_table, score, hours_apart from pairs
+    union all
+    select b_id, a_id, a_table, score, hours_apart from pairs
+),
+
+best as (
+    select u, v from (
+        select u, v,
+               row_number() over (partition by u, v_table order by score desc, hours_apart, v) as rn
+        from directed
+    ) as r
+    where rn = 1
+),
+
+repeats as (
+    select r.report_id as u, r.repeats_report_id as v
+    from {{ ref('int_demand_reports') }} as r
+    inner join reports as t on t.report_id = r.repeats_report_id
+),
+
+edges as (
+    select u, v from best
+    union
+    select v, u from best
+    union
+    select u, v from repeats
+    union
+    select v, u from repeats
+),
+
+l0 as (
+    select report_id, report_id as label from reports
+),
+{%- for k in range(1, iterations + 1) %}
+
+l{{ k }} as (
+    select n.report_id, least(n.label, coalesce(min(m.label), n.label)) as label
+    from l{{ k - 1 }} as n
+    left join edges as e on e.u = n.report_id
+    left join l{{ k - 1 }} as m on m.report_id = e.v
+    group by n.report_id, n.label
+){{ ',' if not loop.last }}
+{%- endfor %}
+
+select
+    report_id,
+    label                                               as first_report_id,
+    {{ opaque_key('D', 'label') }}                      as demand_key
+from l{{ iterations }}

@@ -1,0 +1,83 @@
+{{ config(materialized='table', schema='identity_int') }}
+-- Candidate pairs of reports that may be the same incident, scored.
+-- Blocking: same estate and building (the place an incident is described at) and reported
+-- within `demand_window_hours` of each other; never two records of the same grid or property
+-- table (one incident is one event / one complaint there), tickets may repeat each other.
+-- Score: character-bigram Jaccard of the two category names; when one side has no category
+-- name (a grid event with an unknown code), the share of the other's category bigrams found
+-- in its free text. A property complaint has only a coarse category (维修, 噪音 ...), so a pair
+-- with a complaint scores on place and time alone (complaint_score) inside a shorter window.
+{%- set window_hours = var('demand_window_hours', 120) %}
+{%- set complaint_window_hours = var('demand_complaint_window_hours', 48) %}
+with reports as (
+    select * from {{ ref('int_demand_reports') }}
+    where estate_match_key is not null and building is not null and reported_at is not null
+),
+
+bigrams as (
+    select * from {{ ref('int_demand_bigrams') }}
+),
+
+candidates as (
+    select
+        a.report_id                                     as a_id,
+        b.report_id                                     as b_id,
+        a.source_table                                  as a_table,
+        b.source_table                                  as b_table,
+        abs({{ dbt.datediff('a.reported_at', 'b.reported_at', 'minute') }}) / 60.0 as hours_apart
+    from reports as a
+    inner join reports as b
+        on b.estate_match_key = a.estate_match_key
+       and b.building = a.building
+       and a.report_id < b.report_id
+    where (a.source_table <> b.source_table or a.source_table = 'tickets')
+      and abs({{ dbt.datediff('a.reported_at', 'b.reported_at', 'minute') }}) <= {{ window_hours }} * 60
+),
+
+n_grams as (
+    select report_id, field, count(*) as n from bigrams group by report_id, field
+),
+
+-- shared bigrams: category vs category, a's category in b's free text, b's category in a's
+shared as (
+    select c.a_id, c.b_id, 'cc' as kind, count(*) as inter
+    from candidates as c
+    inner join bigrams as x on x.report_id = c.a_id and x.field = 'cat'
+    inner join bigrams as y on y.report_id = c.b_id and y.field = 'cat' and y.gram = x.gram
+    group by c.a_id, c.b_id
+    union all
+    select c.a_id, c.b_id, 'cf', count(*)
+    from candidates as c
+    inner join bigrams as x on x.report_id = c.a_id and x.field = 'cat'
+    inner join bigrams as y on y.report_id = c.b_id and y.field = 'free' and y.gram = x.gram
+    group by c.a_id, c.b_id
+    union all
+    select c.a_id, c.b_id, 'fc', count(*)
+    from candidates as c
+    inner join bigrams as x on x.report_id = c.a_id and x.field = 'free'
+    inner join bigrams as y on y.report_id = c.b_id and y.field = 'cat' and y.gram = x.gram
+    group by c.a_id, c.b_id
+),
+
+scored as (
+    select
+        c.*,
+        case
+            when c.a_table = 'complaints' or c.b_table = 'complaints' then
+                case when c.hours_apart <= {{ complaint_window_hours }} then {{ var('demand_complaint_score', 0.7) }} else 0 end
+            when na.n is not null and nb.n is not null then
+                coalesce(cc.inter, 0) * 1.0 / (na.n + nb.n - coalesce(cc.inter, 0))
+            when na.n is not null then coalesce(cf.inter, 0) * 1.0 / na.n
+            when nb.n is not null then coalesce(fc.inter, 0) * 1.0 / nb.n
+            else 0
+        end                                             as score
+    from candidates as c
+    left join n_grams as na on na.report_id = c.a_id and na.field = 'cat'
+    left join n_grams as nb on nb.report_id = c.b_id and nb.field = 'cat'
+    left join shared as cc on cc.a_id = c.a_id and cc.b_id = c.b_id and cc.kind = 'cc'
+    left join shared as cf on cf.a_id = c.a_id and cf.b_id = c.b_id and cf.kind = 'cf'
+    left join shared as fc on fc.a_id = c.a_id and fc.b_id = c.b_id and fc.kind = 'fc'
+)
+
+select * from scored
+where score >= {{ var('demand_min_score', 0.6) }}

@@ -1,0 +1,301 @@
+{#- Resident matching: every prepared person record -> a cluster (cluster_ref = the record_ref of one of
+    its records; transient, the persistent resident_key is assigned in resident_key_registry).
+
+    1. Deterministic anchors. Records with a valid ID number (check char right) are grouped by its
+       pseudonym. A record whose ID has a wrong check char joins the anchor whose valid ID has the same
+       17-char body AND whose name agrees (weak evidence, never a key on its own). A party registration
+       (dj_bd) joins the anchor of the member record (dj_dy) its dy_id points at.
+    2. Probabilistic assignment of the other records to anchors. Blocking on exact keys only (hash joins,
+       linear in the records): name + phone, name + flat (estate key, building, unit, room), name + partial
+       ID (first 6 + last 4 of a masked ID). Every candidate pair is scored
+           name 2 (always agrees, it is in every block) + phone 6 + flat 5 + partial ID 6 + birth date 3
+       and dropped on any conflict (birth date, gender, ID body or partial ID differ). A record goes to
+       the anchor of its best-scoring pair; a tie between two anchors leaves it unassigned (ambiguous).
+       So a shared family phone never merges two people unless the names agree, and twins (same surname,
+       birth date and flat, different given names) never meet in a block.
+    3. The remaining records are linked among themselves with the same blocks and guards, and grouped by
+       min-label propagation over those links (var identity_propagation_rounds, default 6 rounds).
+-#}
+{{ config(materialized='table', schema='identity_work') }}
+
+{%- set rounds = var('identity_propagation_rounds', 6) %}
+
+with p as (
+    select * from {{ ref('int_residents_records_prepared') }}
+),
+
+-- 1. deterministic anchors ------------------------------------------------------------------------
+id_anchor as (
+    select record_ref, min(record_ref) over (partition by id_hmac) as cluster_ref
+    from p
+    where id_hmac is not null
+),
+
+body_link as (
+    select u.record_ref, min(a.cluster_ref) as cluster_ref, min(m.record_ref) as matched_record_ref
+    from p as u
+    inner join p as m
+        on m.id_body_hmac = u.id_body_hmac and m.name_key = u.name_key and m.id_hmac is not null
+    inner join id_anchor as a on a.record_ref = m.record_ref
+    where u.id_hmac is null and u.id_body_hmac is not null
+    group by u.record_ref
+),
+
+member_link as (
+    select u.record_ref, min(a.cluster_ref) as cluster_ref, min(m.record_ref) as matched_record_ref
+    from p as u
+    inner join p as m
+        on m.member_id = u.member_id and m.source_system = 'party' and m.source_table = 'dj_dy'
+    inner join id_anchor as a on a.record_ref = m.record_ref
+    left join body_link as b on b.record_ref = u.record_ref
+    where u.source_system = 'party' and u.source_table = 'dj_bd' and u.id_hmac is null
+      and b.record_ref is null
+    group by u.record_ref
+),
+
+anchored as (
+    select a.record_ref, a.cluster_ref,
+           case when a.record_ref = a.cluster_ref then 'anchor_founder' else 'id_exact' end as match_rule,
+           case when a.record_ref <> a.cluster_ref then a.cluster_ref end as matched_record_ref,
+           case when a.record_ref <> a.cluster_ref then 'id_no' end as agreed_fields,
+           100 as match_score
+    from id_anchor as a
+    union all
+    select record_ref, cluster_ref, 'id_body_name', matched_record_ref, 'id_no_body17,name', 12
+    from body_link
+    union all
+    select record_ref, cluster_ref, 'party_member_link', matched_record_ref, 'dy_id', 100
+    from member_link
+),
+
+-- 2. probabilistic assignment to anchors (pass 2 also reaches records assigned in pass 1, e.g. a
+--    caller whose phone only an owner record of the anchor carries) -----------------------------------
+{%- set passes = var('identity_assignment_passes', 2) %}
+{% for k in range(1, passes + 1) %}
+unanchored_{{ k }} as (
+    select p.*
+    from p
+    left join anchored as a on a.record_ref = p.record_ref
+    {%- for j in range(1, k) %}
+    left join assigned_{{ j }} as s{{ j }} on s{{ j }}.record_ref = p.record_ref
+    {%- endfor %}
+    where a.record_ref is null and p.name_key is not null
+    {%- for j in range(1, k) %} and s{{ j }}.record_ref is null{% endfor %}
+),
+
+members_{{ k }} as (
+    select p.*, a.cluster_ref
+    from p
+    inner join (
+        select record_ref, cluster_ref from anchored
+        {%- for j in range(1, k) %}
+        union all select record_ref, cluster_ref from assigned_{{ j }}
+        {%- endfor %}
+    ) as a on a.record_ref = p.record_ref
+    where p.name_key is not null
+),
+
+member_phones_{{ k }} as (
+    select record_ref, cluster_ref, name_key, phone_hmac as ph from members_{{ k }} where phone_hmac is not null
+    union all
+    select record_ref, cluster_ref, name_key, phone2_hmac from members_{{ k }} where phone2_hmac is not null
+),
+
+unanchored_phones_{{ k }} as (
+    select record_ref, name_key, phone_hmac as ph from unanchored_{{ k }} where phone_hmac is not null
+    union all
+    select record_ref, name_key, phone2_hmac from unanchored_{{ k }} where phone2_hmac is not null
+),
+
+anchor_candidates_{{ k }} as (
+    select distinct u_ref, m_ref, cluster_ref from (
+        select u.record_ref as u_ref, m.record_ref as m_ref, m.cluster_ref
+        from unanchored_phones_{{ k }} as u
+        inner join member_phones_{{ k }} as m on m.name_key = u.name_key and m.ph = u.ph
+        union all
+        select u.record_ref, m.record_ref, m.cluster_ref
+        from unanchored_{{ k }} as u
+        inner join members_{{ k }} as m
+            on m.name_key = u.name_key and m.estate_key = u.estate_key and m.building = u.building
+           and m.unit = u.unit and m.room = u.room
+        union all
+        select u.record_ref, m.record_ref, m.cluster_ref
+        from unanchored_{{ k }} as u
+        inner join members_{{ k }} as m on m.name_key = u.name_key and m.id_partial_hmac = u.id_partial_hmac
+    ) as c
+),
+
+anchor_pairs_{{ k }} as (
+    select c.u_ref, c.m_ref, c.cluster_ref,
+           {{ idn_pair_features('u', 'm') }}
+    from anchor_candidates_{{ k }} as c
+    inner join unanchored_{{ k }} as u on u.record_ref = c.u_ref
+    inner join p as m on m.record_ref = c.m_ref
+),
+
+anchor_scored_{{ k }} as (
+    select *,
+           2 + case when phone_agree then 6 else 0 end + case when flat_agree then 5 else 0 end
+             + case when partial_agree then 6 else 0 end + case when birth_agree then 3 else 0 end as score
+    from anchor_pairs_{{ k }}
+    where not conflict
+),
+
+anchor_best_pair_{{ k }} as (
+    select *,
+           row_number() over (partition by u_ref, cluster_ref order by score desc, m_ref) as rn_pair
+    from anchor_scored_{{ k }}
+),
+
+anchor_ranked_{{ k }} as (
+    select *,
+           row_number() over (partition by u_ref order by score desc, cluster_ref) as rn,
+           count(*) over (partition by u_ref, score) as n_at_score
+    from anchor_best_pair_{{ k }}
+    where rn_pair = 1
+),
+
+assigned_{{ k }} as (
+    select u_ref as record_ref, cluster_ref, 'probabilistic_anchor' as match_rule, m_ref as matched_record_ref,
+           'name'
+           || case when phone_agree then ',phone' else '' end
+           || case when flat_agree then ',flat' else '' end
+           || case when partial_agree then ',id_partial' else '' end
+           || case when birth_agree then ',birth_date' else '' end as agreed_fields,
+           score as match_score
+    from anchor_ranked_{{ k }}
+    where rn = 1 and n_at_score = 1
+),
+{% endfor %}
+
+assigned as (
+    {%- for k in range(1, passes + 1) %}
+    select * from assigned_{{ k }}{% if not loop.last %} union all{% endif %}
+    {%- endfor %}
+),
+
+unanchored as (
+    select p.*
+    from p
+    left join anchored as a on a.record_ref = p.record_ref
+    where a.record_ref is null and p.name_key is not null
+),
+
+-- 3. the rest, linked among themselves ------------------------------------------------------------
+rest as (
+    select u.*
+    from unanchored as u
+    left join assigned as s on s.record_ref = u.record_ref
+    where s.record_ref is null
+),
+
+rest_phones as (
+    select record_ref, name_key, phone_hmac as ph from rest where phone_hmac is not null
+    union all
+    select record_ref, name_key, phone2_hmac from rest where phone2_hmac is not null
+),
+
+rest_candidates as (
+    select distinct a_ref, b_ref from (
+        select a.record_ref as a_ref, b.record_ref as b_ref
+        from rest_phones as a
+        inner join rest_phones as b on b.name_key = a.name_key and b.ph = a.ph and b.record_ref <> a.record_ref
+        union all
+        select a.record_ref, b.record_ref
+        from rest as a
+        inner join rest as b
+            on b.name_key = a.name_key and b.estate_key = a.estate_key and b.building = a.building
+           and b.unit = a.unit and b.room = a.room and b.record_ref <> a.record_ref
+        union all
+        select a.record_ref, b.record_ref
+        from rest as a
+        inner join rest as b
+            on b.name_key = a.name_key and b.id_partial_hmac = a.id_partial_hmac and b.record_ref <> a.record_ref
+        union all
+        select a.record_ref, b.record_ref
+        from rest as a
+        inner join rest as b
+            on b.name_key = a.name_key and b.id_body_hmac = a.id_body_hmac and b.record_ref <> a.record_ref
+    ) as c
+),
+
+rest_edges as (
+    select c.a_ref, c.b_ref,
+           {{ idn_pair_features('a', 'b') }}
+    from rest_candidates as c
+    inner join rest as a on a.record_ref = c.a_ref
+    inner join rest as b on b.record_ref = c.b_ref
+),
+
+rest_links as (
+    select a_ref, b_ref, phone_agree, flat_agree, partial_agree, birth_agree,
+           2 + case when phone_agree then 6 else 0 end + case when flat_agree then 5 else 0 end
+             + case when partial_agree then 6 else 0 end + case when birth_agree then 3 else 0 end as score
+    from rest_edges
+    where not conflict
+),
+
+label_0 as (
+    select record_ref, record_ref as lbl from rest
+),
+{% for i in range(1, rounds + 1) %}
+label_{{ i }} as (
+    select l.record_ref, least(l.lbl, coalesce(min(n.lbl), l.lbl)) as lbl
+    from label_{{ i - 1 }} as l
+    left join rest_links as e on e.a_ref = l.record_ref
+    left join label_{{ i - 1 }} as n on n.record_ref = e.b_ref
+    group by l.record_ref, l.lbl
+),
+{% endfor %}
+
+rest_best_link as (
+    select e.*, row_number() over (partition by e.a_ref order by e.score desc, e.b_ref) as rn
+    from rest_links as e
+),
+
+linked as (
+    select l.record_ref, l.lbl as cluster_ref,
+           case when l.record_ref = l.lbl then 'founder' else 'probabilistic_link' end as match_rule,
+           case when l.record_ref <> l.lbl then e.b_ref end as matched_record_ref,
+           case when l.record_ref <> l.lbl then 'name'
+               || case when e.phone_agree then ',phone' else '' end
+               || case when e.flat_agree then ',flat' else '' end
+               || case when e.partial_agree then ',id_partial' else '' end
+               || case when e.birth_agree then ',birth_date' else '' end end as agreed_fields,
+           case when l.record_ref <> l.lbl then e.score end as match_score
+    from label_{{ rounds }} as l
+    left join rest_best_link as e on e.a_ref = l.record_ref and e.rn = 1
+),
+
+-- records with no name and no valid ID (anonymous hotline callers): a resident of their own
+nameless as (
+    select p.record_ref, p.record_ref as cluster_ref, 'unmatched_nameless' as match_rule,
+           cast(null as varchar) as matched_record_ref, cast(null as varchar) as agreed_fields,
+           cast(null as integer) as match_score
+    from p
+    left join anchored as a on a.record_ref = p.record_ref
+    where a.record_ref is null and p.name_key is null
+),
+
+all_matches as (
+    select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from anchored
+    union all
+    select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from assigned
+    union all
+    select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from linked
+    union all
+    select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from nameless
+)
+
+select
+    p.record_ref,
+    p.source_system,
+    p.source_table,
+    p.source_key,
+    m.cluster_ref,
+    m.match_rule,
+    m.matched_record_ref,
+    m.agreed_fields,
+    m.match_score
+from p
+inner join all_matches as m on m.record_ref = p.record_ref

@@ -1,0 +1,43 @@
+-- Per grid and year (of 上报时间): closed grid events, those closed within the deadline
+-- (结案时间 jasj <= 处理时限 clsx), the on-time share, and whether the grid has a full-time certified
+-- grid worker (wg_wgy: 在岗, 专职, 社工证书). Events without a grid code are not attributed.
+with workers as (
+    select
+        w.grid_code,
+        max(case when w.status = '在岗' and w.worker_type = '专职' and w.has_social_work_certificate then 1 else 0 end) as certified,
+        max(case when w.status = '在岗' then 1 else 0 end) as staffed
+    from {{ ref('stg_grid__workers') }} as w
+    where w.grid_code is not null
+    group by w.grid_code
+),
+
+events as (
+    select
+        e.grid_code,
+        cast(extract(year from e.reported_at) as integer)                       as year,
+        case when e.closed_at is not null then 1 else 0 end                     as is_closed,
+        case when e.closed_at is not null and e.deadline_at is not null
+                  and e.closed_at <= e.deadline_at then 1 else 0 end           as is_on_time
+    from {{ ref('stg_grid__events') }} as e
+    where e.grid_code is not null and e.reported_at is not null
+),
+
+per_grid as (
+    select ev.grid_code, ev.year, count(*) as events, sum(ev.is_closed) as events_closed, sum(ev.is_on_time) as closed_on_time
+    from events as ev
+    group by ev.grid_code, ev.year
+)
+
+select
+    cast(p.grid_code as varchar)                                                   as grid_code,
+    cast(g.community_code as varchar)                                              as community_code,
+    cast(p.year as integer)                                                        as year,
+    cast(p.events as integer)                                                      as events,
+    cast(p.events_closed as integer)                                               as events_closed,
+    cast(p.closed_on_time as integer)                                              as closed_on_time,
+    cast(case when p.events_closed > 0 then p.closed_on_time * 1.0 / p.events_closed end as double precision) as on_time_rate,
+    cast(coalesce(w.certified, 0) = 1 as boolean)                                  as has_certified_fulltime_worker,
+    cast(coalesce(w.staffed, 0) = 1 as boolean)                                    as has_worker_on_duty
+from per_grid as p
+left join {{ ref('stg_grid__grids') }} as g on g.grid_code = p.grid_code
+left join workers as w on w.grid_code = p.grid_code

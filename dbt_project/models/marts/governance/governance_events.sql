@@ -1,0 +1,79 @@
+-- Closed-loop grid events (网格事件闭环), one row per event (wg_sj), with stage times from the workflow
+-- (wg_sjlz, see int_grid_event_stages) and the on-time status against 限时办结 (clsx) as of the as-of date.
+with as_of as (
+    select as_of_date, snapshot_at from {{ ref('int_as_of_date') }}
+),
+
+events as (
+    select
+        e.*,
+        case when e.closed_at < a.snapshot_at then e.closed_at end  as closed_as_of,
+        a.snapshot_at
+    from {{ ref('stg_grid__events') }} as e
+    cross join as_of as a
+    where e.reported_at < a.snapshot_at
+),
+
+classified as (
+    select
+        ev.*,
+        case
+            when ev.closed_as_of is not null and ev.deadline_at is null then 'no_deadline'
+            when ev.closed_as_of is not null and ev.closed_as_of <= ev.deadline_at then 'on_time'
+            when ev.closed_as_of is not null then 'overdue'
+            when ev.deadline_at is null then 'no_deadline'
+            when ev.deadline_at < ev.snapshot_at then 'overdue'
+            else 'open'
+        end as on_time_status
+    from events as ev
+)
+
+select
+    cast(e.event_id as varchar)                                         as event_id,
+    cast(e.event_source as varchar)                                     as event_source,
+    cast(e.category_code as varchar)                                    as category_code,
+    cast(cat.major_name as varchar)                                     as category_major_name,
+    cast(cat.minor_name as varchar)                                     as category_minor_name,
+    cast(e.grid_code as varchar)                                        as grid_code,
+    cast(g.grid_name as varchar)                                        as grid_name,
+    cast(g.community_code as varchar)                                   as community_code,
+    cast(g.community_name as varchar)                                   as community_name,
+    cast(g.street_code as varchar)                                      as street_code,
+    cast(g.street_name as varchar)                                      as street_name,
+    cast(e.handling_dept_uscc as varchar)                               as department_uscc,
+    cast(d.department_name as varchar)                                  as department_name,
+    cast(e.status as varchar)                                           as status,
+    cast(st.current_stage as varchar)                                   as current_stage,
+    cast(e.reported_at as timestamp)                                    as reported_at,
+    cast(e.reported_at as date)                                         as reported_on,
+    {{ month_start('e.reported_at') }}                                  as reported_month,
+    cast(e.deadline_at as timestamp)                                    as deadline_at,
+    cast(e.closed_as_of as timestamp)                                   as closed_at,
+    cast(e.closed_as_of is not null as boolean)                         as is_closed,
+    cast(e.on_time_status as varchar)                                   as on_time_status,
+    cast(case when e.on_time_status = 'overdue'
+              then {{ hours_between('e.deadline_at', 'coalesce(e.closed_as_of, e.snapshot_at)') }} end
+         as double precision)                                           as overdue_hours,
+    cast(case when e.closed_as_of is not null
+              then {{ hours_between('e.reported_at', 'e.closed_as_of') }} end as double precision) as hours_to_close,
+    cast(st.stage_discover_hours as double precision)                   as stage_discover_hours,
+    cast(st.stage_report_hours as double precision)                     as stage_report_hours,
+    cast(st.stage_register_hours as double precision)                   as stage_register_hours,
+    cast(st.stage_dispatch_hours as double precision)                   as stage_dispatch_hours,
+    cast(st.stage_handle_hours as double precision)                     as stage_handle_hours,
+    cast(st.stage_feedback_hours as double precision)                   as stage_feedback_hours,
+    cast(st.stage_verify_hours as double precision)                     as stage_verify_hours,
+    cast(st.stage_close_hours as double precision)                      as stage_close_hours,
+    cast(coalesce(st.step_count, 0) as integer)                         as step_count,
+    cast(coalesce(st.return_count, 0) as integer)                       as return_count,
+    cast(coalesce(st.extension_count, 0) as integer)                    as extension_count,
+    cast(st.first_whistle_at is not null as boolean)                    as has_whistle,
+    cast(st.whistle_response_hours as double precision)                 as whistle_response_hours,
+    cast(e.satisfaction as varchar)                                     as satisfaction,
+    cast(coalesce(e.satisfaction = '满意', false) as boolean)           as is_satisfied,
+    cast(coalesce(e.on_time_status = 'on_time' and e.satisfaction = '满意', false) as boolean) as is_closed_on_time_satisfied
+from classified as e
+left join {{ ref('int_grid_event_stages') }} as st on st.event_id = e.event_id
+left join {{ ref('stg_grid__grids') }} as g on g.grid_code = e.grid_code
+left join {{ ref('stg_reference__departments') }} as d on d.department_uscc = e.handling_dept_uscc
+left join {{ ref('stg_reference__event_categories') }} as cat on cat.category_code = e.category_code

@@ -1,0 +1,51 @@
+-- 资源清单: per community, its service sites (服务阵地, community by the site's community text), its
+-- paired department (lists_department_pairing) and the life-service providers offering items at its
+-- sites (stg_services__life_items.site_ids).
+with communities as (
+    select d.division_code as community_code, d.division_name
+    from {{ ref('stg_reference__divisions') }} as d where d.division_level = '社区'
+),
+
+sites as (
+    select c.community_code, s.site_id, s.site_name, s.site_type
+    from {{ ref('stg_services__sites') }} as s
+    inner join communities as c on c.division_name = {{ community_name_from_text('s.community_text') }}
+),
+
+item_sites as (
+    select x.item_code, x.provider_name, x.provider_uscc, trim(x.site_id) as site_id
+    from (
+        select l.item_code, l.provider_name, l.provider_uscc, {{ unnest_csv('l.site_ids') }} as site_id
+        from {{ ref('stg_services__life_items') }} as l
+        where l.site_ids is not null
+    ) as x
+),
+
+providers as (
+    select distinct s.community_code, coalesce(i.provider_uscc, i.provider_name) as resource_id,
+           i.provider_name as resource_name
+    from item_sites as i
+    inner join sites as s on s.site_id = i.site_id
+    where coalesce(i.provider_uscc, i.provider_name) is not null
+),
+
+resources as (
+    select s.community_code, '服务阵地' as resource_type, s.site_id as resource_id, s.site_name as resource_name,
+           s.site_type as resource_subtype
+    from sites as s
+    union all
+    select p.community_code, '结对部门', p.department_uscc, p.department_name, '市直部门'
+    from {{ ref('lists_department_pairing') }} as p
+    union all
+    select v.community_code, '生活服务供应商', v.resource_id, max(v.resource_name), '生活服务'
+    from providers as v
+    group by v.community_code, v.resource_id
+)
+
+select
+    cast(r.community_code as varchar)   as community_code,
+    cast(r.resource_type as varchar)    as resource_type,
+    cast(r.resource_id as varchar)      as resource_id,
+    cast(r.resource_name as varchar)    as resource_name,
+    cast(r.resource_subtype as varchar) as resource_subtype
+from resources as r

@@ -1,0 +1,47 @@
+-- City-wide property complaints per year: every distinct complaint landed (also those whose estate is
+-- not in any estate file), households of all reported estates, rate per 100 households, YoY change.
+with complaints as (
+    select
+        cast(extract(year from c.accepted_at) as integer) as year,
+        count(distinct c.complaint_id)                    as complaints
+    from {{ ref('stg_property__complaints') }} as c
+    where c.accepted_at is not null
+    group by cast(extract(year from c.accepted_at) as integer)
+),
+
+matched as (
+    select m.year, sum(m.complaints) as complaints_matched
+    from {{ ref('int_estates_complaints_counted') }} as m
+    group by m.year
+),
+
+households as (
+    select sum(e.households) as households from {{ ref('stg_property__estates') }} as e
+),
+
+rated as (
+    select
+        c.year,
+        c.complaints,
+        coalesce(m.complaints_matched, 0) as complaints_matched,
+        h.households,
+        case when h.households > 0 then c.complaints * 100.0 / h.households end as rate
+    from complaints as c
+    cross join households as h
+    left join matched as m on m.year = c.year
+),
+
+with_prior as (
+    select r.*, lag(r.year) over (order by r.year) as prior_year, lag(r.rate) over (order by r.year) as prior_rate
+    from rated as r
+)
+
+select
+    cast(year as integer)                                   as year,
+    cast(complaints as integer)                             as complaints,
+    cast(complaints - complaints_matched as integer)        as complaints_unmatched_estate,
+    cast(households as integer)                             as households,
+    cast(rate as double precision)                          as complaints_per_100_households,
+    cast(case when prior_year = year - 1 and prior_rate > 0 then (rate - prior_rate) / prior_rate end
+         as double precision)                               as yoy_change
+from with_prior

@@ -1,0 +1,59 @@
+"""The ledger invariant, checkable after any load: ``ops.load_ledger`` agrees with raw and ops.quarantine.
+
+For every batch: rows read = rows landed + rows quarantined; its load-time quarantine rows are really in
+``ops.quarantine`` (rows the raw gate quarantined later carry rules ``gx:...`` / ``schema_drift`` and are not
+counted); the raw rows carrying its batch id are exactly its new rows; a failed batch left nothing behind; and
+every batch id present in raw belongs to a successful ledger row (no partial batch is visible anywhere).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yiwang.warehouse import Warehouse, qname
+
+
+def ledger_problems(wh: Warehouse) -> list[str]:
+    """Every violation of the ledger invariant, as readable lines (empty when it reconciles)."""
+    problems: list[str] = []
+    rows = wh.query(
+        "select system, table_name, batch_id, rows_read, rows_landed, rows_new, rows_quarantined, status "
+        "from ops.load_ledger order by started_at"
+    )
+    raw_tables = {(s, t) for s, t in wh.query(
+        "select table_schema, table_name from information_schema.tables where table_schema like 'raw_%'")}
+    gate_rule = "(rule like 'gx:%' or rule = 'schema_drift')"
+    ok_batches: set[str] = set()
+    for system, table, batch, read, landed, new, quarantined, status in rows:
+        where = f"{system}.{table} batch {batch}"
+        if read != landed + quarantined:
+            problems.append(f"{where}: read {read} != landed {landed} + quarantined {quarantined}")
+        q = wh.scalar(f"select count(*) from ops.quarantine where batch_id = ? and not {gate_rule}", [batch])
+        in_raw = (wh.scalar(f"select count(*) from {qname('raw_' + system, table)} where _batch_id = ?", [batch])
+                  if (f"raw_{system}", table) in raw_tables else 0)
+        if status == "failed":
+            if (read, landed, new, quarantined, q, in_raw) != (0, 0, 0, 0, 0, 0):
+                problems.append(f"{where}: failed batch left rows behind (raw {in_raw}, quarantine {q})")
+        elif status != "success":
+            problems.append(f"{where}: status {status!r}")
+        else:
+            ok_batches.add(batch)
+            if q != quarantined:
+                problems.append(f"{where}: {q} quarantine rows, ledger says {quarantined}")
+            if in_raw != new:
+                problems.append(f"{where}: {in_raw} raw rows, ledger says {new} new")
+            if new > landed:
+                problems.append(f"{where}: new {new} > landed {landed}")
+    for schema, table in sorted(raw_tables):
+        for (batch,) in wh.query(f"select distinct _batch_id from {qname(schema, table)}"):
+            if batch not in ok_batches:
+                problems.append(f"{schema}.{table}: rows of batch {batch} that no successful ledger row accounts for")
+    return problems
+
+
+def assert_ledger_reconciles(wh: Warehouse) -> list[tuple[Any, ...]]:
+    """Raise AssertionError listing every violation; returns the ledger rows."""
+    problems = ledger_problems(wh)
+    assert not problems, "ledger does not reconcile:\n  " + "\n  ".join(problems)
+    return wh.query("select system, table_name, batch_id, rows_read, rows_landed, rows_new, rows_quarantined, "
+                    "status, message from ops.load_ledger order by started_at")

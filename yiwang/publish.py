@@ -1,0 +1,204 @@
+"""Publishing marts: dbt builds them into build schemas, the mart gate checks those, and only then are they
+copied into the public ``mart_*`` schemas readers use — all public marts in ONE transaction.
+
+``dbt_project/macros/generate_schema_name.sql`` puts every ``mart_*`` schema under ``mart_<x>__build`` when the
+environment variable :data:`SUFFIX_ENV` is set (the build DAG and ``yiwang build`` set it; a plain ``dbt build``
+without it builds in place, as before). A failed dbt build or mart gate therefore never touches
+``mart_catalog.service_catalog``: readers keep the last good marts. :func:`publish` replaces the public tables'
+rows (delete + insert, keeping grants and row-level security when the columns are unchanged; drop + create when a
+model's columns changed) and writes the ``ops.build_log`` row in the same transaction, on DuckDB and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from yiwang.settings import Settings, get_settings
+from yiwang.warehouse import Tx, open_warehouse, qident, qname
+
+BUILD_SUFFIX = "__build"
+SUFFIX_ENV = "YIWANG_BUILD_SCHEMA_SUFFIX"  # read by dbt_project/macros/generate_schema_name.sql
+
+BUILD_LOG_DDL = [
+    "create schema if not exists ops",
+    """create table if not exists ops.build_log (
+        build_id varchar not null, run_id varchar, published_at timestamp not null,
+        mart_row_counts varchar not null, gate_statistics varchar, docs_path varchar)""",
+]
+
+
+class NothingToPublish(RuntimeError):
+    """No ``mart_*__build`` schema holds a table: dbt did not build into build schemas."""
+
+
+def build_env() -> dict[str, str]:
+    """Environment for dbt so that marts are built into the build schemas."""
+    return {SUFFIX_ENV: BUILD_SUFFIX}
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def build_tables(tx: Tx) -> list[tuple[str, str]]:
+    """(build schema, table) of every table dbt built into a ``mart_*__build`` schema."""
+    rows = tx.query(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema like 'mart\\_%' escape '\\' and table_type in ('BASE TABLE', 'VIEW') order by 1, 2"
+    )
+    return [(s, t) for s, t in rows if s.endswith(BUILD_SUFFIX)]
+
+
+def _column_types(tx: Tx, schema: str, table: str) -> list[tuple[str, str]]:
+    return [tuple(r) for r in tx.query(
+        "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ?"
+        " order by ordinal_position", [schema, table])]
+
+
+def _relation_kind(tx: Tx, schema: str, table: str) -> str | None:
+    return tx.scalar("select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+                     [schema, table])
+
+
+def swap_in(tx: Tx, build_schema: str, table: str) -> tuple[str, int]:
+    """Copy one built mart over its public table inside ``tx``; returns (public relation, rows)."""
+    public = build_schema.removesuffix(BUILD_SUFFIX)
+    src, dst = qname(build_schema, table), qname(public, table)
+    tx.execute(f"create schema if not exists {qident(public)}")
+    kind = _relation_kind(tx, public, table)
+    if kind == "BASE TABLE" and _column_types(tx, public, table) == _column_types(tx, build_schema, table):
+        tx.execute(f"delete from {dst}")
+        tx.execute(f"insert into {dst} select * from {src}")
+    else:
+        if kind == "VIEW":
+            tx.execute(f"drop view {dst}")
+        elif kind is not None:
+            tx.execute(f"drop table {dst}")
+        tx.execute(f"create table {dst} as select * from {src}")
+    return f"{public}.{table}", int(tx.scalar(f"select count(*) from {dst}") or 0)
+
+
+@dataclass(frozen=True)
+class Published:
+    build_id: str
+    mart_row_counts: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"build_id": self.build_id, "mart_row_counts": self.mart_row_counts}
+
+
+def publish(run_id: str | None = None, mart_gate: dict[str, Any] | None = None,
+            settings: Settings | None = None, docs_path: str | None = None) -> Published:
+    """Swap every built mart into its public schema and log the build, all in one transaction.
+
+    Call only after the mart gate passed on the build schemas. ``mart_gate`` is ``GateResult.to_dict()``.
+    """
+    settings = settings or get_settings()
+    build_id = uuid.uuid4().hex
+    with open_warehouse(settings.warehouse_url) as wh, wh.transaction() as tx:
+        tables = build_tables(tx)
+        if not tables:
+            raise NothingToPublish(
+                f"no mart_*{BUILD_SUFFIX} schema holds a table: run dbt with {SUFFIX_ENV}={BUILD_SUFFIX} first"
+            )
+        counts = dict(swap_in(tx, s, t) for s, t in tables)
+        for stmt in BUILD_LOG_DDL:
+            tx.execute(stmt)
+        stats = {s["suite"]: {"evaluated": s["evaluated"], "successful": s["successful"]}
+                 for s in (mart_gate or {}).get("suites", [])}
+        tx.execute(
+            "insert into ops.build_log values (?, ?, ?, ?, ?, ?)",
+            [build_id, run_id, _utcnow(), json.dumps(counts, sort_keys=True), json.dumps(stats),
+             docs_path or (mart_gate or {}).get("docs_path")],
+        )
+    return Published(build_id, counts)
+
+
+# --- docs site ------------------------------------------------------------------------------------------
+
+SITE_INDEX = """<!doctype html><meta charset="utf-8"><title>yiwang docs</title>
+<h1>yiwang (一网) documentation</h1>
+<ul>
+<li><a href="dbt/index.html">dbt docs</a>: models, sources, lineage, exposures (manifest.json, catalog.json)</li>
+<li><a href="gx/index.html">Great Expectations Data Docs</a>: raw and mart gate results</li>
+</ul>
+"""
+
+
+def build_docs_site(settings: Settings | None = None, *, target: str | None = None, dbt_docs: bool = True) -> Path:
+    """``Settings.site_dir`` (git-ignored, under YIWANG_HOME): ``dbt/index.html`` from ``dbt docs generate``
+    (describing the public schemas) and ``gx/`` = the GX Data Docs. Returns the site's index.html."""
+    import shutil
+
+    from yiwang.dbt_runner import run_dbt
+
+    settings = settings or get_settings()
+    site = settings.site_dir
+    site.mkdir(parents=True, exist_ok=True)
+    if dbt_docs:
+        run_dbt(["docs", "generate", "--target-path", str(site / "dbt")], target=target, settings=settings)
+    gx_docs = settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+    if gx_docs.is_dir():
+        shutil.copytree(gx_docs, site / "gx", dirs_exist_ok=True)
+    index = site / "index.html"
+    index.write_text(SITE_INDEX, encoding="utf-8")
+    return index
+
+
+# --- the build: freshness -> raw gate -> dbt build -> mart gate -> publish -> docs -------------------------
+
+
+@dataclass
+class BuildOutcome:
+    freshness: Any = None
+    raw_gate: Any = None
+    mart_gate: Any = None
+    published: Published | None = None
+    docs: Path | None = None
+    steps: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def build_schemas() -> Iterator[None]:
+    """dbt (in this process) builds marts into the build schemas while inside this block."""
+    from yiwang.dbt_runner import _environ
+
+    with _environ(build_env()):
+        yield
+
+
+def build_and_publish(settings: Settings | None = None, *, target: str | None = None, run_id: str | None = None,
+                      dbt_args: list[str] | None = None, freshness: bool = True, docs: bool = True,
+                      on_step: Any = None) -> BuildOutcome:
+    """What the build DAG does, in-process. Raises at the first failing step (StaleSourcesError, GateFailed,
+    DbtRunError); the public marts then stay as the last successful build left them."""
+    from expectations.run import run_mart_gate, run_raw_gate
+    from yiwang.dbt_runner import run_dbt
+    from yiwang.freshness import check_freshness
+
+    settings = settings or get_settings()
+    out = BuildOutcome()
+    say = on_step or (lambda step, detail: None)
+    if freshness:
+        out.freshness = check_freshness(settings, target=target)
+        say("source freshness", out.freshness.summary())
+    out.raw_gate = run_raw_gate(settings)
+    say("raw gate", f"passed, {out.raw_gate.quarantined} rows quarantined")
+    with build_schemas():
+        run_dbt(dbt_args or ["build"], target=target, settings=settings)
+    say("dbt build", "ok")
+    out.mart_gate = run_mart_gate(settings, schema_suffix=BUILD_SUFFIX)
+    say("mart gate", "passed")
+    out.published = publish(run_id, out.mart_gate.to_dict(), settings)
+    say("publish", ", ".join(f"{k}={v}" for k, v in out.published.mart_row_counts.items()))
+    if docs:
+        out.docs = build_docs_site(settings, target=target)
+        say("docs", str(out.docs))
+    return out
