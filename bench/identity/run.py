@@ -63,6 +63,36 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int]:
     return time.perf_counter() - t0, peak
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def extract(env: dict[str, str]) -> tuple[float, int]:
+    """`yiwang extract` with the simulated HTTP APIs served on a free port for the duration."""
+    import socket
+
+    port = free_port()
+    env = dict(env, YIWANG_APPROVAL_URL=f"http://127.0.0.1:{port}/approval",
+               YIWANG_SERVICES_URL=f"http://127.0.0.1:{port}/services")
+    server = subprocess.Popen([YIWANG, "serve-sources", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        return run_measured([YIWANG, "extract"], env)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def bench_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(YIWANG_HOME=str(home), YIWANG_DUCKDB_PATH=str(home / "warehouse.duckdb"),
@@ -189,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         times["simulate"] = run_measured([YIWANG, "simulate", "--scale", a.scale], env)
-        times["extract"] = run_measured([YIWANG, "extract"], env)
+        times["extract"] = extract(env)
         times["build (all dbt + gates)"] = run_measured([YIWANG, "build"], env)
     truth = pd.read_parquet(home / "sources" / "truth" / "records.parquet")
     keys_0 = read(db, "select * from identity.resident_xref")
@@ -212,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         import simulator
 
         simulator.simulate_increment(home / "sources", fraction=0.01)
-        run_measured([YIWANG, "extract"], env)
+        extract(env)
         prepared_before = read(db, "select record_ref, source_system, source_table, source_key, name_key, "
                                    "id_hmac, phone_hmac, phone2_hmac, birth_date, estate_key, building, unit, room "
                                    "from identity_work.int_residents_records_prepared")

@@ -133,7 +133,9 @@ def test_identity_build_on_postgres(city: dict, pg_url: str) -> None:
 
     env = dict(city["env"])
     env["YIWANG_WAREHOUSE_URL"] = pg_url
-    _run([str(BIN / "yiwang"), "extract"], env)
+    from bench.identity.run import extract
+
+    extract(env)
     saved = dict(os.environ)
     try:
         os.environ["YIWANG_WAREHOUSE_URL"] = pg_url

@@ -52,7 +52,7 @@ def base_env(home: Path, warehouse_url: str | None = None) -> dict[str, str]:
         YIWANG_HMAC_KEY=env.get("YIWANG_HMAC_KEY") or "yiwang-test-key",
         YIWANG_DUCKDB_PATH=str(home / "warehouse.duckdb"),
     )
-    for k in ("YIWANG_WAREHOUSE_URL", "YIWANG_APPROVAL_URL", "YIWANG_SERVICES_URL"):
+    for k in ("YIWANG_WAREHOUSE_URL", "YIWANG_APPROVAL_URL", "YIWANG_SERVICES_URL", "YIWANG_BUILD_SCHEMA_SUFFIX"):
         env.pop(k, None)
     if warehouse_url:
         env["YIWANG_WAREHOUSE_URL"] = warehouse_url
@@ -80,6 +80,12 @@ def dbt(home: Path, args: list[str], *, target: str = "duckdb", env: dict[str, s
 
 # The models this workstream owns (identity-based ones are enabled separately).
 MARTS_B = "marts.property marts.party marts.lists marts.demands intermediate.property intermediate.party"
+
+
+def build_marts_b(home: Path, *, target: str = "duckdb", env: dict[str, str] | None = None) -> None:
+    """dbt build of the part-B models and everything upstream (staging data tests left out for speed)."""
+    selectors = ["+" + s for s in MARTS_B.split()]
+    dbt(home, ["build", "--select", *selectors, "--exclude", "test_type:data,staging"], target=target, env=env)
 
 
 def identity_models_present() -> bool:

@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from pipeline_helper import dbt, extract
 
 DROP, LIFT = 0.30, 0.10

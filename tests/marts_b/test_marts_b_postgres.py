@@ -4,7 +4,7 @@ Skips without a PostgreSQL server, except under CI=true (see tests/conftest.py `
 
 from __future__ import annotations
 
-from pipeline_helper import MARTS_B, dbt, extract
+from pipeline_helper import build_marts_b, extract
 
 
 def test_marts_b_build_on_postgres(small_demo, pg_url) -> None:
@@ -15,9 +15,7 @@ def test_marts_b_build_on_postgres(small_demo, pg_url) -> None:
     env = {"YIWANG_PG_HOST": u.host or "127.0.0.1", "YIWANG_PG_PORT": str(u.port or 5432),
            "YIWANG_PG_USER": u.username or "postgres", "YIWANG_PG_PASSWORD": u.password or "",
            "YIWANG_PG_DBNAME": u.database}
-    selectors = " ".join("+" + s for s in MARTS_B.split())
-    dbt(small_demo, ["build", "--select", *selectors.split(), "--exclude", "test_type:data,staging"],
-        target="postgres", env=env)
+    build_marts_b(small_demo, target="postgres", env=env)
     engine = sa.create_engine(pg_url)
     try:
         with engine.connect() as c:

@@ -5,10 +5,11 @@
 -- no spatial extension needed on either engine.
 {%- set max_rings = 64 %}
 {%- set max_vertices = 4096 %}
-with wkt as (
+with wkt as materialized (
     select
         grid_code,
         -- rings separated by '|', coordinates by ',', x and y by one space
+        -- (materialized: PostgreSQL would otherwise re-run the regexes inside the series joins)
         regexp_replace(regexp_replace(regexp_replace(regexp_replace(
             upper(boundary_wkt),
             '\)[[:space:]]*,[[:space:]]*\(', '|', 'g'),
@@ -19,39 +20,37 @@ with wkt as (
     where boundary_wkt is not null
 ),
 
-rings as (
+rings as materialized (
     select
         w.grid_code,
         r.i                                             as ring_no,
-        trim(split_part(w.rings, '|', r.i))             as ring
+        trim(split_part(w.rings, '|', r.i))             as ring,
+        length(trim(split_part(w.rings, '|', r.i))) - length(replace(trim(split_part(w.rings, '|', r.i)), ',', '')) + 1 as n_vertices
     from wkt as w
     inner join {{ int_series(max_rings) }} as r
         on r.i <= length(w.rings) - length(replace(w.rings, '|', '')) + 1
 ),
 
-vertices as (
+edges as (
+    -- edge i joins vertex i to vertex i + 1 of the same ring (no self-join needed)
     select
         r.grid_code,
         r.ring_no,
         v.i                                             as vertex_no,
-        cast(split_part(trim(split_part(r.ring, ',', v.i)), ' ', 1) as double precision) as x,
-        cast(split_part(trim(split_part(r.ring, ',', v.i)), ' ', 2) as double precision) as y
+        trim(split_part(r.ring, ',', v.i))              as p1,
+        trim(split_part(r.ring, ',', v.i + 1))          as p2
     from rings as r
     inner join {{ int_series(max_vertices) }} as v
-        on v.i <= length(r.ring) - length(replace(r.ring, ',', '')) + 1
+        on v.i < r.n_vertices
     where r.ring <> ''
 )
 
 select
-    a.grid_code,
-    a.ring_no,
-    a.vertex_no,
-    a.x                                                 as x1,
-    a.y                                                 as y1,
-    b.x                                                 as x2,
-    b.y                                                 as y2
-from vertices as a
-inner join vertices as b
-    on b.grid_code = a.grid_code
-   and b.ring_no = a.ring_no
-   and b.vertex_no = a.vertex_no + 1
+    grid_code,
+    ring_no,
+    vertex_no,
+    cast(split_part(p1, ' ', 1) as double precision)    as x1,
+    cast(split_part(p1, ' ', 2) as double precision)    as y1,
+    cast(split_part(p2, ' ', 1) as double precision)    as x2,
+    cast(split_part(p2, ' ', 2) as double precision)    as y2
+from edges
