@@ -8,7 +8,6 @@ Used by test_identity_places.py; runnable on its own to measure a bigger scale.
 from __future__ import annotations
 
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd

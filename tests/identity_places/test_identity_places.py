@@ -109,7 +109,7 @@ def test_every_place_bearing_record_has_one_grid_xref_row(city: dict) -> None:
         con.close()
     assert not xref.duplicated().any()
     place = truth[truth["grid_code"].notna()]
-    place = place[[(s, t) in PLACE_TABLES for s, t in zip(place["source_system"], place["source_table"])]]
+    place = place[[(s, t) in PLACE_TABLES for s, t in zip(place["source_system"], place["source_table"], strict=True)]]
     keys = set(map(tuple, xref.to_numpy().tolist()))
     missing = [k for k in map(tuple, place[scoring.KEYS].to_numpy().tolist()) if k not in keys]
     # a service order without an address whose customer is in no register has no evidence at all
