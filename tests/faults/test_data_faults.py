@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Hub
+from faultkit import Hub
 
 from connectors.errors import ExtractError
 from expectations.run import GateFailed

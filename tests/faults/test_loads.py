@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Hub, source_keys
+from faultkit import Hub, source_keys
 
 from connectors.errors import ExtractError
 from yiwang.contracts import load_contract

@@ -19,7 +19,6 @@ SYSTEMS = ("party", "grid", "approval", "services")
 def main(argv: list[str]) -> int:
     from connectors import run
     from simulator import http_api
-
     from yiwang.demo import ensure_secrets, run_simulator, sources_current
     from yiwang.settings import get_settings
 

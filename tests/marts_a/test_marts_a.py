@@ -51,7 +51,9 @@ Query = Callable[[str], list[tuple]]
 
 # -- helpers ---------------------------------------------------------------------------------------------
 def _env(home: Path, warehouse_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("YIWANG_APPROVAL_URL", "YIWANG_SERVICES_URL")}
+    # no build-schema suffix (yiwang/publish.py): the tests read the marts where plain dbt puts them
+    dropped = ("YIWANG_APPROVAL_URL", "YIWANG_SERVICES_URL", "YIWANG_BUILD_SCHEMA_SUFFIX")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         YIWANG_HOME=str(home),
         YIWANG_WAREHOUSE_URL=warehouse_url,

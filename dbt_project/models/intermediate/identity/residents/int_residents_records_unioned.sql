@@ -3,9 +3,6 @@
     staging); int_residents_records_prepared pseudonymises them on the way into the identity layer. -#}
 {{ config(materialized='view', schema='staging') }}
 
-{%- set cols = ['name', 'gender', 'id_no', 'id_no_valid', 'id_no_kind', 'id_no_masked', 'phone', 'phone_2',
-                'birth_date', 'address_text', 'grid_code', 'member_id', 'is_deleted', 'updated_at'] %}
-
 with party_members as (
     select 'party' as source_system, 'dj_dy' as source_table, source_key,
            name, gender, id_no, id_no_valid, id_no_kind, id_no_masked, phone, phone_2,
