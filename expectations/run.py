@@ -325,7 +325,7 @@ class _RowFailures:
             if mask is None or not mask.any():
                 continue
             rows = self.by_check.setdefault(i, [])
-            rows += [(h, None if pd.isna(b) else str(b), None if pd.isna(f) else str(f))
+            rows += [(None if pd.isna(h) else str(h), None if pd.isna(b) else str(b), None if pd.isna(f) else str(f))
                      for h, b, f in zip(df["_row_hash"][mask], batch[mask], src[mask], strict=True)]
         for col in required:
             if col not in df.columns:

@@ -184,14 +184,16 @@ def other_entity_scores(db: Path, truth: pd.DataFrame) -> dict:
              ("org_xref", "org_key", "org_id", majority_accuracy)]
     for table, col, true_col, fn in specs:
         if table_exists(db, "identity", table):
-            x = read(db, f"select source_system, source_table, source_key, {col} from identity.{table}")
-            d = truth[KEY + [true_col]].dropna(subset=[true_col]).merge(x, on=KEY, how="left")
-            res[f"{table}.coverage"] = float(d[col].notna().mean()) if len(d) else float("nan")
-            res[f"{table}.accuracy"] = fn(d.rename(columns={col: "pred", true_col: "true"}))
+            x = read(db, f"select source_system, source_table, source_key, {col} as pred from identity.{table}")
+            x = x.drop_duplicates(KEY)
+            d = truth[KEY + [true_col]].dropna(subset=[true_col]).rename(columns={true_col: "true"})
+            d = d.merge(x, on=KEY, how="left")
+            res[f"{table}.coverage"] = float(d["pred"].notna().mean()) if len(d) else float("nan")
+            res[f"{table}.accuracy"] = fn(d)
     if table_exists(db, "identity", "demand_xref"):
-        x = read(db, "select source_system, source_table, source_key, demand_key from identity.demand_xref")
-        d = truth[KEY + ["incident_id"]].dropna(subset=["incident_id"]).merge(x, on=KEY, how="inner")
-        pw = pairwise(d.rename(columns={"demand_key": "pred", "incident_id": "true"}))
+        x = read(db, "select source_system, source_table, source_key, demand_key as pred from identity.demand_xref")
+        d = truth[KEY + ["incident_id"]].dropna(subset=["incident_id"]).rename(columns={"incident_id": "true"})
+        pw = pairwise(d.merge(x.drop_duplicates(KEY), on=KEY, how="inner"))
         res.update({"demand.pair_p": pw.precision, "demand.pair_r": pw.recall, "demand.pair_f1": pw.f1})
     return res
 
