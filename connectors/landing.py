@@ -47,6 +47,10 @@ OPS_DDL = [
         system varchar not null, path varchar not null, checksum varchar not null, size bigint,
         mtime double precision, batch_id varchar not null, loaded_at timestamp not null,
         primary key (system, path))""",
+    # rows a raw gate rejected after landing; staging leaves them out (macro latest_version)
+    """create table if not exists ops.raw_rejects (
+        system varchar not null, table_name varchar not null, _row_hash varchar not null, rule varchar not null,
+        batch_id varchar, quarantine_id varchar not null, rejected_at timestamp not null)""",
 ]
 
 

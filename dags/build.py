@@ -20,7 +20,7 @@ from yiwang_assets import DEFAULT_ARGS, MARTS_ASSET, RAW_ASSETS
 
 from yiwang.dbt_runner import DBT_PROJECT_DIR, PROFILE_NAME, dbt_env, default_target, manifest_path
 from yiwang.publish import BUILD_SUFFIX, build_env
-from yiwang.settings import SYSTEMS
+from yiwang.settings import SYSTEMS, get_settings
 
 
 def _set_dbt_env(context: Any) -> None:
@@ -59,6 +59,41 @@ def _dbt_task_group(project_dir: Path, manifest: Path) -> Any:
         ),
         operator_args={"install_deps": False, "on_execute_callback": _set_dbt_env},
     )
+
+
+# Layer mode: each layer is one `dbt build` over a dbt selection; together they cover the whole project once.
+_STAGING = "path:seeds path:models/staging"
+_IDENTITY = "+path:models/marts/identity +path:models/marts/identity_places"
+DBT_LAYERS: list[tuple[str, str, str | None]] = [
+    ("staging", _STAGING, None),
+    ("identity", _IDENTITY, _STAGING),
+    ("marts", "path:models", f"{_STAGING} {_IDENTITY}"),
+]
+
+
+def _dbt_layer_tasks(project_dir: Path) -> tuple[Any, Any]:
+    """One cosmos DbtBuildLocalOperator per layer, chained; returns (first, last)."""
+    from cosmos import ProfileConfig
+    from cosmos.operators.local import DbtBuildLocalOperator
+
+    profile = ProfileConfig(
+        profile_name=PROFILE_NAME, target_name=default_target(), profiles_yml_filepath=project_dir / "profiles.yml"
+    )
+    tasks = [
+        DbtBuildLocalOperator(
+            task_id=f"dbt_{name}",
+            project_dir=str(project_dir),
+            profile_config=profile,
+            select=select,
+            exclude=exclude,
+            install_deps=False,
+            on_execute_callback=_set_dbt_env,
+        )
+        for name, select, exclude in DBT_LAYERS
+    ]
+    for upstream, downstream in zip(tasks, tasks[1:], strict=False):
+        upstream >> downstream
+    return tasks[0], tasks[-1]
 
 
 def make_build_dag(
@@ -118,8 +153,10 @@ def make_build_dag(
 
             return str(build_docs_site(dbt_docs=project_dir == DBT_PROJECT_DIR))
 
-        if manifest.exists():
-            models: Any = _dbt_task_group(project_dir, manifest)
+        if get_settings().dbt_tasks == "layer" and project_dir == DBT_PROJECT_DIR:
+            first, models = _dbt_layer_tasks(project_dir)
+        elif manifest.exists():
+            first = models = _dbt_task_group(project_dir, manifest)
         else:
 
             @task(task_id="dbt_build", on_execute_callback=_set_dbt_env)
@@ -129,10 +166,11 @@ def make_build_dag(
                 run_dbt(["build"], project_dir=project_dir)
                 return str(ensure_manifest(project_dir))
 
-            models = dbt_build()
+            first = models = dbt_build()
 
         gated = mart_gate()
-        refresh_manifest() >> source_freshness() >> raw_gate() >> models >> gated
+        refresh_manifest() >> source_freshness() >> raw_gate() >> first
+        models >> gated
         publish(gated) >> docs()
 
     return build()

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from connectors.landing import OPS_DDL
 from expectations.suites import MART_SUITES, Check, Layer, SuiteSpec, field_specs, suites
 from yiwang.contracts import load_contract
 from yiwang.settings import Settings, get_settings
@@ -486,10 +487,7 @@ def _docs_path(context: Any) -> str | None:
 # --- writing: quarantine, raw_rejects, gate_log --------------------------------------------------------
 
 OPS_GATE_DDL = [
-    "create schema if not exists ops",
-    """create table if not exists ops.raw_rejects (
-        system varchar not null, table_name varchar not null, _row_hash varchar not null, rule varchar not null,
-        batch_id varchar, quarantine_id varchar not null, rejected_at timestamp not null)""",
+    *OPS_DDL,  # ops.raw_rejects lives with the loader's tables: staging anti-joins it
     """create table if not exists ops.gate_log (
         checked_at timestamp not null, run_name varchar not null, gate varchar not null, suite varchar not null,
         relation varchar not null, success boolean not null, evaluated integer not null, successful integer not null,

@@ -124,9 +124,13 @@ def build(target: str | None) -> None:
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--no-airflow", is_flag=True, help="Run the stages in-process instead of through `airflow dags test`.")
 @click.option("--fresh", is_flag=True, help="Delete the warehouse and Airflow state first (sources are kept).")
-def demo(scale: str, seed: int, no_airflow: bool, fresh: bool) -> None:
+@click.option("--dbt-tasks", type=click.Choice(["layer", "model"]), default="layer", show_default=True,
+              help="Build DAG: one cosmos task per dbt layer, or one per model (slow under `dags test`).")
+def demo(scale: str, seed: int, no_airflow: bool, fresh: bool, dbt_tasks: str) -> None:
     """The main job on the embedded default: simulate, extract every system, dbt build, GX gates, summary."""
     from yiwang.demo import run_demo
+
+    os.environ["YIWANG_DBT_TASKS"] = dbt_tasks
 
     started = time.time()
     ok = run_demo(console, scale=scale, seed=seed, use_airflow=not no_airflow, fresh=fresh)

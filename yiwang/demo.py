@@ -62,6 +62,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
         AIRFLOW__CORE__PARALLELISM="2",
         AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
+        YIWANG_DBT_TASKS=os.environ.get("YIWANG_DBT_TASKS") or "layer",
         YIWANG_HOME=str(settings.home),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )

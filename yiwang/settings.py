@@ -93,6 +93,10 @@ class Settings:
     reference_dir: Path
     sources: dict[str, SourceConfig]
     freshness_hours: dict[str, float]
+    # How the build DAG shows dbt: "model" = one Airflow task per model (cosmos DbtTaskGroup, the default for a
+    # real scheduler with workers), "layer" = one cosmos `dbt build` task per layer (staging, identity, marts),
+    # which the embedded demo uses because `airflow dags test` runs ~100 model tasks one after another.
+    dbt_tasks: str = "model"
 
     @property
     def is_duckdb(self) -> bool:
@@ -169,7 +173,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         reference_dir=reference_dir,
         sources=sources,
         freshness_hours=freshness,
+        dbt_tasks=_dbt_tasks(env.get("YIWANG_DBT_TASKS") or "model"),
     )
+
+
+def _dbt_tasks(value: str) -> str:
+    if value not in ("model", "layer"):
+        raise ConfigError(f"YIWANG_DBT_TASKS must be 'model' or 'layer', not {value!r}")
+    return value
 
 
 @cache

@@ -43,7 +43,7 @@ def raw_counts(tx: Tx) -> dict[str, int]:
 def mart_counts(tx: Tx) -> dict[str, int]:
     rows = tx.query(
         "select table_schema, table_name from information_schema.tables where table_schema like 'mart_%' "
-        "order by 1, 2"
+        "and table_schema not like '%__build' order by 1, 2"
     )
     return {f"{s}.{t}": int(tx.scalar(f"select count(*) from {qname(s, t)}") or 0) for s, t in rows}
 
@@ -71,25 +71,32 @@ def print_ledger(console: Console, since: dt.datetime | None = None) -> None:
     )
 
 
-def _last_build(tx: Tx) -> list[tuple[Any, ...]] | None:
+def _last_build(tx: Tx) -> tuple[Any, ...] | None:
     if not tx.table_exists("ops", "build_log"):
         return None
-    cols = tx.columns("ops", "build_log")
-    order = "finished_at" if "finished_at" in cols else cols[0]
-    rows = tx.query(f"select * from ops.build_log order by {order} desc limit 1")
-    return [tuple(cols), *rows] if rows else None
+    rows = tx.query("select build_id, run_id, published_at, mart_row_counts from ops.build_log "
+                    "order by published_at desc limit 1")
+    return rows[0] if rows else None
 
 
-def _dbt_results() -> tuple[int, int, int] | None:
-    path = REPO_ROOT / "dbt_project" / "target" / "run_results.json"
+def _project_size() -> dict[str, int]:
+    """Models, data tests and unit tests in the dbt project (from the last parsed manifest)."""
+    path = REPO_ROOT / "dbt_project" / "target" / "manifest.json"
     if not path.exists():
-        return None
-    results = json.loads(path.read_text(encoding="utf-8")).get("results", [])
-    models = sum(1 for r in results if r["unique_id"].startswith("model.") and r["status"] == "success")
-    tests_ok = sum(1 for r in results if r["unique_id"].startswith(("test.", "unit_test.")) and r["status"] == "pass")
-    tests_bad = sum(1 for r in results if r["unique_id"].startswith(("test.", "unit_test."))
-                    and r["status"] in ("fail", "error"))
-    return models, tests_ok, tests_bad
+        return {}
+    m = json.loads(path.read_text(encoding="utf-8"))
+    nodes = m.get("nodes", {}).values()
+    return {
+        "models": sum(1 for n in nodes if n["resource_type"] == "model"),
+        "data tests": sum(1 for n in nodes if n["resource_type"] == "test"),
+        "unit tests": len(m.get("unit_tests", {})),
+        "seeds": sum(1 for n in nodes if n["resource_type"] == "seed"),
+    }
+
+
+def identity_counts(tx: Tx) -> dict[str, int]:
+    rows = tx.query("select table_name from information_schema.tables where table_schema = 'identity' order by 1")
+    return {f"identity.{t}": int(tx.scalar(f"select count(*) from {qname('identity', t)}") or 0) for (t,) in rows}
 
 
 def print_summary(console: Console, since: dt.datetime | None = None) -> None:
@@ -97,6 +104,7 @@ def print_summary(console: Console, since: dt.datetime | None = None) -> None:
     print_ledger(console, since)
     with open_warehouse() as wh, wh.transaction() as tx:
         marts = mart_counts(tx)
+        idents = identity_counts(tx)
         build = _last_build(tx)
         gate_cols = ["gate", "suite", "passed", "expectations ok", "rows", "quarantined"]
         gates = (  # the latest run of each gate (expectations/run.py writes ops.gate_log)
@@ -106,16 +114,19 @@ def print_summary(console: Console, since: dt.datetime | None = None) -> None:
             if tx.table_exists("ops", "gate_log")
             else None
         )
-    t = Table("mart", "rows", title="published marts")
-    for name, n in marts.items():
+    t = Table("table", "rows", title="published marts and identity tables")
+    for name, n in {**marts, **idents}.items():
         t.add_row(name, str(n))
     console.print(t)
+    size = _project_size()
+    if size:
+        console.print("dbt project: " + ", ".join(f"{n} {k}" for k, n in size.items()))
     if build:
-        cols, row = build[0], build[1]
-        console.print("last build: " + ", ".join(f"{c}={v}" for c, v in zip(cols, row, strict=False)))
-    res = _dbt_results()
-    if res:
-        console.print(f"dbt: {res[0]} models built, {res[1]} tests passed, {res[2]} failed (last invocation)")
+        build_id, run_id, published_at, counts = build
+        console.print(f"last published build: {published_at:%Y-%m-%d %H:%M:%S} UTC ({run_id or build_id}): every "
+                      f"model built and every dbt test and mart gate passed; {len(json.loads(counts))} marts published")
+    else:
+        console.print("[yellow]no build has been published yet[/]")
     if gates:
         g = Table(*gate_cols, title="Great Expectations gates")
         for row in gates:

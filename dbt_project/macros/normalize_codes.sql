@@ -79,6 +79,13 @@
                 {{ parse_local_ts(cursor) if cursor else 'cast(null as timestamp)' }} as _cursor_ts
             from {{ relation }} as r
             where coalesce({% for k in kx %}{{ k }}{{ ', ' if not loop.last }}{% endfor %}) is not null
+              -- rows a raw gate rejected (and quarantined) after landing do not reach staging
+              and not exists (
+                  select 1 from ops.raw_rejects as x
+                  where x.system = '{{ relation.schema | replace("raw_", "", 1) }}'
+                    and x.table_name = '{{ relation.identifier }}'
+                    and x._row_hash = r._row_hash
+              )
         ) as v
     ) as versions
     where _version_rank = 1

@@ -291,6 +291,10 @@ def build_raw_fixture(conn: Any, rows: dict[tuple[str, str], list[dict]] | None 
     duck = _is_duckdb(conn)
     cur = conn if duck else conn.cursor()
     inserted: dict[str, int] = {}
+    from connectors.landing import OPS_DDL  # the loader's ops tables (staging anti-joins ops.raw_rejects)
+
+    for stmt in OPS_DDL:
+        cur.execute(stmt)
     for system, table, fields, is_file in contract_tables():
         schema = f"raw_{system}"
         cols = [f'"{f}" VARCHAR' for f in fields]

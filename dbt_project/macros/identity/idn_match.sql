@@ -10,7 +10,6 @@
     coalesce({{ a }}.birth_date = {{ b }}.birth_date, false)               as birth_agree,
     coalesce({{ a }}.birth_date <> {{ b }}.birth_date, false)
         or coalesce({{ a }}.gender <> {{ b }}.gender, false)
-        or coalesce({{ a }}.id_body_hmac <> {{ b }}.id_body_hmac, false)
         or coalesce({{ a }}.id_partial_hmac <> {{ b }}.id_partial_hmac, false)
         or coalesce({{ a }}.id_hmac <> {{ b }}.id_hmac, false)             as conflict
 {%- endmacro %}

@@ -27,11 +27,12 @@
     (case when length({{ digits }}) >= 11 then substr({{ digits }}, 1, 3) || '****' || substr({{ digits }}, length({{ digits }}) - 3, 4) end)
 {%- endmacro %}
 
-{#- Partial-ID evidence "first 6 + last 4" from a normalised 18-char ID or a masked one
-    (420106********1234). NULL when it is not recoverable. -#}
-{% macro idn_id_partial(id_no, id_masked) -%}
+{#- Partial-ID evidence "first 6 + last 4" from a valid 18-char ID or a masked one
+    (420106********1234). NULL otherwise: an ID whose check char is wrong (often an Excel-mangled
+    number with lost digits) gives no reliable last 4. -#}
+{% macro idn_id_partial(id_no, id_masked, id_valid='true') -%}
     (case
-        when {{ id_no }} is not null then substr({{ id_no }}, 1, 6) || substr({{ id_no }}, 15, 4)
+        when {{ id_no }} is not null and {{ id_valid }} then substr({{ id_no }}, 1, 6) || substr({{ id_no }}, 15, 4)
         when {{ regex_like(id_masked, '^[0-9]{6}[*]+[0-9]{3}[0-9X]$') }}
             then substr({{ id_masked }}, 1, 6) || substr({{ id_masked }}, length({{ id_masked }}) - 3, 4)
     end)

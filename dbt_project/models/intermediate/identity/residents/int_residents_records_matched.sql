@@ -9,7 +9,8 @@
        linear in the records): name + phone, name + flat (estate key, building, unit, room), name + partial
        ID (first 6 + last 4 of a masked ID). Every candidate pair is scored
            name 2 (always agrees, it is in every block) + phone 6 + flat 5 + partial ID 6 + birth date 3
-       and dropped on any conflict (birth date, gender, ID body or partial ID differ). A record goes to
+       and dropped on any conflict (valid IDs, birth date, gender or partial ID differ; an ID with a wrong
+       check char is no conflict: it is often an Excel-mangled number). A record goes to
        the anchor of its best-scoring pair; a tie between two anchors leaves it unassigned (ambiguous).
        So a shared family phone never merges two people unless the names agree, and twins (same surname,
        birth date and flat, different given names) never meet in a block.

@@ -62,10 +62,10 @@ select
     case when _valid_id is not null then {{ idn_hmac('_valid_id') }} end as id_hmac,
     case when id_no is not null then {{ idn_hmac("substr(id_no, 1, 17)") }} end as id_body_hmac,
     case when id_no is not null then coalesce(id_no_valid, false) end as id_check_ok,
-    {{ idn_hmac(idn_id_partial('id_no', 'id_no_masked')) }}         as id_partial_hmac,
-    case when {{ idn_id_partial('id_no', 'id_no_masked') }} is not null
-         then substr({{ idn_id_partial('id_no', 'id_no_masked') }}, 1, 6) || '********'
-              || substr({{ idn_id_partial('id_no', 'id_no_masked') }}, 7, 4) end as id_masked,
+    {{ idn_hmac(idn_id_partial('id_no', 'id_no_masked', 'coalesce(id_no_valid, false)')) }}         as id_partial_hmac,
+    case when {{ idn_id_partial('id_no', 'id_no_masked', 'coalesce(id_no_valid, false)') }} is not null
+         then substr({{ idn_id_partial('id_no', 'id_no_masked', 'coalesce(id_no_valid, false)') }}, 1, 6) || '********'
+              || substr({{ idn_id_partial('id_no', 'id_no_masked', 'coalesce(id_no_valid, false)') }}, 7, 4) end as id_masked,
     id_no_kind                                                      as id_kind,
     {{ idn_hmac(idn_phone_e164('phone')) }}                         as phone_hmac,
     {{ idn_hmac(idn_phone_e164('phone_2')) }}                       as phone2_hmac,
