@@ -18,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
-from connectors.cursors import MaxCursor
+from connectors.cursors import MaxCursor, parse_instant, read_from
 from connectors.errors import SourceUnavailableError, TableFailure
 from connectors.landing import LedgerEntry, TableLoad, get_cursor, record_failure
 from connectors.types import Progress, no_progress
@@ -157,7 +157,9 @@ def extract_resource(
             seen: set[tuple[Any, ...]] = set()
             repeats = 0
             max_cursor = MaxCursor(cursor_before)
-            for items in fetcher.pages_since(cursor_before):
+            before = parse_instant(cursor_before)
+            window_rows = 0
+            for items in fetcher.pages_since(read_from(cursor_before, source.options)):
                 good: list[dict[str, Any]] = []
                 for rec in items:
                     if not isinstance(rec, dict):
@@ -174,11 +176,15 @@ def extract_resource(
                     seen.add(ident)
                     if table.cursor:
                         max_cursor.offer(rec.get(table.cursor))
+                        if before is not None and (i := parse_instant(rec.get(table.cursor))) and i < before:
+                            window_rows += 1
                     good.append(rec)
                 load.add_rows(good)
                 progress(table.raw_table, load.rows_read, None)
             load.cursor_after = max_cursor.text
             notes = [f"{fetcher.pages} page(s)"]
+            if window_rows:
+                notes.append(f"lookback re-read {window_rows} record(s) older than the cursor")
             if repeats:
                 notes.append(f"skipped {repeats} repeated record(s) (pages retransmitted by the source)")
             if max_cursor.unparsable:

@@ -245,6 +245,19 @@ class TableLoad:
             ],
         )
 
+    def distinct_keys_in_raw(self) -> int:
+        """Distinct contract keys in raw plus this (uncommitted) batch."""
+        assert self._tx is not None
+        self._flush()
+        keys = [k for k in self.table.key if k in self._known]
+        if not keys:
+            return 0
+        cols = ", ".join(qident(k) for k in keys)
+        raw = qname(self.schema, self.table.name)
+        return int(self._tx.scalar(
+            f"select count(*) from (select {cols} from {raw} union select {cols} from {qident(self._tmp)}) as k"
+        ) or 0)
+
     # -- internals ----------------------------------------------------------------------------
     @property
     def _known(self) -> set[str]:

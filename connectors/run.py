@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -39,8 +40,12 @@ def extract_system(
     settings: Settings | None = None,
     wh: Warehouse | None = None,
     progress: Progress | None = None,
+    full_refresh: bool = False,
 ) -> list[LedgerEntry]:
     """Extract every contract table of ``system`` into raw_<system>.*.
+
+    ``full_refresh`` reads SQL/HTTP sources from the beginning instead of from the cursor (minus the
+    lookback window); rows already in raw are not landed twice. File sources always read new files.
 
     Returns the ledger entries of the batches landed. If some tables/files failed, the others still land and
     :class:`ExtractError` is raised at the end, listing the failures (each also has a failed ledger row).
@@ -53,6 +58,8 @@ def extract_system(
     if system not in contract.systems:
         raise ConfigError(f"unknown system {system!r}; the contract has {sorted(contract.systems)}")
     source = settings.source(system)
+    if full_refresh:
+        source = dataclasses.replace(source, options={**source.options, "full_refresh": True})
     extractor = EXTRACTORS.get(source.kind)
     if extractor is None:  # pragma: no cover - settings already validates kind
         raise ConfigError(f"source {system}: unsupported kind {source.kind!r}")

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from connectors.errors import SchemaDriftError, SourceTableMissingError, SourceUnavailableError, TableFailure
+from connectors.cursors import MaxCursor, parse_instant, read_from
 from connectors.landing import LedgerEntry, TableLoad, get_cursor, record_failure, to_text
 from connectors.types import Progress, no_progress
 from yiwang.contracts import Table
@@ -95,6 +96,12 @@ class SqlTableReader:
             stmt = stmt.order_by(sa.column(cur))
         return stmt
 
+    def rows_missing_from_raw(self, conn: Any, load: TableLoad) -> int:
+        """Source keys that raw has never seen: rows that arrived late, beyond the lookback window."""
+        src = conn.execute(sa.select(sa.func.count()).select_from(sa.table(self.table.name))).scalar() or 0
+        raw = load.distinct_keys_in_raw()
+        return max(int(src) - raw, 0)
+
     def cursor_param(self, cursor: str) -> Any:
         """The stored cursor text as a bind value.
 
@@ -131,25 +138,35 @@ def extract_sql_table(
         mapping = reader.column_map(columns)
         reader.check_drift(mapping)
         extras = [c for c, name in mapping.items() if name not in table.columns]
-        stmt = reader.select(columns, cursor_before)
+        start = read_from(cursor_before, source.options)
+        stmt = reader.select(columns, start)
         landing_names = [mapping[c] for c in columns]
         cur_idx = landing_names.index(table.cursor) if table.cursor else None
+        before = parse_instant(cursor_before)
         with TableLoad(wh, table, cursor_before=cursor_before) as load:
-            last_cursor: Any = None
+            max_cursor = MaxCursor(cursor_before)
+            window_rows = 0
             with engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
                 for chunk in result.partitions(CHUNK):
                     load.add_rows(dict(zip(landing_names, row, strict=True)) for row in chunk)
                     if cur_idx is not None:
-                        for row in reversed(chunk):
-                            if row[cur_idx] is not None:
-                                last_cursor = row[cur_idx]
-                                break
+                        for row in chunk:
+                            max_cursor.offer(to_text(row[cur_idx]))
+                            if before is not None and (i := parse_instant(row[cur_idx])) and i < before:
+                                window_rows += 1
                     progress(table.raw_table, load.rows_read, None)
-            if last_cursor is not None:
-                load.cursor_after = to_text(last_cursor)
+                missing = reader.rows_missing_from_raw(conn, load) if start is not None else 0
+            load.cursor_after = max_cursor.text
+            notes = []
+            if window_rows:
+                notes.append(f"lookback re-read {window_rows} row(s) older than the cursor")
+            if missing:
+                notes.append(f"LATE: {missing} source row(s) older than the lookback window are not in raw; "
+                             f"run `yiwang extract --full-refresh {table.system}`")
             if extras:
-                load.message = f"columns beyond the contract landed: {', '.join(extras)}"
+                notes.append(f"columns beyond the contract landed: {', '.join(extras)}")
+            load.message = "; ".join(notes) or None
         assert load.entry is not None
         return load.entry
     except sa.exc.OperationalError as e:

@@ -83,8 +83,14 @@ def serve_sources(port: int, host: str, data: Path | None) -> None:
 # -- extract ----------------------------------------------------------------------------------------
 @main.command()
 @click.argument("systems", nargs=-1, type=click.Choice([*SYSTEMS, "reference", "all"]))
-def extract(systems: tuple[str, ...]) -> None:
-    """Extract SYSTEMS (default all) from their sources and land them in raw_<system>.*"""
+@click.option("--full-refresh", is_flag=True,
+              help="Read SQL/HTTP sources from the beginning, not from the cursor (late rows beyond the lookback).")
+def extract(systems: tuple[str, ...], full_refresh: bool) -> None:
+    """Extract SYSTEMS (default all) from their sources and land them in raw_<system>.*
+
+    Incremental: each table is read from its stored cursor minus the source's lookback window
+    (`lookback_hours` in sources.yaml, default 72), so late rows inside the window are picked up.
+    """
     from connectors import run
 
     from yiwang.progress import Progress
@@ -96,7 +102,7 @@ def extract(systems: tuple[str, ...]) -> None:
             run.extract_reference(progress=progress.callback("reference"))
         for system in [s for s in chosen if s != "reference"]:
             try:
-                run.extract_system(system, progress=progress.callback(system))
+                run.extract_system(system, progress=progress.callback(system), full_refresh=full_refresh)
             except Exception as e:  # noqa: BLE001 - report every system, then fail
                 failed.append(system)
                 console.print(f"[red]{system} failed:[/] {e}")

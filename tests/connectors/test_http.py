@@ -58,7 +58,7 @@ def table(system: str, name: str):
 
 def test_paging_incremental_and_rerun(tmp_path: Path, api_server: ApiServer, wh: Warehouse) -> None:
     api_server.state.data.update(approval_data())
-    entries = {e.table_name: e for e in run(tmp_path, api_server, wh)}
+    entries = {e.table_name: e for e in run(tmp_path, api_server, wh, lookback_hours=0)}
     assert entries["items"].rows_read == 7 and entries["items"].rows_new == 7
     assert "3 page(s)" in (entries["items"].message or "")  # page_size 3
     assert raw_keys(wh, table("approval", "items")) == sorted(f"XK{i:05d}001" for i in range(7))
@@ -69,7 +69,7 @@ def test_paging_incremental_and_rerun(tmp_path: Path, api_server: ApiServer, wh:
     assert get_cursor(wh, "approval", "cases") in ("2024-03-02T02:00:00Z", "2024-03-02T09:00:00+08:00")
 
     api_server.state.requests.clear()
-    again = run(tmp_path, api_server, wh)
+    again = run(tmp_path, api_server, wh, lookback_hours=0)
     assert sum(e.rows_new for e in again) == 0
     sent = [p for path, p in api_server.state.requests if path.endswith("/items")]
     assert sent[0]["updated_since"] == "2024-03-03T10:00:00+08:00"  # inclusive, as stored
@@ -77,9 +77,14 @@ def test_paging_incremental_and_rerun(tmp_path: Path, api_server: ApiServer, wh:
 
     # a record changes by coming back with a later cursor
     api_server.state.data[("approval", "items")][0].update(sxmc="改名", updatedAt="2024-03-04T00:00:00+08:00")
-    third = {e.table_name: e for e in run(tmp_path, api_server, wh)}
+    third = {e.table_name: e for e in run(tmp_path, api_server, wh, lookback_hours=0)}
     assert third["items"].rows_new == 1
     assert get_cursor(wh, "approval", "items") == "2024-03-04T00:00:00+08:00"
+    # with the default 72 h lookback the request starts three days before the cursor
+    api_server.state.requests.clear()
+    run(tmp_path, api_server, wh)
+    sent = [p for path, p in api_server.state.requests if path.endswith("/items")]
+    assert sent[0]["updated_since"] == "2024-03-01T00:00:00+08:00"
     assert_ledger_reconciles(wh)
 
 

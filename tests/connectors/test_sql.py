@@ -24,12 +24,12 @@ def build_grid(src: MiniSource, n: int = 5, create: dict | None = None) -> None:
         src.insert(name, src.make_rows(name, range(n, 2 * n), "2024-03-02 09:30:00"))
 
 
-def grid_settings(tmp_path: Path, src: MiniSource):
-    return make_settings(tmp_path, SourceConfig("grid", "sql", url=src.url))
+def grid_settings(tmp_path: Path, src: MiniSource, **options):
+    return make_settings(tmp_path, SourceConfig("grid", "sql", url=src.url, options=options))
 
 
-def run_grid(tmp_path: Path, src: MiniSource, wh: Warehouse):
-    return extract_system("grid", grid_settings(tmp_path, src), wh)
+def run_grid(tmp_path: Path, src: MiniSource, wh: Warehouse, **options):
+    return extract_system("grid", grid_settings(tmp_path, src, **options), wh)
 
 
 def test_sqlite_full_then_incremental(tmp_path: Path, sqlite_source: MiniSource, wh: Warehouse) -> None:
@@ -47,10 +47,10 @@ def test_sqlite_full_then_incremental(tmp_path: Path, sqlite_source: MiniSource,
     assert get_cursor(wh, "grid", "wg_syrk") == "2024-03-02 09:30:00"
     assert get_cursor(wh, "grid", "wg_sjlz") == "2024-03-02 09:30:00"  # its cursor is czsj
 
-    # rerun: rows at the boundary are re-read (inclusive) but nothing new lands
+    # rerun: the rows inside the 72 h lookback window (all 10 here) are re-read, but nothing new lands
     again = run_grid(tmp_path, src, wh)
     assert all(e.rows_new == 0 for e in again)
-    assert {e.table_name: e.rows_read for e in again}["wg_syrk"] == 5  # the 5 rows at the boundary
+    assert {e.table_name: e.rows_read for e in again}["wg_syrk"] == 10
 
     # a row arriving later with the *same* timestamp as the stored cursor is not missed;
     # an update (later cursor) lands as a new version; a soft delete lands as data
@@ -115,18 +115,18 @@ def test_missing_sqlite_file_is_a_clear_error(tmp_path: Path, duck_wh: Warehouse
 def test_mariadb_source(tmp_path: Path, mariadb_source: MiniSource, wh: Warehouse) -> None:
     src = mariadb_source
     build_grid(src, n=4)
-    entries = run_grid(tmp_path, src, wh)
+    entries = run_grid(tmp_path, src, wh, lookback_hours=0)
     by = {e.table_name: e for e in entries}
     assert by["wg_sj"].rows_read == 8 and by["wg_sj"].rows_new == 8
     assert raw_keys(wh, src.table("wg_sj")) == sorted(f"WG_SJ{i:06d}" for i in range(8))
     # DATETIME comes back as a datetime; landed as text, cursor stored as text
     assert get_cursor(wh, "grid", "wg_sj") == "2024-03-02 09:30:00"
     assert wh.scalar("select xm from raw_grid.wg_syrk where rkid = 'WG_SYRK000001'") == "张三1"
-    again = run_grid(tmp_path, src, wh)
+    again = run_grid(tmp_path, src, wh, lookback_hours=0)
     assert sum(e.rows_new for e in again) == 0
     assert {e.table_name: e.rows_read for e in again}["wg_sj"] == 4  # boundary rows only
     src.insert("wg_sj", src.make_rows("wg_sj", range(8, 9), "2024-03-02 09:30:00"))
-    third = {e.table_name: e for e in run_grid(tmp_path, src, wh)}
+    third = {e.table_name: e for e in run_grid(tmp_path, src, wh, lookback_hours=0)}
     assert third["wg_sj"].rows_new == 1
     assert_ledger_reconciles(wh)
 
@@ -154,7 +154,7 @@ def test_postgresql_source(tmp_path: Path, pg_source: MiniSource, duck_wh: Wareh
         src.create(name)
         src.insert(name, src.make_rows(name, range(3), "2024-03-01 10:00:00"))
         src.insert(name, src.make_rows(name, range(3, 6), "2024-03-02 09:30:00.250000"))
-    settings = make_settings(tmp_path, SourceConfig("party", "sql", url=src.url))
+    settings = make_settings(tmp_path, SourceConfig("party", "sql", url=src.url, options={"lookback_hours": 0}))
     entries = {e.table_name: e for e in extract_system("party", settings, duck_wh)}
     assert entries["dj_dy"].rows_new == 6
     assert get_cursor(duck_wh, "party", "dj_dy") == "2024-03-02 09:30:00.250000"
@@ -163,3 +163,27 @@ def test_postgresql_source(tmp_path: Path, pg_source: MiniSource, duck_wh: Wareh
     again = {e.table_name: e for e in extract_system("party", settings, duck_wh)}
     assert (again["dj_dy"].rows_read, again["dj_dy"].rows_new) == (4, 1)  # boundary rows + the new one
     assert_ledger_reconciles(duck_wh)
+
+
+def test_late_rows_inside_the_lookback_land_outside_are_flagged(
+    tmp_path: Path, sqlite_source: MiniSource, wh: Warehouse
+) -> None:
+    src = sqlite_source
+    build_grid(src)
+    settings = make_settings(tmp_path, SourceConfig("grid", "sql", url=src.url, options={"lookback_hours": 24}))
+    extract_system("grid", settings, wh)
+    assert get_cursor(wh, "grid", "wg_syrk") == "2024-03-02 09:30:00"
+    # written late: one 12 h older than the cursor (inside the 24 h window), one 5 days older (outside)
+    src.insert("wg_syrk", src.make_rows("wg_syrk", range(20, 21), "2024-03-01 21:30:00"))
+    src.insert("wg_syrk", src.make_rows("wg_syrk", range(30, 31), "2024-02-26 09:30:00"))
+    entry = {e.table_name: e for e in extract_system("grid", settings, wh)}["wg_syrk"]
+    keys = raw_keys(wh, src.table("wg_syrk"))
+    assert "WG_SYRK000020" in keys and "WG_SYRK000030" not in keys
+    assert entry.rows_new == 1
+    assert "LATE: 1 source row(s)" in (entry.message or "")
+    assert get_cursor(wh, "grid", "wg_syrk") == "2024-03-02 09:30:00"  # the cursor never moves back
+    # a full refresh picks up the row beyond the window, and lands nothing twice
+    full = {e.table_name: e for e in extract_system("grid", settings, wh, full_refresh=True)}["wg_syrk"]
+    assert full.rows_new == 1 and "LATE" not in (full.message or "")
+    assert "WG_SYRK000030" in raw_keys(wh, src.table("wg_syrk"))
+    assert_ledger_reconciles(wh)
