@@ -19,6 +19,9 @@ import json
 import shutil
 import sqlite3
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +63,45 @@ def _fmt(dt: datetime, iso: bool = False) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S+08:00") if iso else dt.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _latest_cursor(out_dir: Path) -> datetime:
+    """The latest cursor value in the SQL databases and the API record files, as local time."""
+    import sqlite3
+
+    from simulator.contract import tables
+    from simulator.http_api import parse_instant
+
+    latest = 0.0
+    for (system, name), spec in tables().items():
+        if not spec.cursor:
+            continue
+        db = out_dir / f"{system}.sqlite"
+        if db.exists():
+            con = sqlite3.connect(db)
+            try:
+                value = con.execute(f'select max("{spec.cursor}") from "{name}"').fetchone()[0]
+            finally:
+                con.close()
+            if value:
+                latest = max(latest, parse_instant(str(value)))
+        api = out_dir / "api" / system / f"{name}.jsonl"
+        if api.exists():
+            with api.open(encoding="utf-8") as fh:
+                for line in fh:
+                    value = json.loads(line).get(spec.cursor)
+                    if value:
+                        latest = max(latest, parse_instant(str(value)))
+    return datetime.fromtimestamp(latest, tz=SHANGHAI).replace(tzinfo=None)
+
+
 def simulate_increment(out_dir: Path, seed: int = 1, fraction: float = 0.01) -> dict:
     out_dir = Path(out_dir)
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
     number = len(manifest.get("increments", [])) + 1
     rng = stream(seed, "increment", number, manifest["seed"])
-    end = datetime.fromisoformat(manifest["span"]["end"]) + timedelta(days=number)
-    base = end.replace(hour=9)
+    # the increment happens after everything already delivered: the day after the latest cursor value
+    # anywhere in the sources (update times run past the span's end: records keep being updated)
+    end = max(datetime.fromisoformat(manifest["span"]["end"]), _latest_cursor(out_dir)) + timedelta(days=1)
+    base = end.replace(hour=9, minute=0, second=0, microsecond=0)
     truth = pd.read_parquet(out_dir / "truth" / "records.parquet")
     persons = pd.read_parquet(out_dir / "truth" / "persons.parquet")
     new_truth: list[dict] = []
@@ -174,7 +209,9 @@ def simulate_increment(out_dir: Path, seed: int = 1, fraction: float = 0.01) -> 
     last_day = sorted(hot.glob("*.jsonl"))[-1]
     day = datetime.fromisoformat(last_day.stem) + timedelta(days=1)
     src_lines = []
-    for f in sorted(hot.glob("*.jsonl"))[-30:]:
+    for f in sorted(hot.glob("*.jsonl"), reverse=True):  # recent days first, as many as give 50 tickets
+        if len(src_lines) >= 50:
+            break
         for line in f.read_text(encoding="utf-8").splitlines():
             try:
                 src_lines.append(json.loads(line))
