@@ -126,7 +126,7 @@ def make_build_dag(
         def source_freshness() -> dict[str, Any]:
             from yiwang.freshness import check_freshness
 
-            res = check_freshness()  # raises StaleSourcesError naming the stale system(s)
+            res = check_freshness(project_dir=project_dir)  # raises StaleSourcesError naming the stale system(s)
             return {"checked": res.checked, "warned": sorted(res.warned)}
 
         @task(retries=0)
@@ -139,7 +139,7 @@ def make_build_dag(
         def mart_gate() -> dict[str, Any]:
             from expectations.run import run_mart_gate
 
-            return run_mart_gate(schema_suffix=BUILD_SUFFIX).to_dict()
+            return run_mart_gate(schema_suffix=BUILD_SUFFIX, project_dir=project_dir).to_dict()
 
         @task(outlets=[MARTS_ASSET])
         def publish(mart_result: dict[str, Any]) -> dict[str, Any]:

@@ -561,12 +561,12 @@ def _record(settings: Settings, result: GateResult, verdicts: list[_Verdict], ru
                         s.rows, s.quarantined, details, result.docs_path])
 
 
-def _manifest() -> dict[str, Any] | None:
+def _manifest(project_dir: Path | None = None) -> dict[str, Any] | None:
     import json
 
     from yiwang.dbt_runner import manifest_path
 
-    path = manifest_path()
+    path = manifest_path(project_dir) if project_dir else manifest_path()
     try:
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
     except (OSError, ValueError):
@@ -581,6 +581,7 @@ def run_gate(
     raise_on_failure: bool = True,
     schema_suffix: str = "",
     record: bool = True,
+    project_dir: Path | None = None,
 ) -> GateResult:
     """Validate every suite of ``layer`` (or ``specs``); raise :class:`GateFailed` if one fails.
 
@@ -591,7 +592,7 @@ def run_gate(
     """
     settings = settings or get_settings()
     if specs is None:
-        specs = suites(layer, _manifest() if layer == "mart" else None)
+        specs = suites(layer, _manifest(project_dir) if layer == "mart" else None)
     specs = [s.in_schema_suffix(schema_suffix) if s.layer == "mart" else s for s in specs]
     context = _gx_context(settings)
     run_name = f"{layer}_gate-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
@@ -625,11 +626,12 @@ def run_raw_gate(settings: Settings | None = None, *, raise_on_failure: bool = T
 
 
 def run_mart_gate(settings: Settings | None = None, *, raise_on_failure: bool = True,
-                  schema_suffix: str = "", record: bool = True) -> GateResult:
+                  schema_suffix: str = "", record: bool = True, project_dir: Path | None = None) -> GateResult:
     """Gate the marts before they are published (``expectations.suites.MART_SUITES`` + one key suite per
-    mart model of the dbt manifest); ``schema_suffix="__build"`` gates the build schemas."""
+    mart model of the dbt manifest of ``project_dir``, default the project's); ``schema_suffix="__build"``
+    gates the build schemas."""
     return run_gate("mart", settings, raise_on_failure=raise_on_failure, schema_suffix=schema_suffix,
-                    record=record)
+                    record=record, project_dir=project_dir)
 
 
 def docs_index(settings: Settings | None = None) -> Path:

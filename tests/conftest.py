@@ -1,14 +1,25 @@
-"""Fixtures every test folder may use: real servers (PostgreSQL, MariaDB) with a throwaway database each.
+"""Fixtures every test folder may use: real servers (PostgreSQL, MariaDB) with a throwaway database each, and
+the `small` demo city shared by the whole session.
 
 A test that needs a server skips with the reason when the server is absent, except under CI=true, where an
 absent server is a failure (CI starts the services first).
+
+`small_demo` runs the README's main job (`yiwang demo --scale small`, through Airflow) ONCE per session into a
+tmp YIWANG_HOME; `small_pg` extracts the same sources into ONE fresh PostgreSQL database and builds the whole
+dbt project there (`yiwang build`: raw gate, dbt build, mart gate, publish). Tests read both and must not
+change them; a test that reruns something on the shared home must be idempotent by design and carry the
+`mutates_small_demo` marker, which moves it to the end of the session.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -46,9 +57,8 @@ def _admin_engine(url: str, what: str):  # noqa: ANN202
     return engine
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database; dropped afterwards. Yields its SQLAlchemy URL."""
+def _fresh_pg_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped when the generator closes. Yields its SQLAlchemy URL."""
     import sqlalchemy as sa
 
     engine = _admin_engine(PG_ADMIN_URL, "PostgreSQL at 127.0.0.1:5432")
@@ -61,6 +71,12 @@ def pg_url() -> Iterator[str]:
         with engine.connect() as c:
             c.execute(sa.text(f'drop database if exists "{name}" with (force)'))
         engine.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database; dropped afterwards. Yields its SQLAlchemy URL."""
+    yield from _fresh_pg_database()
 
 
 @pytest.fixture
@@ -86,3 +102,147 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN
     if request.param == "duckdb":
         return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
     return request.getfixturevalue("pg_url")
+
+
+# -- the shared small city ---------------------------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MUTATES_SMALL_DEMO = "mutates_small_demo"
+# What the shared city's runs must not inherit from the caller's environment.
+_FOREIGN_VARS = ("YIWANG_WAREHOUSE_URL", "YIWANG_SOURCES", "YIWANG_APPROVAL_URL", "YIWANG_SERVICES_URL",
+                 "YIWANG_BUILD_SCHEMA_SUFFIX", "YIWANG_DUCKDB_PATH", "YIWANG_REFERENCE_DIR", "YIWANG_PARTY_URL",
+                 "YIWANG_GRID_URL", "YIWANG_PROPERTY_DIR", "YIWANG_HOTLINE_DIR", "DBT_TARGET_PATH", "DBT_LOG_PATH")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MUTATES_SMALL_DEMO}: reruns a job on the shared small city (idempotent "
+                                       "by design); runs after every other test")
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    """Tests that rerun a job on the shared `small_demo` home go last, so no read-only test sees a rerun."""
+    last = [i for i in items if i.get_closest_marker(MUTATES_SMALL_DEMO)]
+    if last:
+        items[:] = [i for i in items if not i.get_closest_marker(MUTATES_SMALL_DEMO)] + last
+
+
+def _tail(text: str, lines: int = 80) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class SmallDemo:
+    """The README's main job at `small` scale: read-only for tests (open DuckDB with read_only=True)."""
+
+    home: Path
+    env: dict[str, str]  # YIWANG_HOME, secrets, private dbt paths: the env the demo ran with
+    stdout: str
+    stderr: str
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def sources(self) -> Path:
+        return self.home / "sources"
+
+    def rerun_demo(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The main job again on this home. With its own dbt target/log paths: dbt's partial-parse state in
+        the first run's target path records the seeds under cosmos's temporary copy of the project, which is
+        gone by now, so a rerun sharing that target path fails to load the seeds (not the job's behaviour)."""
+        env = {**self.env, "DBT_TARGET_PATH": str(self.home / "dbt_target_rerun"),
+               "DBT_LOG_PATH": str(self.home / "dbt_logs_rerun")}
+        return run_small_demo(env, *args)
+
+
+def small_demo_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_VARS}
+    env.update(
+        YIWANG_HOME=str(home),
+        YIWANG_DUCKDB_PATH=str(home / "warehouse.duckdb"),
+        YIWANG_HMAC_KEY=os.environ.get("YIWANG_HMAC_KEY") or "yiwang-test-key",
+        YIWANG_APPROVAL_TOKEN="small-demo-approval-token",
+        YIWANG_SERVICES_API_KEY="small-demo-services-key",
+        DBT_TARGET_PATH=str(home / "dbt_target"),
+        DBT_LOG_PATH=str(home / "dbt_logs"),
+        COLUMNS="200",
+    )
+    return env
+
+
+def run_small_demo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`yiwang demo --scale small` (through Airflow), as the README's main job runs it."""
+    return subprocess.run([str(BIN / "yiwang"), "demo", "--scale", "small", *args], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=1500, check=False)
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> SmallDemo:
+    """The small demo city (seed 42), built once per session by the README's main job into a tmp YIWANG_HOME."""
+    home = tmp_path_factory.mktemp("small_demo")
+    env = small_demo_env(home)
+    result = run_small_demo(env)
+    assert result.returncode == 0, f"yiwang demo failed:\n{_tail(result.stdout)}\n{_tail(result.stderr)}"
+    return SmallDemo(home=home, env=env, stdout=result.stdout, stderr=result.stderr)
+
+
+@dataclass(frozen=True)
+class SmallPg:
+    """The small demo's sources extracted into one PostgreSQL database, whole dbt project built and published."""
+
+    url: str
+    home: Path  # its own YIWANG_HOME (gx, logs, dbt target); `sources` links to the small demo's
+    env: dict[str, str]  # env for yiwang / dbt against this database (YIWANG_WAREHOUSE_URL, YIWANG_PG_*)
+
+
+_PG_BUILD = r"""
+import os, sys
+from pathlib import Path
+from simulator import http_api
+from connectors import run
+from yiwang.publish import build_and_publish
+from yiwang.settings import SYSTEMS, get_settings
+
+server = http_api.serve_in_thread(Path(os.environ["YIWANG_HOME"]) / "sources", host="127.0.0.1", port=0,
+                                  approval_token=os.environ["YIWANG_APPROVAL_TOKEN"],
+                                  services_api_key=os.environ["YIWANG_SERVICES_API_KEY"])
+os.environ["YIWANG_APPROVAL_URL"] = f"{server.url}/approval"
+os.environ["YIWANG_SERVICES_URL"] = f"{server.url}/services"
+get_settings.cache_clear()
+try:
+    run.extract_reference()
+    for system in SYSTEMS:
+        run.extract_system(system)
+finally:
+    server.stop()
+build_and_publish(target="postgres", docs=False, on_step=lambda step, detail: print(f"{step}: {detail}"))
+"""
+
+
+@pytest.fixture(scope="session")
+def small_pg(small_demo: SmallDemo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmallPg]:
+    """A fresh PostgreSQL database holding the SAME sources as `small_demo` (extracted with the simulator API
+    served in a thread), with the whole dbt project built and published as `yiwang build` does. Dropped at
+    session end. Skips without a server, except under CI=true."""
+    import sqlalchemy as sa
+
+    from yiwang.dbt_runner import dbt_env
+    from yiwang.settings import load_settings
+
+    databases = _fresh_pg_database()
+    url = next(databases)
+    try:
+        home = tmp_path_factory.mktemp("small_pg")
+        (home / "sources").symlink_to(small_demo.sources, target_is_directory=True)
+        env = {**small_demo.env, "YIWANG_HOME": str(home), "YIWANG_WAREHOUSE_URL": url,
+               "DBT_TARGET_PATH": str(home / "dbt_target"), "DBT_LOG_PATH": str(home / "dbt_logs")}
+        env.pop("YIWANG_DUCKDB_PATH", None)
+        env.update(dbt_env(load_settings({"YIWANG_HOME": str(home), "YIWANG_WAREHOUSE_URL": url})))
+        proc = subprocess.run([sys.executable, "-c", _PG_BUILD], env=env, cwd=REPO, capture_output=True, text=True,
+                              timeout=1500, check=False)
+        assert proc.returncode == 0, f"PostgreSQL build failed:\n{_tail(proc.stdout)}\n{_tail(proc.stderr)}"
+        assert sa.engine.make_url(url).database == env["YIWANG_PG_DBNAME"]
+        yield SmallPg(url=url, home=home, env=env)
+    finally:
+        databases.close()

@@ -79,7 +79,8 @@ def _parse(path: Path, thresholds: dict[str, float]) -> FreshnessResult:
 
 
 def check_freshness(settings: Settings | None = None, *, raise_on_failure: bool = True,
-                    target: str | None = None, output: Path | None = None) -> FreshnessResult:
+                    target: str | None = None, output: Path | None = None,
+                    project_dir: Path | None = None) -> FreshnessResult:
     """Run ``dbt source freshness`` with the thresholds of sources.yaml; raise :class:`StaleSourcesError`
     naming every stale system."""
     from yiwang.dbt_runner import DbtRunError, run_dbt
@@ -92,7 +93,7 @@ def check_freshness(settings: Settings | None = None, *, raise_on_failure: bool 
     args: list[Any] = ["source", "freshness", "--vars", json.dumps(dvars), "--target-path", str(out.parent)]
     error: DbtRunError | None = None
     try:
-        run_dbt(args, target=target, settings=settings)
+        run_dbt(args, target=target, settings=settings, project_dir=project_dir)
     except DbtRunError as e:  # stale sources make dbt exit non-zero; the artifact says which
         error = e
     if not out.exists():

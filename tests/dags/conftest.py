@@ -54,11 +54,8 @@ yiwang:
 """
 
 TINY_MODELS = {
-    "macros/generate_schema_name.sql": """\
-{% macro generate_schema_name(custom_schema_name, node) -%}
-    {%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}
-{%- endmacro %}
-""",
+    # the real project's macro: marts go to mart_<x>__build while the build DAG runs, publish swaps them in
+    "macros/generate_schema_name.sql": (REPO / "dbt_project" / "macros" / "generate_schema_name.sql").read_text(),
     "models/staging/stg_demo__items.sql": """\
 select 'XK' || lpad(cast(i as varchar), 5, '0') || '001' as item_code, 'government' as item_kind, 20 as lim
 from range({{ var('government_items', 132) }}) t(i)
@@ -134,6 +131,14 @@ def tiny_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         cols = load_contract().table(spec.schema.removeprefix("raw_"), spec.table).columns
         con.execute(f"create schema if not exists {spec.schema}")
         con.execute(f"create table {spec.relation} ({', '.join(f'{c} varchar' for c in cols)})")
+    # the mart gate reconciles the catalog with raw: 132 government items, 526 life items
+    con.execute("insert into raw_approval.items (sxbm, ssbm, sxmc, sxlx, xscj, fdsx, cnsx, bjlx, wbsd, dxcs, "
+                "\"updatedAt\") select 'XK' || lpad(cast(i as varchar), 5, '0') || '001', 'S' || i, '事项' || i, "
+                "'行政许可', '市级', '20', '10', '承诺件', '全程网办', '1', '2026-10-01T08:00:00+08:00' "
+                "from range(132) t(i)")
+    con.execute("insert into raw_services.life_items (fwbm, fwmc, fwlb, gysmc, sfzxyy, \"updatedAt\") "
+                "select 'FW' || lpad(cast(i as varchar), 6, '0'), '服务' || i, '养老', '某公司', 'true', "
+                "'2026-10-01 08:00:00' from range(526) t(i)")
     con.execute("""insert into raw_grid.wg_syrk (rkid, xm, sfzh, wgbm, jzlx, sfsc, update_time) values
         ('RK1', '张三', '42010619800101001X', '420106001001001', '户籍', '0', '2026-10-01 08:00:00'),
         ('RK2', '李四', '420106800101123', '420106001001002', '流动', '1', '2026-10-02 08:00:00')""")

@@ -77,7 +77,9 @@ def test_build_dag_is_scheduled_on_all_six_raw_assets(dagbag: Any) -> None:
     publish = dag.get_task("publish")
     assert _uris(publish.outlets) == {"yiwang://marts/published"}
     assert publish.upstream_task_ids == {"mart_gate"}
-    assert "raw_gate" in dag.get_task("refresh_manifest").downstream_task_ids
+    assert dag.get_task("source_freshness").upstream_task_ids == {"refresh_manifest"}
+    assert dag.get_task("raw_gate").upstream_task_ids == {"source_freshness"}
+    assert dag.get_task("docs").upstream_task_ids == {"publish"}
 
 
 def test_build_dag_without_manifest_falls_back_to_one_dbt_task(tiny_project: Path) -> None:
@@ -85,7 +87,7 @@ def test_build_dag_without_manifest_falls_back_to_one_dbt_task(tiny_project: Pat
 
     dag = make_build_dag("yiwang_build_nomanifest", tiny_project)
     ids = {t.task_id for t in dag.tasks}
-    assert ids == {"refresh_manifest", "raw_gate", "dbt_build", "mart_gate", "publish"}
+    assert ids == {"refresh_manifest", "source_freshness", "raw_gate", "dbt_build", "mart_gate", "publish", "docs"}
     assert dag.get_task("dbt_build").upstream_task_ids == {"raw_gate"}
     assert dag.get_task("mart_gate").upstream_task_ids == {"dbt_build"}
 
@@ -98,10 +100,42 @@ def test_build_dag_renders_each_model_from_the_manifest(tiny_project: Path) -> N
     ensure_manifest(tiny_project)
     dag = make_build_dag("yiwang_build_tiny", tiny_project)
     ids = {t.task_id for t in dag.tasks}
-    assert {"dbt.stg_demo__items_run", "dbt.service_catalog.run", "dbt.service_catalog.test"} <= ids
-    assert dag.get_task("mart_gate").upstream_task_ids == {"dbt.service_catalog.test"}
+    # one `dbt build` task per model (the model and its tests), in the models' dependency order
+    assert {"dbt.stg_demo__items_model_build", "dbt.service_catalog_model_build"} <= ids
+    assert dag.get_task("mart_gate").upstream_task_ids == {"dbt.service_catalog_model_build"}
+    assert dag.get_task("dbt.service_catalog_model_build").upstream_task_ids == {"dbt.stg_demo__items_model_build"}
     first = [t for t in dag.tasks if t.task_id.startswith("dbt.") and not t.upstream_task_ids - {"raw_gate"}]
-    assert {t.task_id for t in first} == {"dbt.stg_demo__items_run"}
+    assert {t.task_id for t in first} == {"dbt.stg_demo__items_model_build"}
+
+
+def test_build_dag_layer_mode_covers_the_project_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded demo's rendering: one cosmos `dbt build` per layer, chained, selecting every node once."""
+    from build import DBT_LAYERS, make_build_dag
+
+    from yiwang.settings import get_settings
+
+    monkeypatch.setenv("YIWANG_DBT_TASKS", "layer")
+    get_settings.cache_clear()
+    try:
+        dag = make_build_dag("yiwang_build_layers")
+    finally:
+        get_settings.cache_clear()
+    names = [f"dbt_{name}" for name, _, _ in DBT_LAYERS]
+    assert names == ["dbt_staging", "dbt_identity", "dbt_marts"]
+    assert dag.get_task("dbt_staging").upstream_task_ids == {"raw_gate"}
+    assert dag.get_task("dbt_identity").upstream_task_ids == {"dbt_staging"}
+    assert dag.get_task("dbt_marts").upstream_task_ids == {"dbt_identity"}
+    assert dag.get_task("mart_gate").upstream_task_ids == {"dbt_marts"}
+    assert type(dag.get_task("dbt_marts")).__name__ == "DbtBuildLocalOperator"
+    # each later layer excludes what the earlier ones selected
+    assert dag.get_task("dbt_marts").exclude == f"{DBT_LAYERS[0][1]} {DBT_LAYERS[1][1]}"
+
+
+def test_dbt_tasks_setting_is_checked(tmp_path: Path) -> None:
+    from yiwang.settings import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="YIWANG_DBT_TASKS"):
+        load_settings({"YIWANG_HOME": str(tmp_path), "YIWANG_DBT_TASKS": "everything"})
 
 
 def test_real_project_renders(tmp_path: Path) -> None:

@@ -1,11 +1,12 @@
 """The README's main job, end to end at `small` scale: every contract table lands, every batch reconciles,
-the catalog mart has 132 + 526 rows, and a second run changes no row count."""
+the catalog mart has 132 + 526 rows, and a second run changes no row count.
+
+The first run is the session's shared `small_demo` (tests/conftest.py); the second run reruns the demo on that
+home, so it is marked to run after every other test of the session.
+"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -14,15 +15,6 @@ import pytest
 from yiwang.contracts import load_contract
 
 pytestmark = pytest.mark.e2e
-YIWANG = str(Path(sys.executable).parent / "yiwang")
-
-
-def _run_demo(home: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, YIWANG_HOME=str(home), COLUMNS="200")
-    for var in ("YIWANG_WAREHOUSE_URL", "YIWANG_SOURCES", "YIWANG_APPROVAL_URL", "YIWANG_SERVICES_URL"):
-        env.pop(var, None)
-    return subprocess.run([YIWANG, "demo", "--scale", "small"], env=env, capture_output=True, text=True,
-                          timeout=1500, check=False)
 
 
 def _counts(db: Path) -> dict[str, int]:
@@ -37,23 +29,14 @@ def _counts(db: Path) -> dict[str, int]:
         con.close()
 
 
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("demo")
-    result = _run_demo(home)
-    assert result.returncode == 0, f"demo failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
-    (home / "first_run.txt").write_text(result.stdout + result.stderr, encoding="utf-8")
-    return home
-
-
-def test_every_contract_table_landed(demo_home: Path) -> None:
-    counts = _counts(demo_home / "warehouse.duckdb")
+def test_every_contract_table_landed(small_demo) -> None:
+    counts = _counts(small_demo.warehouse)
     for table in load_contract().all_tables():
         assert counts.get(table.raw_table, 0) > 0, f"{table.raw_table} is empty or missing"
 
 
-def test_ledger_reconciles_for_every_batch(demo_home: Path) -> None:
-    con = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True)
+def test_ledger_reconciles_for_every_batch(small_demo) -> None:
+    con = duckdb.connect(str(small_demo.warehouse), read_only=True)
     try:
         assert con.execute("select count(*) from ops.load_ledger").fetchone()[0] > 0
         bad = con.execute(
@@ -65,8 +48,8 @@ def test_ledger_reconciles_for_every_batch(demo_home: Path) -> None:
         con.close()
 
 
-def test_catalog_has_every_item_once(demo_home: Path) -> None:
-    con = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True)
+def test_catalog_has_every_item_once(small_demo) -> None:
+    con = duckdb.connect(str(small_demo.warehouse), read_only=True)
     try:
         kinds = dict(con.execute(
             "select item_kind, count(*) from mart_catalog.service_catalog group by 1").fetchall())
@@ -77,16 +60,17 @@ def test_catalog_has_every_item_once(demo_home: Path) -> None:
         con.close()
 
 
-def test_summary_printed(demo_home: Path) -> None:
-    out = (demo_home / "first_run.txt").read_text(encoding="utf-8")
+def test_summary_printed(small_demo) -> None:
+    out = small_demo.stdout + small_demo.stderr
     for word in ("read", "landed", "quarantined", "mart_catalog.service_catalog", "warehouse"):
         assert word in out
     for system in ("party", "grid", "approval", "property", "services", "hotline"):
         assert system in out
 
 
-def test_second_run_changes_no_row_count(demo_home: Path) -> None:
-    before = _counts(demo_home / "warehouse.duckdb")
-    result = _run_demo(demo_home)
+@pytest.mark.mutates_small_demo  # reruns the demo on the shared home: idempotent by design, runs last
+def test_second_run_changes_no_row_count(small_demo) -> None:
+    before = _counts(small_demo.warehouse)
+    result = small_demo.rerun_demo()
     assert result.returncode == 0, result.stderr[-8000:]
-    assert _counts(demo_home / "warehouse.duckdb") == before
+    assert _counts(small_demo.warehouse) == before

@@ -1,13 +1,15 @@
 """Resident identity on a `small` demo city: coverage, persistent keys, no raw ID / phone leaks, accuracy;
 and the same dbt identity build on PostgreSQL.
 
-One small demo (simulate + extract + dbt build, ~1-2 min) is built once per module into a tmp YIWANG_HOME.
+The city is the session's shared `small_demo` (tests/conftest.py). The resident models are rebuilt once on a
+copy of its home (so the shared city stays untouched) to check that keys persist across a rebuild; the
+PostgreSQL test reads the session's `small_pg` build of the same sources.
 """
 
 from __future__ import annotations
 
-import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,17 +35,6 @@ IDENTITY_TABLES = ["resident_xref", "dim_resident", "resident_match_evidence", "
                    "resident_key_registry"]
 
 
-def _env(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(YIWANG_HOME=str(home), YIWANG_DUCKDB_PATH=str(home / "warehouse.duckdb"),
-               DBT_TARGET_PATH=str(home / "dbt_target"), DBT_LOG_PATH=str(home / "dbt_logs"))
-    env.pop("YIWANG_WAREHOUSE_URL", None)
-    env.setdefault("YIWANG_HMAC_KEY", "yiwang-test-key")
-    for var in ("YIWANG_APPROVAL_TOKEN", "YIWANG_SERVICES_API_KEY"):  # the demo and a later extract share them
-        env.setdefault(var, "test-" + var.lower())
-    return env
-
-
 def _run(args: list[str], env: dict[str, str]) -> None:
     p = subprocess.run(args, env=env, capture_output=True, text=True, cwd=REPO)
     assert p.returncode == 0, f"{' '.join(args[:3])} failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
@@ -63,11 +54,15 @@ def _read(home: Path, sql: str) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    home = tmp_path_factory.mktemp("identity_small")
-    env = _env(home)
-    _run([str(BIN / "yiwang"), "demo", "--no-airflow", "--scale", "small"], env)
-    before = _read(home, "select * from identity.resident_xref")
+def city(small_demo, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    before = _read(small_demo.home, "select * from identity.resident_xref")
+    # the rebuild writes the warehouse: on a copy (same file name, so dbt-duckdb's catalog name is the same)
+    home = tmp_path_factory.mktemp("identity_rebuild")
+    for f in small_demo.home.glob("warehouse.duckdb*"):  # the file and its WAL, if any
+        shutil.copy2(f, home / f.name)
+    (home / "sources").symlink_to(small_demo.sources, target_is_directory=True)
+    env = {**small_demo.env, "YIWANG_HOME": str(home), "YIWANG_DUCKDB_PATH": str(home / "warehouse.duckdb"),
+           "DBT_TARGET_PATH": str(home / "dbt_target"), "DBT_LOG_PATH": str(home / "dbt_logs")}
     _dbt(["run", "--target", "duckdb", "--select", *RESIDENT_MODELS], env)
     after = _read(home, "select * from identity.resident_xref")
     truth = pd.read_parquet(home / "sources" / "truth" / "records.parquet")
@@ -127,30 +122,11 @@ def test_resident_bcubed_f1_on_small(city: dict) -> None:
     assert score.precision >= 0.99, score
 
 
-def test_identity_build_on_postgres(city: dict, pg_url: str) -> None:
+def test_identity_build_on_postgres(city: dict, small_pg) -> None:
     """Same sources, extracted into PostgreSQL, identity models built with target postgres: same keys."""
     from sqlalchemy import create_engine
 
-    from yiwang.dbt_runner import dbt_env
-    from yiwang.settings import get_settings
-
-    env = dict(city["env"])
-    env["YIWANG_WAREHOUSE_URL"] = pg_url
-    from bench.identity.run import extract
-
-    extract(env)
-    saved = dict(os.environ)
-    try:
-        os.environ["YIWANG_WAREHOUSE_URL"] = pg_url
-        get_settings.cache_clear() if hasattr(get_settings, "cache_clear") else None
-        env.update(dbt_env(get_settings()))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        get_settings.cache_clear() if hasattr(get_settings, "cache_clear") else None
-    _dbt(["build", "--target", "postgres", "--select", "+resident_xref", "+dim_resident",
-          "+resident_match_evidence", "+resident_key_history"], env)
-    eng = create_engine(pg_url)
+    eng = create_engine(small_pg.url)
     with eng.connect() as c:
         pg = pd.read_sql("select source_system, source_table, source_key, resident_key from identity.resident_xref", c)
         pg_hmac = pd.read_sql("select record_ref, id_hmac, phone_hmac from identity_work.int_residents_records_prepared "

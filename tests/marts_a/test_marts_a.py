@@ -1,10 +1,10 @@
 """Catalog figures, closed-loop governance and points marts (issue #5 part A), reconciled against raw data.
 
-The module fixture simulates the small demo city once into a temporary YIWANG_HOME, lands the systems these
-marts read (reference, party, grid, approval, services) and runs `dbt build` + `dbt docs generate` for the
-marts and everything upstream of them on DuckDB. Each test then recomputes a figure from the raw landing
-tables with its own SQL (or Python with chinese_calendar) — never through the staging or mart SQL — and
-compares. The PostgreSQL test lands the same sources into a throwaway database and builds there too.
+The city is the session's shared `small_demo` (tests/conftest.py): the README's main job landed every system,
+ran `dbt build` (marts and their data and unit tests), published the marts into `mart_*` and generated the dbt
+docs into `site/dbt`. Each test then recomputes a figure from the raw landing tables with its own SQL (or
+Python with chinese_calendar) — never through the staging or mart SQL — and compares. The PostgreSQL test
+compares with the session's `small_pg` build of the same sources.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ import csv
 import datetime as dt
 import importlib.util
 import json
-import os
 import statistics
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +22,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
-BIN = Path(sys.executable).parent
 CALENDAR_CSV = DBT_PROJECT / "seeds" / "calendar" / "cn_workday_calendar.csv"
 RULES_CSV = DBT_PROJECT / "seeds" / "points" / "points_rules.csv"
 CALENDAR_FIXTURE = DBT_PROJECT / "tests" / "fixtures" / "cn_workday_calendar_2024_autumn.csv"
@@ -41,50 +37,12 @@ PUBLIC_MARTS = {
     "points_monthly_detail": "mart_points",
     "points_monthly": "mart_points",
 }
-SELECT = [f"+{m}" for m in PUBLIC_MARTS]
-# staging's own data and unit tests run in tests/dbt; here only the staging views are (re)built
-EXCLUDE = ["resource_type:test,path:models/staging", "resource_type:unit_test,path:models/staging"]
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 Query = Callable[[str], list[tuple]]
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
-def _env(home: Path, warehouse_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    # no build-schema suffix (yiwang/publish.py): the tests read the marts where plain dbt puts them
-    dropped = ("YIWANG_APPROVAL_URL", "YIWANG_SERVICES_URL", "YIWANG_BUILD_SCHEMA_SUFFIX")
-    env = {k: v for k, v in os.environ.items() if k not in dropped}
-    env.update(
-        YIWANG_HOME=str(home),
-        YIWANG_WAREHOUSE_URL=warehouse_url,
-        YIWANG_DUCKDB_PATH=str(home / "warehouse.duckdb"),
-        YIWANG_HMAC_KEY=os.environ.get("YIWANG_HMAC_KEY") or "yiwang-test-key",
-        YIWANG_APPROVAL_TOKEN=os.environ.get("YIWANG_APPROVAL_TOKEN") or "marts-a-approval-token",
-        YIWANG_SERVICES_API_KEY=os.environ.get("YIWANG_SERVICES_API_KEY") or "marts-a-services-key",
-    )
-    env.update(extra or {})
-    return env
-
-
-def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
-    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-60:])
-        pytest.fail(f"{what} failed (rc={proc.returncode}):\n{tail}", pytrace=False)
-
-
-def _land(env: dict[str, str], simulate: bool) -> None:
-    cmd = [sys.executable, str(Path(__file__).with_name("land_sources.py"))]
-    _run(cmd if simulate else [*cmd, "--no-simulate"], env, "landing the sources")
-
-
-def _dbt(args: list[str], env: dict[str, str], target: str, work: Path) -> None:
-    _run([str(BIN / "dbt"), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-          "--target", target, "--target-path", str(work / f"target_{target}"), "--log-path", str(work / "logs"),
-          "--select", *SELECT, "--exclude", *EXCLUDE, "--indirect-selection", "cautious"],
-         env, f"dbt {args[0]} ({target})")
-
-
 def _local_date(text: str | None) -> dt.date | None:
     """A raw timestamp/date as text -> its Asia/Shanghai date (independent of the staging parsers)."""
     if text is None or not str(text).strip():
@@ -146,15 +104,9 @@ def _latest_cases(q: Query) -> dict[str, dict]:
 
 # -- fixtures --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """The small demo city landed into a temporary DuckDB warehouse, with the marts built and documented."""
-    home = tmp_path_factory.mktemp("marts_a_home")
-    work = tmp_path_factory.mktemp("marts_a_dbt")
-    env = _env(home, f"duckdb:///{home / 'warehouse.duckdb'}")
-    _land(env, simulate=True)
-    _dbt(["build"], env, "duckdb", work)
-    _dbt(["docs", "generate"], env, "duckdb", work)
-    yield {"home": home, "work": work, "env": env}
+def demo(small_demo) -> dict:
+    """The shared small city: marts built, published and documented (dbt docs in site/dbt) by the main job."""
+    return {"home": small_demo.home, "docs": small_demo.home / "site" / "dbt", "env": small_demo.env}
 
 
 @pytest.fixture(scope="module")
@@ -359,7 +311,7 @@ def test_points_service_records_and_closed_events(duck: Query) -> None:
 
 # -- contracts, docs, exposures --------------------------------------------------------------------------
 def test_public_marts_documented_contracted_and_exposed(demo: dict) -> None:
-    target = demo["work"] / "target_duckdb"
+    target = demo["docs"]
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     assert (target / "catalog.json").exists() and (target / "index.html").exists()
     exposed = {dep for e in manifest["exposures"].values() for dep in e["depends_on"]["nodes"]}
@@ -378,19 +330,12 @@ def test_public_marts_documented_contracted_and_exposed(demo: dict) -> None:
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------------------
-def test_postgres_build_matches_duckdb(demo: dict, duck: Query, pg_url: str) -> None:
+def test_postgres_build_matches_duckdb(duck: Query, small_pg) -> None:
     import psycopg
-    import sqlalchemy as sa
 
-    url = sa.engine.make_url(pg_url)
-    pg_env = {"YIWANG_PG_HOST": url.host or "127.0.0.1", "YIWANG_PG_PORT": str(url.port or 5432),
-              "YIWANG_PG_USER": url.username or "postgres", "YIWANG_PG_PASSWORD": url.password or "",
-              "YIWANG_PG_DBNAME": url.database}
-    env = _env(demo["home"], pg_url, pg_env)
-    _land(env, simulate=False)
-    _dbt(["build"], env, "postgres", demo["work"])
-    with psycopg.connect(host=pg_env["YIWANG_PG_HOST"], port=int(pg_env["YIWANG_PG_PORT"]), user=pg_env["YIWANG_PG_USER"],
-                         password=pg_env["YIWANG_PG_PASSWORD"] or None, dbname=pg_env["YIWANG_PG_DBNAME"]) as conn:
+    env = small_pg.env
+    with psycopg.connect(host=env["YIWANG_PG_HOST"], port=int(env["YIWANG_PG_PORT"]), user=env["YIWANG_PG_USER"],
+                         password=env.get("YIWANG_PG_PASSWORD") or None, dbname=env["YIWANG_PG_DBNAME"]) as conn:
         pg: Query = lambda sql: conn.execute(sql).fetchall()  # noqa: E731
         # same raw reconciliation as on DuckDB
         raw = dict(pg("select nullif(trim(wgbm), ''), count(distinct sjbh) from raw_grid.wg_sj group by 1"))

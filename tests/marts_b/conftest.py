@@ -1,4 +1,4 @@
-"""The small demo city, built once per test session into a private YIWANG_HOME."""
+"""The marts_b tests read the session's shared small demo city (tests/conftest.py `small_demo`)."""
 
 from __future__ import annotations
 
@@ -12,26 +12,13 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from pipeline_helper import build_marts_b, extract  # noqa: E402
 
-SYSTEMS = ["party", "grid", "approval", "services", "property", "hotline"]
-
-
-@pytest.fixture(scope="session")
-def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """YIWANG_HOME holding the small demo city (seed 42) extracted into DuckDB, with the part-B marts
-    and everything upstream of them built (not the whole project: other workstreams' models are not
-    this folder's concern, and the marts land in their own schemas, not `mart_*__build`)."""
-    home = tmp_path_factory.mktemp("marts_b_small")
-    extract(home, SYSTEMS, simulate={"scale": "small", "seed": 42})
-    build_marts_b(home)
-    yield home
-
-
-@pytest.fixture(scope="session")
-def small_db(small_demo: Path):
+@pytest.fixture(scope="module")
+def small_db(small_demo) -> Iterator:
+    """Read-only connection to the shared small city's warehouse (the main job built and published every
+    mart into `mart_*`). Module-scoped: closed before a later test reruns the demo on that warehouse."""
     import duckdb
 
-    conn = duckdb.connect(str(small_demo / "warehouse.duckdb"), read_only=True)
+    conn = duckdb.connect(str(small_demo.warehouse), read_only=True)
     yield conn
     conn.close()

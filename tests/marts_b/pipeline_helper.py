@@ -1,4 +1,5 @@
-"""Run simulate -> extract -> dbt build for the marts_b tests in a subprocess with a private environment.
+"""Run simulate -> extract -> dbt build for the marts_b effects test in a subprocess with a private environment
+(the other marts_b tests read the session's shared small city, tests/conftest.py).
 
 Every path is private to the test (YIWANG_HOME, dbt target and log paths), so tests never touch
 dbt_project/target or var/ and can run next to other engineers' builds.
@@ -41,7 +42,7 @@ finally:
 '''
 
 
-def base_env(home: Path, warehouse_url: str | None = None) -> dict[str, str]:
+def base_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         YIWANG_HOME=str(home),
@@ -54,21 +55,18 @@ def base_env(home: Path, warehouse_url: str | None = None) -> dict[str, str]:
     )
     for k in ("YIWANG_WAREHOUSE_URL", "YIWANG_APPROVAL_URL", "YIWANG_SERVICES_URL", "YIWANG_BUILD_SCHEMA_SUFFIX"):
         env.pop(k, None)
-    if warehouse_url:
-        env["YIWANG_WAREHOUSE_URL"] = warehouse_url
     return env
 
 
-def extract(home: Path, systems: list[str], *, simulate: dict | None = None, warehouse_url: str | None = None) -> None:
+def extract(home: Path, systems: list[str], *, simulate: dict | None = None) -> None:
     """(Optionally simulate, then) extract reference + `systems` into the warehouse."""
     cfg = {"systems": systems, "simulate": simulate}
-    subprocess.run([sys.executable, "-c", _SCRIPT, json.dumps(cfg)], env=base_env(home, warehouse_url),
+    subprocess.run([sys.executable, "-c", _SCRIPT, json.dumps(cfg)], env=base_env(home),
                    check=True, cwd=REPO, timeout=900)
 
 
-def dbt(home: Path, args: list[str], *, target: str = "duckdb", env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def dbt(home: Path, args: list[str], *, target: str = "duckdb") -> subprocess.CompletedProcess:
     e = base_env(home)
-    e.update(env or {})
     cmd = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(DBT_PROJECT),
            "--profiles-dir", str(DBT_PROJECT), "--target", target]
     out = subprocess.run(cmd, env=e, cwd=REPO, capture_output=True, text=True, timeout=900)
@@ -77,19 +75,3 @@ def dbt(home: Path, args: list[str], *, target: str = "duckdb", env: dict[str, s
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{tail}")
     return out
 
-
-# The models this workstream owns (identity-based ones are enabled separately).
-MARTS_B = "marts.property marts.party marts.lists marts.demands intermediate.property intermediate.party"
-
-
-def build_marts_b(home: Path, *, target: str = "duckdb", env: dict[str, str] | None = None) -> None:
-    """dbt build of the part-B models and everything upstream (staging data tests left out for speed)."""
-    selectors = ["+" + s for s in MARTS_B.split()]
-    dbt(home, ["build", "--select", *selectors, "--exclude", "test_type:data,staging"], target=target, env=env)
-
-
-def identity_models_present() -> bool:
-    """True when intermediate/identity defines demand_xref and resident_xref as dbt models."""
-    root = DBT_PROJECT / "models"
-    names = {p.stem for p in root.rglob("*.sql")}
-    return {"demand_xref", "resident_xref"} <= names

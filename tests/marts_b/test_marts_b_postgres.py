@@ -1,22 +1,15 @@
-"""dbt build of the part-B marts on PostgreSQL (small demo sources extracted into a fresh database).
+"""The part-B marts on PostgreSQL: the session's `small_pg` build (small demo sources extracted into a fresh
+database, whole dbt project built and published).
 
-Skips without a PostgreSQL server, except under CI=true (see tests/conftest.py `pg_url`)."""
+Skips without a PostgreSQL server, except under CI=true (see tests/conftest.py `small_pg`)."""
 
 from __future__ import annotations
 
-from pipeline_helper import build_marts_b, extract
 
-
-def test_marts_b_build_on_postgres(small_demo, pg_url) -> None:
+def test_marts_b_build_on_postgres(small_pg) -> None:
     import sqlalchemy as sa
 
-    extract(small_demo, ["party", "grid", "approval", "services", "property", "hotline"], warehouse_url=pg_url)
-    u = sa.engine.make_url(pg_url)
-    env = {"YIWANG_PG_HOST": u.host or "127.0.0.1", "YIWANG_PG_PORT": str(u.port or 5432),
-           "YIWANG_PG_USER": u.username or "postgres", "YIWANG_PG_PASSWORD": u.password or "",
-           "YIWANG_PG_DBNAME": u.database}
-    build_marts_b(small_demo, target="postgres", env=env)
-    engine = sa.create_engine(pg_url)
+    engine = sa.create_engine(small_pg.url)
     try:
         with engine.connect() as c:
             complaints = c.execute(sa.text("select sum(complaints) from mart_property.property_city_yearly")).scalar()
