@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from connectors.errors import SchemaDriftError, SourceTableMissingError, SourceUnavailableError, TableFailure
 from connectors.cursors import MaxCursor, parse_instant, read_from
+from connectors.errors import SchemaDriftError, SourceTableMissingError, SourceUnavailableError, TableFailure
 from connectors.landing import LedgerEntry, TableLoad, get_cursor, record_failure, to_text
 from connectors.types import Progress, no_progress
 from yiwang.contracts import Table

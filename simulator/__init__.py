@@ -6,8 +6,8 @@ and `simulator.http_api` (`create_app`, `serve_in_thread`, `serve`, `FaultConfig
 
 from __future__ import annotations
 
-from simulator.pipeline import generate
-from simulator.increment import restore_earlier_versions, restore_final_versions, simulate_increment
 from simulator.cli import main
+from simulator.increment import restore_earlier_versions, restore_final_versions, simulate_increment
+from simulator.pipeline import generate
 
 __all__ = ["generate", "simulate_increment", "restore_earlier_versions", "restore_final_versions", "main"]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    from simulator.pipeline import generate
     from simulator.increment import simulate_increment
+    from simulator.pipeline import generate
 
     parser = argparse.ArgumentParser(prog="simulator")
     sub = parser.add_subparsers(dest="cmd", required=True)

@@ -24,12 +24,11 @@ from zoneinfo import ZoneInfo
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from openpyxl import load_workbook
 
-from simulator.pipeline import TRUTH_COLUMNS, write_manifest, write_parquet
 from simulator.ids import id_check_char
+from simulator.pipeline import TRUTH_COLUMNS, write_manifest, write_parquet
 from simulator.rng import stream
 from simulator.writers.tabular_files import csv_bytes, xlsx_bytes
 

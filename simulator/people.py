@@ -105,7 +105,7 @@ def build_population(seed: int, n_residents: int, geo: Geography) -> Population:
     birth = REFERENCE_DAY - (age * 365 + rng.integers(0, 365, size=n)).astype("timedelta64[D]")
 
     # Twins: in some households with two children the second child shares the first one's birth date.
-    two_kids = np.flatnonzero((role == 3))
+    two_kids = np.flatnonzero(role == 3)
     twin_mask = rng.random(len(two_kids)) < 0.04
     if len(two_kids) and twin_mask.sum() < 3:
         twin_mask[rng.choice(len(two_kids), size=min(3, len(two_kids)), replace=False)] = True

@@ -92,7 +92,6 @@ def extract(systems: tuple[str, ...], full_refresh: bool) -> None:
     (`lookback_hours` in sources.yaml, default 72), so late rows inside the window are picked up.
     """
     from connectors import run
-
     from yiwang.progress import Progress
 
     chosen = list(SYSTEMS) if not systems or "all" in systems else list(systems)

@@ -143,7 +143,6 @@ def run_in_process(console: Console) -> bool:
 
 def run_demo(console: Console, *, scale: str, seed: int, use_airflow: bool, fresh: bool) -> bool:
     from simulator import http_api
-
     from yiwang.summary import print_summary
 
     settings = get_settings()

@@ -12,7 +12,7 @@ from simulator.names import sample_given_names, sample_surnames
 from simulator.people import REFERENCE_DAY, _phones
 from simulator.systems import person_fields as pf
 from simulator.timegen import add_seconds, fmt_date, fmt_local, office_times
-from simulator.world import World, dirty_column, grid_lookup
+from simulator.world import World, dirty_column
 
 SYSTEM = "party"
 
