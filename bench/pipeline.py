@@ -15,35 +15,17 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import psutil
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.measure import run_measured  # noqa: E402
+
 YIWANG = str(Path(sys.executable).parent / "yiwang")
 SYSTEMS = ("party", "grid", "approval", "property", "services", "hotline")
-
-
-def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Run a command; return (seconds, peak RSS bytes of it and its children, sampled every 50 ms)."""
-    t0 = time.perf_counter()
-    proc = psutil.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
-            peak = max(peak, rss)
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
-    seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{err[-3000:]}")
-    return seconds, peak
 
 
 def ledger_rows(warehouse: Path, system: str) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.landing import LedgerEntry
+from connectors.landing import LedgerEntry, get_cursor, record_failure
+from yiwang.contracts import Table
+from yiwang.warehouse import Warehouse
 
 
 class ConnectorError(RuntimeError):
@@ -31,6 +33,13 @@ class TableFailure:
 
     def __str__(self) -> str:
         return f"{self.system}.{self.table}: {type(self.error).__name__}: {self.error}"
+
+
+def fail_every_table(wh: Warehouse, tables: list[Table], error: BaseException) -> list[TableFailure]:
+    """The source could not even be opened: one failed ledger row per table, cursors unchanged."""
+    for t in tables:
+        record_failure(wh, t, f"{type(error).__name__}: {error}", get_cursor(wh, t.system, t.name))
+    return [TableFailure(t.system, t.name, error) for t in tables]
 
 
 class ExtractError(RuntimeError):

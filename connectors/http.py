@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
 from connectors.cursors import MaxCursor, parse_instant, read_from
-from connectors.errors import SourceUnavailableError, TableFailure
+from connectors.errors import SourceUnavailableError, TableFailure, fail_every_table
 from connectors.landing import LedgerEntry, TableLoad, get_cursor, record_failure
 from connectors.types import Progress, no_progress
 from yiwang.contracts import Table
@@ -209,10 +209,7 @@ def extract_http(
     try:
         session = make_session(source)
     except Exception as e:
-        for t in tables:
-            record_failure(wh, t, f"{type(e).__name__}: {e}", get_cursor(wh, t.system, t.name))
-            failures.append(TableFailure(t.system, t.name, e))
-        return entries, failures
+        return entries, fail_every_table(wh, tables, e)
     with session:
         for i, t in enumerate(tables):
             progress("resources", i, len(tables))

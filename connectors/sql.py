@@ -15,7 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from connectors.cursors import MaxCursor, parse_instant, read_from
-from connectors.errors import SchemaDriftError, SourceTableMissingError, SourceUnavailableError, TableFailure
+from connectors.errors import (
+    SchemaDriftError,
+    SourceTableMissingError,
+    SourceUnavailableError,
+    TableFailure,
+    fail_every_table,
+)
 from connectors.landing import LedgerEntry, TableLoad, get_cursor, record_failure, to_text
 from connectors.types import Progress, no_progress
 from yiwang.contracts import Table
@@ -190,10 +196,7 @@ def extract_sql(
     try:
         engine = open_source(source)
     except Exception as e:
-        for t in tables:
-            record_failure(wh, t, f"{type(e).__name__}: {e}", get_cursor(wh, t.system, t.name))
-            failures.append(TableFailure(t.system, t.name, e))
-        return entries, failures
+        return entries, fail_every_table(wh, tables, e)
     try:
         for i, t in enumerate(tables):
             progress("tables", i, len(tables))

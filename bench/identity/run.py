@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from bench.identity.scoring import bcubed, label_accuracy, majority_accuracy, pairwise  # noqa: E402
+from bench.measure import run_measured  # noqa: E402
 
 BIN = Path(sys.executable).parent
 YIWANG = str(BIN / "yiwang")
@@ -43,24 +44,6 @@ DBT = str(BIN / "dbt")
 KEY = ["source_system", "source_table", "source_key"]
 RESIDENT_MODELS = ("int_residents_records_unioned int_residents_records_prepared int_residents_records_matched "
                    "resident_key_registry resident_xref dim_resident resident_match_evidence resident_key_history")
-
-
-def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """(seconds, peak RSS bytes of the process tree, sampled every 50 ms); raises on failure."""
-    t0 = time.perf_counter()
-    proc = psutil.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
-            peak = max(peak, rss)
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
-    out = proc.stdout.read().decode("utf-8", "replace") if proc.stdout else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:3])} failed ({proc.returncode}):\n{out[-4000:]}")
-    return time.perf_counter() - t0, peak
 
 
 def free_port() -> int:
