@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from connectors.landing import LedgerEntry, get_cursor, record_failure
@@ -40,6 +41,21 @@ def fail_every_table(wh: Warehouse, tables: list[Table], error: BaseException) -
     for t in tables:
         record_failure(wh, t, f"{type(error).__name__}: {error}", get_cursor(wh, t.system, t.name))
     return [TableFailure(t.system, t.name, error) for t in tables]
+
+
+def land_each(tables: list[Table], land: Callable[[Table], LedgerEntry], label: str,
+              progress: Callable[[str, int, int | None], None]) -> tuple[list[LedgerEntry], list[TableFailure]]:
+    """Land every table with ``land``; a failing one does not stop the others. Returns (entries, failures)."""
+    entries: list[LedgerEntry] = []
+    failures: list[TableFailure] = []
+    for i, t in enumerate(tables):
+        progress(label, i, len(tables))
+        try:
+            entries.append(land(t))
+        except Exception as e:  # noqa: BLE001 - collected and raised by the caller after all tables
+            failures.append(TableFailure(t.system, t.name, e))
+    progress(label, len(tables), len(tables))
+    return entries, failures
 
 
 class ExtractError(RuntimeError):

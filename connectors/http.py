@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
 from connectors.cursors import MaxCursor, parse_instant, read_from
-from connectors.errors import SourceUnavailableError, TableFailure, fail_every_table
+from connectors.errors import SourceUnavailableError, TableFailure, fail_every_table, land_each
 from connectors.landing import LedgerEntry, TableLoad, get_cursor, record_failure
 from connectors.types import Progress, no_progress
 from yiwang.contracts import Table
@@ -204,18 +204,10 @@ def extract_http(
     progress: Progress = no_progress,
 ) -> tuple[list[LedgerEntry], list[TableFailure]]:
     """Land every resource; a failing one does not stop the others. Returns (entries, failures)."""
-    entries: list[LedgerEntry] = []
-    failures: list[TableFailure] = []
     try:
         session = make_session(source)
     except Exception as e:
-        return entries, fail_every_table(wh, tables, e)
+        return [], fail_every_table(wh, tables, e)
     with session:
-        for i, t in enumerate(tables):
-            progress("resources", i, len(tables))
-            try:
-                entries.append(extract_resource(wh, source, t, session, progress))
-            except Exception as e:  # noqa: BLE001 - collected and raised by the caller after all resources
-                failures.append(TableFailure(t.system, t.name, e))
-        progress("resources", len(tables), len(tables))
-    return entries, failures
+        return land_each(tables, lambda t: extract_resource(wh, source, t, session, progress), "resources",
+                         progress)

@@ -21,6 +21,7 @@ from connectors.errors import (
     SourceUnavailableError,
     TableFailure,
     fail_every_table,
+    land_each,
 )
 from connectors.landing import LedgerEntry, TableLoad, get_cursor, record_failure, to_text
 from connectors.types import Progress, no_progress
@@ -191,20 +192,11 @@ def extract_sql(
     progress: Progress = no_progress,
 ) -> tuple[list[LedgerEntry], list[TableFailure]]:
     """Land every table; a failing table does not stop the others. Returns (entries, failures)."""
-    entries: list[LedgerEntry] = []
-    failures: list[TableFailure] = []
     try:
         engine = open_source(source)
     except Exception as e:
-        return entries, fail_every_table(wh, tables, e)
+        return [], fail_every_table(wh, tables, e)
     try:
-        for i, t in enumerate(tables):
-            progress("tables", i, len(tables))
-            try:
-                entries.append(extract_sql_table(wh, source, t, engine, progress))
-            except Exception as e:  # noqa: BLE001 - collected and raised by the caller after all tables
-                failures.append(TableFailure(t.system, t.name, e))
-        progress("tables", len(tables), len(tables))
+        return land_each(tables, lambda t: extract_sql_table(wh, source, t, engine, progress), "tables", progress)
     finally:
         engine.dispose()
-    return entries, failures
