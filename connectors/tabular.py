@@ -212,6 +212,10 @@ def _note_mapping(out: ParsedFile, header: Sequence[object], names: list[str], t
 
 
 # -- XLSX -----------------------------------------------------------------------------------------------
+# A number cell at or above 10**15 has more digits than Excel keeps (15 significant digits).
+EXCEL_EXACT_LIMIT = 1e15
+
+
 def cell_text(value: object, number_format: str | None = None) -> str | None:
     """A cell as text, as Excel shows it: 1990.0 -> "1990"; a date without a time format -> "YYYY-MM-DD"."""
     if value is None:
@@ -219,7 +223,13 @@ def cell_text(value: object, number_format: str | None = None) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e21:
+        if abs(value) >= EXCEL_EXACT_LIMIT:
+            # Excel keeps 15 significant digits: an 18-digit ID number typed into a number cell has lost
+            # its last digits. Expanding the double would invent digits (420104199108250176) that can even
+            # pass the ID check; show it as Excel does (4.2010419910825E+17) so normalisers see it mangled.
+            mantissa, exponent = f"{value:.14E}".split("E")
+            return f"{mantissa.rstrip('0').rstrip('.')}E{exponent}"
+        if value.is_integer():
             return str(int(value))
         return repr(value)
     if isinstance(value, dt.datetime):

@@ -60,7 +60,10 @@ def test_cell_text() -> None:
     assert cell_text(1990.0) == "1990"
     assert cell_text(89.5) == "89.5"
     assert cell_text(420106199001011234) == "420106199001011234"
-    assert cell_text(4.20103e17) == "420103000000000000"
+    # an 18-digit ID in a number cell lost digits: shown as Excel shows it, never expanded into made-up digits
+    assert cell_text(4.20103e17) == "4.20103E+17"
+    assert cell_text(float(420104199108250264)) == "4.2010419910825E+17"
+    assert cell_text(999999999999999.0) == "999999999999999"
     assert cell_text(True) == "true"
     assert cell_text(dt.datetime(2024, 3, 1), "yyyy-mm-dd") == "2024-03-01"
     assert cell_text(dt.datetime(2024, 3, 1, 8, 30), "yyyy-mm-dd h:mm") == "2024-03-01 08:30:00"

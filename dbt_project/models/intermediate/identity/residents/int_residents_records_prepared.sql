@@ -34,6 +34,13 @@ with_district as (
         on d.district_name = {{ regex_extract('c.addr', '^(?:[^省]{2,7}省)?(?:[^市]{2,7}市)?([^省市区县]{1,6}(?:区|县))', 1) }}
 ),
 
+recentured as (
+    select
+        w.*,
+        {{ idn_legacy_century('w.id_no', 'w.id_no_kind', 'w.birth_date', 'w.updated_at') }} as id_fixed
+    from with_district as w
+),
+
 parsed as (
     select
         w.*,
@@ -42,8 +49,8 @@ parsed as (
         {{ regex_extract('w.addr_rest', idn_flat_pattern(), 2) }} as building,
         {{ regex_extract('w.addr_rest', idn_flat_pattern(), 3) }} as unit,
         {{ regex_extract('w.addr_rest', idn_flat_pattern(), 4) }} as room,
-        case when w.id_no_valid then w.id_no end as _valid_id
-    from with_district as w
+        case when w.id_no_valid then w.id_fixed end as _valid_id
+    from recentured as w
 )
 
 select
@@ -60,12 +67,12 @@ select
     coalesce(birth_date, case when _valid_id is not null then {{ idn_birth_from_id('_valid_id') }} end)
                                                                     as birth_date,
     case when _valid_id is not null then {{ idn_hmac('_valid_id') }} end as id_hmac,
-    case when id_no is not null then {{ idn_hmac("substr(id_no, 1, 17)") }} end as id_body_hmac,
-    case when id_no is not null then coalesce(id_no_valid, false) end as id_check_ok,
-    {{ idn_hmac(idn_id_partial('id_no', 'id_no_masked', 'coalesce(id_no_valid, false)')) }}         as id_partial_hmac,
-    case when {{ idn_id_partial('id_no', 'id_no_masked', 'coalesce(id_no_valid, false)') }} is not null
-         then substr({{ idn_id_partial('id_no', 'id_no_masked', 'coalesce(id_no_valid, false)') }}, 1, 6) || '********'
-              || substr({{ idn_id_partial('id_no', 'id_no_masked', 'coalesce(id_no_valid, false)') }}, 7, 4) end as id_masked,
+    case when id_fixed is not null then {{ idn_hmac("substr(id_fixed, 1, 17)") }} end as id_body_hmac,
+    case when id_fixed is not null then coalesce(id_no_valid, false) end as id_check_ok,
+    {{ idn_hmac(idn_id_partial('id_fixed', 'id_no_masked', 'coalesce(id_no_valid, false)')) }}         as id_partial_hmac,
+    case when {{ idn_id_partial('id_fixed', 'id_no_masked', 'coalesce(id_no_valid, false)') }} is not null
+         then substr({{ idn_id_partial('id_fixed', 'id_no_masked', 'coalesce(id_no_valid, false)') }}, 1, 6) || '********'
+              || substr({{ idn_id_partial('id_fixed', 'id_no_masked', 'coalesce(id_no_valid, false)') }}, 7, 4) end as id_masked,
     id_no_kind                                                      as id_kind,
     {{ idn_hmac(idn_phone_e164('phone')) }}                         as phone_hmac,
     {{ idn_hmac(idn_phone_e164('phone_2')) }}                       as phone2_hmac,
