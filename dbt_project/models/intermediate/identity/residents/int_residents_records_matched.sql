@@ -7,11 +7,18 @@
        (dj_bd) joins the anchor of the member record (dj_dy) its dy_id points at.
     2. Probabilistic assignment of the other records to anchors. Blocking on exact keys only (hash joins,
        linear in the records): name + phone, name + flat (estate key, building, unit, room), name + partial
-       ID (first 6 + last 4 of a masked ID). Every candidate pair is scored
+       ID (first 6 + last 4 of a masked ID), name + birth date, and name + household phone (the record's
+       phone is on file, under any name, at the flat where the member lives). Every candidate pair is
+       scored
            name 2 (always agrees, it is in every block) + phone 6 + flat 5 + partial ID 6 + birth date 3
+           + household phone 4 (only when neither the phone nor the flat agrees directly)
        and dropped on any conflict (valid IDs, birth date, gender or partial ID differ; an ID with a wrong
        check char is no conflict: it is often an Excel-mangled number). A record goes to
-       the anchor of its best-scoring pair; a tie between two anchors leaves it unassigned (ambiguous).
+       the anchor of its best-scoring pair, less 3 (var identity_phone_mismatch_penalty) when the record
+       has a phone, the anchor's cluster knows phones and none of them is the record's (evidence listed
+       as "-phone_differs"): of two same-named people at one flat, an order placed from a phone the
+       mother is known by goes to the daughter with no phone on file, not to the mother. A remaining
+       tie between two anchors leaves the record unassigned (ambiguous).
        So a shared family phone never merges two people unless the names agree, and twins (same surname,
        birth date and flat, different given names) never meet in a block.
     3. The remaining records are linked among themselves with the same blocks and guards, and grouped by
@@ -20,6 +27,7 @@
 {{ config(materialized='table', schema='identity_work') }}
 
 {%- set rounds = var('identity_propagation_rounds', 6) %}
+{%- set phone_mismatch_penalty = var('identity_phone_mismatch_penalty', 3) %}
 
 with p as (
     select * from {{ ref('int_residents_records_prepared') }}
@@ -69,6 +77,17 @@ anchored as (
     from member_link
 ),
 
+-- where each phone is on file with a flat (any record, any name; for household-phone evidence)
+phone_flats as (
+    select distinct ph, estate_key, building, unit, room from (
+        select phone_hmac as ph, estate_key, building, unit, room from p
+        where phone_hmac is not null and room is not null
+        union all
+        select phone2_hmac, estate_key, building, unit, room from p
+        where phone2_hmac is not null and room is not null
+    ) as x
+),
+
 -- 2. probabilistic assignment to anchors (pass 2 also reaches records assigned in pass 1, e.g. a
 --    caller whose phone only an owner record of the anchor carries) -----------------------------------
 {%- set passes = var('identity_assignment_passes', 2) %}
@@ -109,26 +128,41 @@ unanchored_phones_{{ k }} as (
 ),
 
 anchor_candidates_{{ k }} as (
-    select distinct u_ref, m_ref, cluster_ref from (
-        select u.record_ref as u_ref, m.record_ref as m_ref, m.cluster_ref
+    select u_ref, m_ref, cluster_ref, max(household) as household from (
+        select u.record_ref as u_ref, m.record_ref as m_ref, m.cluster_ref, 0 as household
         from unanchored_phones_{{ k }} as u
         inner join member_phones_{{ k }} as m on m.name_key = u.name_key and m.ph = u.ph
         union all
-        select u.record_ref, m.record_ref, m.cluster_ref
+        select u.record_ref, m.record_ref, m.cluster_ref, 0
         from unanchored_{{ k }} as u
         inner join members_{{ k }} as m
             on m.name_key = u.name_key and m.estate_key = u.estate_key and m.building = u.building
            and m.unit = u.unit and m.room = u.room
         union all
-        select u.record_ref, m.record_ref, m.cluster_ref
+        select u.record_ref, m.record_ref, m.cluster_ref, 0
         from unanchored_{{ k }} as u
         inner join members_{{ k }} as m on m.name_key = u.name_key and m.id_partial_hmac = u.id_partial_hmac
+        union all
+        select u.record_ref, m.record_ref, m.cluster_ref, 0
+        from unanchored_{{ k }} as u
+        inner join members_{{ k }} as m on m.name_key = u.name_key and m.birth_date = u.birth_date
+        union all
+        -- household phone: the record's phone is on file at a flat (any record, any name) where a member
+        -- of the same name lives: a caller using the family's phone
+        select u.record_ref, m.record_ref, m.cluster_ref, 1
+        from unanchored_phones_{{ k }} as u
+        inner join phone_flats as f on f.ph = u.ph
+        inner join members_{{ k }} as m
+            on m.name_key = u.name_key and m.estate_key = f.estate_key and m.building = f.building
+           and m.unit = f.unit and m.room = f.room
     ) as c
+    group by u_ref, m_ref, cluster_ref
 ),
 
 anchor_pairs_{{ k }} as (
     select c.u_ref, c.m_ref, c.cluster_ref,
-           {{ idn_pair_features('u', 'm') }}
+           {{ idn_pair_features('u', 'm') }},
+           c.household = 1 as household_phone
     from anchor_candidates_{{ k }} as c
     inner join unanchored_{{ k }} as u on u.record_ref = c.u_ref
     inner join p as m on m.record_ref = c.m_ref
@@ -137,7 +171,8 @@ anchor_pairs_{{ k }} as (
 anchor_scored_{{ k }} as (
     select *,
            2 + case when phone_agree then 6 else 0 end + case when flat_agree then 5 else 0 end
-             + case when partial_agree then 6 else 0 end + case when birth_agree then 3 else 0 end as score
+             + case when partial_agree then 6 else 0 end + case when birth_agree then 3 else 0 end
+             + case when household_phone and not phone_agree and not flat_agree then 4 else 0 end as score
     from anchor_pairs_{{ k }}
     where not conflict
 ),
@@ -148,12 +183,35 @@ anchor_best_pair_{{ k }} as (
     from anchor_scored_{{ k }}
 ),
 
+-- cluster-level phone evidence: the record has a phone, the cluster knows phones, none of them is it
+cluster_phone_hit_{{ k }} as (
+    select distinct u.record_ref as u_ref, m.cluster_ref
+    from unanchored_phones_{{ k }} as u
+    inner join member_phones_{{ k }} as m on m.ph = u.ph
+),
+
+cluster_with_phone_{{ k }} as (
+    select distinct cluster_ref from member_phones_{{ k }}
+),
+
+anchor_adjusted_{{ k }} as (
+    select b.*,
+           (u.phone_hmac is not null and cp.cluster_ref is not null and h.u_ref is null) as phone_mismatch
+    from anchor_best_pair_{{ k }} as b
+    inner join unanchored_{{ k }} as u on u.record_ref = b.u_ref
+    left join cluster_with_phone_{{ k }} as cp on cp.cluster_ref = b.cluster_ref
+    left join cluster_phone_hit_{{ k }} as h on h.u_ref = b.u_ref and h.cluster_ref = b.cluster_ref
+    where b.rn_pair = 1
+),
+
 anchor_ranked_{{ k }} as (
     select *,
-           row_number() over (partition by u_ref order by score desc, cluster_ref) as rn,
-           count(*) over (partition by u_ref, score) as n_at_score
-    from anchor_best_pair_{{ k }}
-    where rn_pair = 1
+           row_number() over (partition by u_ref order by adj_score desc, cluster_ref) as rn,
+           count(*) over (partition by u_ref, adj_score) as n_at_score
+    from (
+        select *, score - case when phone_mismatch then {{ phone_mismatch_penalty }} else 0 end as adj_score
+        from anchor_adjusted_{{ k }}
+    ) as a
 ),
 
 assigned_{{ k }} as (
@@ -162,8 +220,10 @@ assigned_{{ k }} as (
            || case when phone_agree then ',phone' else '' end
            || case when flat_agree then ',flat' else '' end
            || case when partial_agree then ',id_partial' else '' end
-           || case when birth_agree then ',birth_date' else '' end as agreed_fields,
-           score as match_score
+           || case when birth_agree then ',birth_date' else '' end
+           || case when household_phone and not phone_agree and not flat_agree then ',household_phone' else '' end
+           || case when phone_mismatch then ',-phone_differs' else '' end as agreed_fields,
+           adj_score as match_score
     from anchor_ranked_{{ k }}
     where rn = 1 and n_at_score = 1
 ),
@@ -217,6 +277,11 @@ rest_candidates as (
         from rest as a
         inner join rest as b
             on b.name_key = a.name_key and b.id_body_hmac = a.id_body_hmac and b.record_ref <> a.record_ref
+        union all
+        select a.record_ref, b.record_ref
+        from rest as a
+        inner join rest as b
+            on b.name_key = a.name_key and b.birth_date = a.birth_date and b.record_ref <> a.record_ref
     ) as c
 ),
 
