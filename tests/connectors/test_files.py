@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import assert_ledger_reconciles, make_settings
+from connector_support import assert_ledger_reconciles, make_settings
 
 from connectors.errors import ExtractError
 from connectors.run import extract_system

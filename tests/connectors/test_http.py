@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ApiServer, assert_ledger_reconciles, http_source, make_settings, raw_keys
+from connector_support import ApiServer, assert_ledger_reconciles, http_source, make_settings, raw_keys
 
 from connectors.errors import ExtractError, SourceUnavailableError
 from connectors.landing import get_cursor

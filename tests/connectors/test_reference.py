@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import assert_ledger_reconciles, make_settings
+from connector_support import assert_ledger_reconciles, make_settings
 
 from connectors.errors import ExtractError
 from connectors.run import extract_reference, extract_system, ledger_summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import MiniSource, assert_ledger_reconciles, make_settings, raw_keys
+from connector_support import MiniSource, assert_ledger_reconciles, make_settings, raw_keys
 
 from connectors.errors import ExtractError, SchemaDriftError, SourceTableMissingError
 from connectors.landing import get_cursor

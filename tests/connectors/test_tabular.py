@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import assert_ledger_reconciles, make_settings
+from connector_support import assert_ledger_reconciles, make_settings
 
 from connectors.run import extract_system
 from connectors.tabular import HeaderMap, UndecodableFile, cell_text, decode_bytes, parse_csv
