@@ -5,8 +5,8 @@ imported first when several test folders run together."""
 from connector_support import (  # noqa: F401  (fixtures are registered by being in this namespace)
     api_server,
     duck_wh,
-    mariadb_source,
     maria_url,
+    mariadb_source,
     pg_source,
     pg_wh,
     sqlite_source,
