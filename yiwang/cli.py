@@ -39,13 +39,31 @@ def main() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output directory [default: $YIWANG_HOME/sources].")
 @click.option("--mariadb-url", default=None, help="Also write grid/party tables into this MariaDB (SQLAlchemy URL).")
-def simulate(scale: str, seed: int, dirt_rate: float, out: Path | None, mariadb_url: str | None) -> None:
+@click.option("--effect", "effects", multiple=True, metavar="NAME=VALUE",
+              help="Inject a known effect (repeatable), e.g. joint_mechanism_complaint_drop=0.3 or "
+                   "certified_worker_on_time_lift=0.1; its ground truth goes into manifest.json.")
+def simulate(scale: str, seed: int, dirt_rate: float, out: Path | None, mariadb_url: str | None,
+             effects: tuple[str, ...]) -> None:
     """Generate the six department systems (and ground truth) as the contracts describe them."""
+    from simulator.effects import Effects
     from yiwang.demo import run_simulator
 
+    parsed: dict[str, float] = {}
+    for item in effects:
+        name, sep, value = item.partition("=")
+        try:
+            parsed[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise click.BadParameter(f"{item!r}: expected NAME=VALUE with a number", param_hint="--effect")
+    try:
+        Effects.coerce(parsed)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--effect") from e
     out = out or get_settings().home / "sources"
     manifest = run_simulator(out, scale=scale, seed=seed, dirt_rate=dirt_rate, mariadb_url=mariadb_url,
-                             console=console)
+                             console=console, effects=parsed)
     console.print(f"[green]simulated[/] {scale} city (seed {seed}) into {out}")
     _print_counts(manifest)
 
