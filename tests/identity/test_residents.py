@@ -25,7 +25,8 @@ from bench.identity.scoring import bcubed  # noqa: E402
 
 BIN = Path(sys.executable).parent
 KEY = ["source_system", "source_table", "source_key"]
-PERSON_TABLES = {("party", "dj_dy"), ("party", "dj_bd"), ("grid", "wg_syrk"), ("grid", "wg_wgy"),
+PERSON_TABLES = {("party", "dj_dy"), ("party", "dj_bd"), ("party", "dj_fwjl"), ("party", "dj_org"),
+                 ("grid", "wg_syrk"), ("grid", "wg_wgy"), ("grid", "wg_sj"),
                  ("approval", "cases"), ("property", "owners"), ("property", "complaints"),
                  ("services", "orders"), ("hotline", "tickets")}
 RESIDENT_MODELS = ["int_residents_records_unioned", "int_residents_records_prepared", "int_residents_records_matched",

@@ -3,7 +3,8 @@
     names the source record table it came from (*_source = 'system.table'). The best value is taken
     from the most authoritative source that has one: current grid resident rows (wg_syrk), party members,
     approval cases, grid workers, property owners, party registrations, service orders, complaints,
-    hotline calls, then soft-deleted (moved / deceased) grid rows; newer rows first within a source. -#}
+    hotline calls, grid-event reporters and party secretaries, then soft-deleted (moved / deceased) grid
+    rows; newer rows first within a source. -#}
 {{ config(materialized='table', schema='identity') }}
 
 with r as (

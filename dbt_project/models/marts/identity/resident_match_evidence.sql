@@ -17,7 +17,7 @@ select
     t.source_table                              as matched_source_table,
     t.source_key                                as matched_source_key,
     m.match_rule,
-    case when m.match_rule in ('id_exact', 'party_member_link') then 'deterministic'
+    case when m.match_rule in ('id_exact', 'party_member_link', 'party_member_record') then 'deterministic'
          when m.match_score >= 11 then 'strong'
          else 'moderate' end                    as match_strength,
     m.agreed_fields,

@@ -23,6 +23,7 @@
        birth date and flat, different given names) never meet in a block.
     3. The remaining records are linked among themselves with the same blocks and guards, and grouped by
        min-label propagation over those links (var identity_propagation_rounds, default 6 rounds).
+    4. A party service record (dj_fwjl, no name, only dy_id) joins the resident of its member record.
 -#}
 {{ config(materialized='table', schema='identity_work') }}
 
@@ -340,10 +341,10 @@ nameless as (
            cast(null as integer) as match_score
     from p
     left join anchored as a on a.record_ref = p.record_ref
-    where a.record_ref is null and p.name_key is null
+    where a.record_ref is null and p.name_key is null and p.source_table <> 'dj_fwjl'
 ),
 
-all_matches as (
+person_matches as (
     select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from anchored
     union all
     select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from assigned
@@ -351,6 +352,32 @@ all_matches as (
     select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from linked
     union all
     select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from nameless
+),
+
+-- 4. a party service record (dj_fwjl) names no one: it belongs to the resident of its member (dy_id);
+--    an unknown member leaves it a resident of its own
+service_records as (
+    select u.record_ref,
+           coalesce(min(pm.cluster_ref), u.record_ref)                       as cluster_ref,
+           case when min(pm.cluster_ref) is null then 'unmatched_member_unknown'
+                else 'party_member_record' end                               as match_rule,
+           min(m.record_ref)                                                 as matched_record_ref,
+           case when min(pm.cluster_ref) is not null then 'dy_id' end        as agreed_fields,
+           case when min(pm.cluster_ref) is not null then 100 end            as match_score
+    from p as u
+    left join p as m
+        on m.member_id = u.member_id and m.source_system = 'party' and m.source_table = 'dj_dy'
+    left join person_matches as pm on pm.record_ref = m.record_ref
+    where u.source_system = 'party' and u.source_table = 'dj_fwjl'
+    group by u.record_ref
+),
+
+all_matches as (
+    select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from person_matches
+    union all
+    select record_ref, cluster_ref, match_rule, cast(matched_record_ref as varchar), agreed_fields,
+           cast(match_score as integer)
+    from service_records
 )
 
 select

@@ -75,6 +75,39 @@ services_orders as (
     from {{ ref('stg_services__orders') }}
 ),
 
+party_service_records as (
+    -- a member's service record (服务记录) names no one: it is that member's, through dy_id
+    select 'party', 'dj_fwjl', source_key,
+           cast(null as varchar), cast(null as varchar), cast(null as varchar), false, 'null', cast(null as varchar),
+           cast(null as varchar), cast(null as varchar),
+           cast(null as date), cast(null as varchar), grid_code,
+           member_id, false, updated_at
+    from {{ ref('stg_party__service_records') }}
+    where member_id is not null
+),
+
+party_secretaries as (
+    -- the secretary (书记) named on a Party organisation, with the contact phone
+    select 'party', 'dj_org', source_key,
+           secretary_name, cast(null as varchar), cast(null as varchar), false, 'null', cast(null as varchar),
+           contact_phone, contact_phone_2,
+           cast(null as date), cast(null as varchar), grid_code,
+           cast(null as varchar), false, updated_at
+    from {{ ref('stg_party__orgs') }}
+    where secretary_name is not null
+),
+
+grid_event_reporters as (
+    -- the resident who reported a grid event (居民上报); fsdz is where it happened, not their home
+    select 'grid', 'wg_sj', source_key,
+           reporter_name, cast(null as varchar), cast(null as varchar), false, 'null', cast(null as varchar),
+           reporter_phone, reporter_phone_2,
+           cast(null as date), cast(null as varchar), cast(null as varchar),
+           cast(null as varchar), false, updated_at
+    from {{ ref('stg_grid__events') }}
+    where reporter_name is not null or reporter_phone is not null
+),
+
 hotline_callers as (
     -- dz is the place the call is about, not the caller's home: not used as an address.
     select 'hotline', 'tickets', source_key,
@@ -86,7 +119,8 @@ hotline_callers as (
     where caller_name is not null or caller_phone is not null
 )
 
-{% for cte in ['party_members', 'party_registrations', 'grid_residents', 'grid_workers', 'approval_cases',
+{% for cte in ['party_members', 'party_registrations', 'party_service_records', 'party_secretaries',
+               'grid_residents', 'grid_workers', 'grid_event_reporters', 'approval_cases',
                'property_owners', 'property_complaints', 'services_orders', 'hotline_callers'] %}
 select * from {{ cte }}
 {% if not loop.last %}union all{% endif %}
