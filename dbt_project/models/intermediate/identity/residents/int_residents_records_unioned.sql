@@ -83,7 +83,6 @@ party_service_records as (
            cast(null as date), cast(null as varchar), grid_code,
            member_id, false, updated_at
     from {{ ref('stg_party__service_records') }}
-    where member_id is not null
 ),
 
 party_secretaries as (
