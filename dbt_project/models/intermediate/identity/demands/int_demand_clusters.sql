@@ -1,7 +1,7 @@
 {{ config(materialized='table', schema='identity_int') }}
 -- Reports grouped into demands. Edges: each report's best-scoring candidate in every other
--- channel (ties: nearest in time), kept when either end chose it, plus a ticket's stated
--- repeat (cfgd). Demands are the connected components, found by min-label propagation
+-- channel (ties: nearest in time), kept when both ends chose each other (var demand_mutual_best;
+-- false: when either end chose it), plus a ticket's stated repeat (cfgd). Demands are the connected components, found by min-label propagation
 -- (unrolled; components are a handful of reports). demand_key = opaque hash of the first
 -- (smallest) report id in the component.
 {%- set iterations = 8 %}
@@ -34,10 +34,22 @@ repeats as (
     inner join reports as t on t.report_id = r.repeats_report_id
 ),
 
-edges as (
+{%- if var('demand_mutual_best', true) %}
+-- an edge only when each end is the other's best in its channel (a one-sided choice is how a
+-- reporter-less grid event at a busy building picks up a neighbour's complaint)
+chosen as (
+    select b.u, b.v from best as b inner join best as r on r.u = b.v and r.v = b.u
+),
+{%- else %}
+chosen as (
     select u, v from best
+),
+{%- endif %}
+
+edges as (
+    select u, v from chosen
     union
-    select v, u from best
+    select v, u from chosen
     union
     select u, v from repeats
     union
