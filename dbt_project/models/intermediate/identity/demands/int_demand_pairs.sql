@@ -88,7 +88,8 @@ shared as (
 scored as (
     select
         c.*,
-        case
+        -- double precision on both engines (PostgreSQL would otherwise carry numeric(…, 20))
+        cast(case
             when c.a_table = 'complaints' or c.b_table = 'complaints' then
                 case when c.hours_apart <= {{ complaint_window_hours }} and c.complaint_fits
                      then {{ var('demand_complaint_score', 0.7) }} else 0 end
@@ -98,7 +99,7 @@ scored as (
             when nb.n is not null then coalesce(fc.inter, 0) * 1.0 / nb.n
             else 0
         end
-        + c.same_reporter * {{ var('demand_reporter_weight', 0.5) }}  as score
+        + c.same_reporter * {{ var('demand_reporter_weight', 0.5) }} as double precision) as score
     from candidates as c
     left join n_grams as na on na.report_id = c.a_id and na.field = 'cat'
     left join n_grams as nb on nb.report_id = c.b_id and nb.field = 'cat'
