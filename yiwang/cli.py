@@ -50,13 +50,11 @@ def simulate(scale: str, seed: int, dirt_rate: float, out: Path | None, mariadb_
 
     parsed: dict[str, float] = {}
     for item in effects:
-        name, sep, value = item.partition("=")
+        name, _, value = item.partition("=")  # no "=": value is "", which float() refuses too
         try:
             parsed[name.strip()] = float(value)
         except ValueError:
-            sep = ""
-        if not sep:
-            raise click.BadParameter(f"{item!r}: expected NAME=VALUE with a number", param_hint="--effect")
+            raise click.BadParameter(f"{item!r}: expected NAME=VALUE with a number", param_hint="--effect") from None
     try:
         Effects.coerce(parsed)
     except ValueError as e:

@@ -49,6 +49,7 @@
     20yy for the same yyMMdd, or, without a birth date, when '19' would make the holder more than 105
     years old at the record's date. Any other ID passes through unchanged. -#}
 {% macro idn_legacy_century(id_no, id_kind, birth_date, ref_date) -%}
+    {%- set body_20 = "(substr(" ~ id_no ~ ", 1, 6) || '20' || substr(" ~ id_no ~ ", 9, 9))" -%}
     (case
         when {{ id_kind }} = '15-upgraded' and (
             ({{ birth_date }} is not null and extract(year from {{ birth_date }}) >= 2000
@@ -58,8 +59,7 @@
             or ({{ birth_date }} is null
                 and cast(substr({{ id_no }}, 7, 4) as integer) + 105
                     < cast(extract(year from coalesce({{ ref_date }}, current_date)) as integer)))
-            then substr({{ id_no }}, 1, 6) || '20' || substr({{ id_no }}, 9, 9)
-                 || {{ id_check_char("(substr(" ~ id_no ~ ", 1, 6) || '20' || substr(" ~ id_no ~ ", 9, 9))") }}
+            then {{ body_20 }} || {{ id_check_char(body_20) }}
         else {{ id_no }}
     end)
 {%- endmacro %}

@@ -1,8 +1,9 @@
 {{ config(materialized='table', schema='identity_int') }}
 -- Reports grouped into demands. Edges: each report's best-scoring candidate in every other
 -- channel (ties: nearest in time), kept when both ends chose each other (var demand_mutual_best;
--- false: when either end chose it), plus a ticket's stated repeat (cfgd). Demands are the connected components, found by min-label propagation
--- (unrolled; components are a handful of reports). demand_key = opaque hash of the first
+-- false: when either end chose it), plus a ticket's stated repeat (cfgd). Demands are the
+-- connected components, found by min-label propagation (unrolled; components are a handful of
+-- reports). demand_key = opaque hash of the first
 -- (smallest) report id in the component.
 {%- set iterations = 8 %}
 with reports as (

@@ -42,8 +42,7 @@ candidates as (
              else 0 end                                 as same_reporter,
         -- a complaint and the other report: may the complaint's coarse category describe it?
         case when a.source_table = 'complaints' or b.source_table = 'complaints' then
-            case when a.source_table = 'complaints' and b.source_table = 'complaints' then true
-                 when coalesce(a.complaint_category, b.complaint_category) is null then true
+            case when coalesce(a.complaint_category, b.complaint_category) is null then true
                  when coalesce(a.cat_major, b.cat_major) is null then true
                  else exists (
                      select 1 from complaint_categories as k

@@ -78,15 +78,19 @@ anchored as (
     from member_link
 ),
 
+-- every phone of every record (first and second number), for the phone blocks below
+record_phones as (
+    select record_ref, phone_hmac as ph from p where phone_hmac is not null
+    union all
+    select record_ref, phone2_hmac from p where phone2_hmac is not null
+),
+
 -- where each phone is on file with a flat (any record, any name; for household-phone evidence)
 phone_flats as (
-    select distinct ph, estate_key, building, unit, room from (
-        select phone_hmac as ph, estate_key, building, unit, room from p
-        where phone_hmac is not null and room is not null
-        union all
-        select phone2_hmac, estate_key, building, unit, room from p
-        where phone2_hmac is not null and room is not null
-    ) as x
+    select distinct r.ph, p.estate_key, p.building, p.unit, p.room
+    from record_phones as r
+    inner join p on p.record_ref = r.record_ref
+    where p.room is not null
 ),
 
 -- 2. probabilistic assignment to anchors (pass 2 also reaches records assigned in pass 1, e.g. a
@@ -117,15 +121,13 @@ members_{{ k }} as (
 ),
 
 member_phones_{{ k }} as (
-    select record_ref, cluster_ref, name_key, phone_hmac as ph from members_{{ k }} where phone_hmac is not null
-    union all
-    select record_ref, cluster_ref, name_key, phone2_hmac from members_{{ k }} where phone2_hmac is not null
+    select m.record_ref, m.cluster_ref, m.name_key, r.ph
+    from members_{{ k }} as m inner join record_phones as r on r.record_ref = m.record_ref
 ),
 
 unanchored_phones_{{ k }} as (
-    select record_ref, name_key, phone_hmac as ph from unanchored_{{ k }} where phone_hmac is not null
-    union all
-    select record_ref, name_key, phone2_hmac from unanchored_{{ k }} where phone2_hmac is not null
+    select u.record_ref, u.name_key, r.ph
+    from unanchored_{{ k }} as u inner join record_phones as r on r.record_ref = u.record_ref
 ),
 
 anchor_candidates_{{ k }} as (
@@ -252,9 +254,8 @@ rest as (
 ),
 
 rest_phones as (
-    select record_ref, name_key, phone_hmac as ph from rest where phone_hmac is not null
-    union all
-    select record_ref, name_key, phone2_hmac from rest where phone2_hmac is not null
+    select a.record_ref, a.name_key, r.ph
+    from rest as a inner join record_phones as r on r.record_ref = a.record_ref
 ),
 
 rest_candidates as (
@@ -357,13 +358,7 @@ person_matches as (
 -- 4. a party service record (dj_fwjl) names no one: it belongs to the resident of its member (dy_id);
 --    an unknown member leaves it a resident of its own
 service_records as (
-    select u.record_ref,
-           coalesce(min(pm.cluster_ref), u.record_ref)                       as cluster_ref,
-           case when min(pm.cluster_ref) is null then 'unmatched_member_unknown'
-                else 'party_member_record' end                               as match_rule,
-           min(m.record_ref)                                                 as matched_record_ref,
-           case when min(pm.cluster_ref) is not null then 'dy_id' end        as agreed_fields,
-           case when min(pm.cluster_ref) is not null then 100 end            as match_score
+    select u.record_ref, min(m.record_ref) as member_record_ref, min(pm.cluster_ref) as member_cluster_ref
     from p as u
     left join p as m
         on m.member_id = u.member_id and m.source_system = 'party' and m.source_table = 'dj_dy'
@@ -375,8 +370,12 @@ service_records as (
 all_matches as (
     select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from person_matches
     union all
-    select record_ref, cluster_ref, match_rule, cast(matched_record_ref as varchar), agreed_fields,
-           cast(match_score as integer)
+    select record_ref,
+           coalesce(member_cluster_ref, record_ref),
+           case when member_cluster_ref is null then 'unmatched_member_unknown' else 'party_member_record' end,
+           member_record_ref,
+           case when member_cluster_ref is not null then 'dy_id' end,
+           case when member_cluster_ref is not null then 100 end
     from service_records
 )
 
