@@ -1,8 +1,11 @@
 """Extract file drops: property (CSV/XLSX per company and month) and hotline (daily JSONL).
 
-A file whose (path, checksum) is in ``ops.file_state`` is skipped; a file re-sent at the same path with new
-content lands again as a new batch (``file_batch_id``), whose rows supersede the earlier ones by key in
-staging. One :class:`~connectors.landing.TableLoad` per file; a bad file never stops the others.
+A file whose (path, checksum) is in ``ops.file_state`` is skipped; a file re-sent at the same path with other
+content lands again as a new batch (a fresh batch id, whatever the content: delivered as A, corrected to B,
+reverted to A, the last delivery lands A's rows again with a newer ``_loaded_at``), whose rows supersede the
+earlier ones by key in staging. One :class:`~connectors.landing.TableLoad` per file; a bad file never stops
+the others: a bad line or row is quarantined alone; a file whose encoding cannot be told is quarantined whole;
+a file missing a required column fails (ledger status ``failed``, nothing landed) and is tried again next run.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from pathlib import Path
 
 from connectors.errors import ConnectorError, SourceUnavailableError, TableFailure
 from connectors.jsonl import parse_jsonl
-from connectors.landing import LedgerEntry, TableLoad, file_batch_id, known_files, record_failure
-from connectors.tabular import ParsedFile, UndecodableFile, parse_csv, parse_xlsx
+from connectors.landing import LedgerEntry, TableLoad, known_files, record_failure
+from connectors.tabular import MissingColumns, ParsedFile, UndecodableFile, parse_csv, parse_xlsx
 from connectors.types import Progress, no_progress
 from yiwang.contracts import Table
 from yiwang.settings import ConfigError, SourceConfig
@@ -86,6 +89,8 @@ def parse_file(f: DropFile, table: Table) -> ParsedFile:
             return ParsedFile(empty=True)
         try:
             return parse_xlsx(f.path, table)
+        except MissingColumns:
+            raise
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as e:
             raise UnreadableFile(f"cannot be read as XLSX: {type(e).__name__}: {e}") from e
     raise ConnectorError(f"{table.system}: no reader for {f.rel}")
@@ -93,28 +98,33 @@ def parse_file(f: DropFile, table: Table) -> ParsedFile:
 
 def land_file(wh: Warehouse, table: Table, f: DropFile) -> LedgerEntry:
     """One file, one batch, one transaction (rows, quarantine, ledger and file_state together)."""
-    batch_id = file_batch_id(table.system, table.name, f.rel, f.checksum)
     try:
-        with TableLoad(wh, table, batch_id=batch_id, source_file=f.rel, file_state=f.state) as load:
+        with TableLoad(wh, table, source_file=f.rel, file_state=f.state) as load:
             try:
                 parsed = parse_file(f, table)
             except UndecodableFile as e:
-                raw = f.path.read_bytes()
-                load.quarantine({"source_file": f.rel, "content": raw.decode("utf-8", errors="backslashreplace")},
+                # Not decoded, so no row can be told from another (nor a name from an address): the file stays
+                # in the landing directory; the quarantine row describes it without its content.
+                lines = f.path.read_bytes().count(b"\n")
+                load.quarantine({"source_file": f.rel, "size": f.size, "checksum": f.checksum, "lines": lines},
                                 "encoding", f"{f.rel}: {e}")
-                load.message = "undecodable file quarantined whole"
+                load.message = "file quarantined whole: its encoding cannot be told"
             except UnreadableFile as e:
                 load.quarantine({"source_file": f.rel, "size": f.size, "checksum": f.checksum},
                                 "unreadable_file", f"{f.rel}: {e}")
                 load.message = "unreadable file quarantined whole"
             else:
                 for r in parsed.rejected:
-                    load.quarantine(r.data, r.rule, r.reason)
+                    load.quarantine(r.data, r.rule, r.reason, columns=r.columns)
                 load.add_rows(parsed.rows)
                 notes = ["empty file"] if parsed.empty else []
                 load.message = "; ".join(notes + parsed.notes) or None
         assert load.entry is not None
         return load.entry
+    except MissingColumns as e:
+        record_failure(wh, table, f"{f.rel}: {e} (nothing landed; the file is read again on the next run)",
+                       source_file=f.rel)
+        raise
     except Exception as e:
         record_failure(wh, table, f"{f.rel}: {type(e).__name__}: {e}", source_file=f.rel)
         raise

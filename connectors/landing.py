@@ -11,7 +11,9 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import os
 import re
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from yiwang.contracts import Table
-from yiwang.privacy import pseudonymise_row, pseudonymise_text
+from yiwang.privacy import pseudonymise_csv_line, pseudonymise_row, pseudonymise_text, pseudonymise_values
 from yiwang.settings import hmac_key
 from yiwang.warehouse import Tx, Warehouse, qident, qname
 
@@ -47,6 +49,11 @@ OPS_DDL = [
         system varchar not null, path varchar not null, checksum varchar not null, size bigint,
         mtime double precision, batch_id varchar not null, loaded_at timestamp not null,
         primary key (system, path))""",
+    # source rows whose cursor lies beyond extraction time + skew: landed, but the cursor does not follow them
+    """create table if not exists ops.future_rows (
+        system varchar not null, table_name varchar not null, row_key varchar, cursor_column varchar,
+        cursor_value varchar not null, _row_hash varchar not null, batch_id varchar not null,
+        extracted_at timestamp not null, flagged_at timestamp not null)""",
     # rows a raw gate rejected after landing; staging leaves them out (macro latest_version)
     """create table if not exists ops.raw_rejects (
         system varchar not null, table_name varchar not null, _row_hash varchar not null, rule varchar not null,
@@ -83,14 +90,18 @@ def ensure_ops(tx: Tx) -> None:
         tx.execute(stmt)
 
 
+def uuid7() -> uuid.UUID:
+    """A UUID version 7 (RFC 9562): 48-bit Unix milliseconds, then 74 random bits. Sorts by creation time."""
+    ms = time.time_ns() // 1_000_000 & ((1 << 48) - 1)
+    rand = int.from_bytes(os.urandom(10), "big")
+    rand_a, rand_b = (rand >> 62) & 0xFFF, rand & ((1 << 62) - 1)
+    return uuid.UUID(int=(ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b)
+
+
 def new_batch_id(system: str, table: str) -> str:
-    return f"{system}.{table}.{utcnow():%Y%m%dT%H%M%S}.{uuid.uuid4().hex[:8]}"
-
-
-def file_batch_id(system: str, table: str, path: str, checksum: str) -> str:
-    """Deterministic: the same file content at the same path is the same batch."""
-    digest = hashlib.sha256(f"{path}\0{checksum}".encode()).hexdigest()[:16]
-    return f"{system}.{table}.{digest}"
+    """A fresh batch id for every load, never reused across runs or processes (a UUIDv7, time-ordered):
+    a file delivered again with content seen before is a new batch too."""
+    return f"{system}.{table}.{uuid7()}"
 
 
 _COL_BAD = re.compile(r"[^\w]+", re.UNICODE)
@@ -173,6 +184,8 @@ class TableLoad:
         self.entry: LedgerEntry | None = None
         self.message: str | None = None
         self._buffer: list[dict[str, str | None]] = []
+        self._future: list[tuple[str | None, str, str]] = []  # (row key, cursor value, row hash)
+        self.extracted_at = utcnow()
         self._seq = 0
         self._tx: Tx | None = None
         self._ctx: Any = None
@@ -209,25 +222,41 @@ class TableLoad:
             self._ctx.__exit__(exc_type, exc, tb)
 
     # -- feeding ------------------------------------------------------------------------------
+    def _clean(self, row: Mapping[str, Any]) -> dict[str, str | None]:
+        return {sanitise_column(k) if k not in self._known else k: to_text(v) for k, v in row.items()}
+
     def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
         for row in rows:
             self.rows_read += 1
-            clean = {sanitise_column(k) if k not in self._known else k: to_text(v) for k, v in row.items()}
-            self._buffer.append(clean)
+            self._buffer.append(self._clean(row))
             if len(self._buffer) >= CHUNK_ROWS:
                 self._flush()
 
-    def quarantine(self, row: Any, rule: str, reason: str, *, count_as_read: bool = True) -> None:
-        """Send one input row (dict, list or the raw text line) to ops.quarantine with its reason."""
+    def flag_future(self, row: Mapping[str, Any], cursor_value: Any) -> None:
+        """Record a row (also passed to :meth:`add_rows`) whose cursor lies in the future in ops.future_rows."""
+        clean = self._clean(row)
+        key = "|".join(clean.get(k) or "" for k in self.table.key) if self.table.key else None
+        self._future.append((key, to_text(cursor_value) or "", row_hash(clean, self.source_file)))
+
+    def quarantine(self, row: Any, rule: str, reason: str, *, count_as_read: bool = True,
+                   columns: list[str | None] | None = None) -> None:
+        """Send one input row (dict, list of cells or the raw text line) to ops.quarantine with its reason.
+
+        ``columns`` names the cells of a list or of a CSV text line by position (the file's header)."""
         assert self._tx is not None
         if count_as_read:
             self.rows_read += 1
         self.n_quarantined += 1
-        # Quarantine lives outside raw: personal fields are pseudonymised (HMAC, key from the environment).
+        # Quarantine lives outside raw: personal data is pseudonymised (HMAC, key from the environment),
+        # whatever shape the row has: fields by name, cells by their column, unparsed text by pattern.
         if isinstance(row, str):
-            data = pseudonymise_text(row, self._key)
+            data = (pseudonymise_csv_line(row, columns, self._key) if columns is not None
+                    else pseudonymise_text(row, self._key))
         elif isinstance(row, Mapping):
             data = json.dumps(pseudonymise_row(dict(row), self._key), ensure_ascii=False, default=str)
+        elif isinstance(row, (list, tuple)) and columns is not None:
+            data = json.dumps(pseudonymise_values(list(row), columns, self._key, aligned=len(row) <= len(columns)),
+                              ensure_ascii=False, default=str)
         else:
             data = pseudonymise_text(json.dumps(row, ensure_ascii=False, default=str), self._key)
         self._tx.execute(
@@ -306,6 +335,14 @@ class TableLoad:
         tmp = qident(self._tmp)
         raw = qname(self.schema, self.table.name)
         loaded_at = utcnow()
+        # A file delivered again replaces what its path delivered before, whatever its content: a row skips
+        # insertion only when the path's latest landing already holds it. A row seen in an earlier delivery
+        # only (A, then B, then A again) lands again with this batch's _loaded_at, so staging's latest
+        # version per key is the latest delivery's.
+        path_latest = (tx.scalar(f"select max(_loaded_at) from {raw} where _source_file = ?", [self.source_file])
+                       if self.is_file and self.source_file is not None else None)
+        if path_latest is not None and loaded_at <= path_latest:  # a clock stepped back: keep the order
+            loaded_at = path_latest + dt.timedelta(microseconds=1)
         # In-batch exact duplicates (the same row twice in one delivery) go to quarantine, one row each.
         dups = tx.query(
             f"select * from {tmp} t where _seq not in (select min(_seq) from {tmp} group by _row_hash)"
@@ -321,12 +358,13 @@ class TableLoad:
         extra_cols = ", _source_file" if self.is_file else ""
         extra_vals = ", ?" if self.is_file else ""
         params: list[Any] = [self.batch_id, loaded_at] + ([self.source_file] if self.is_file else [])
+        present = "r._row_hash = t._row_hash" + (" and r._loaded_at >= ?" if path_latest is not None else "")
         tx.execute(
             f"insert into {raw} ({data_cols}, _batch_id, _loaded_at, _row_hash{extra_cols}) "
             f"select {data_cols}, ?, ?, _row_hash{extra_vals} from {tmp} t "
             f"where _seq in (select min(_seq) from {tmp} group by _row_hash) "
-            f"and not exists (select 1 from {raw} r where r._row_hash = t._row_hash)",
-            params,
+            f"and not exists (select 1 from {raw} r where {present})",
+            params + ([path_latest] if path_latest is not None else []),
         )
         rows_new = int(tx.scalar(f"select count(*) from {raw}") or 0) - before
         tx.execute(f"drop table {tmp}")
@@ -350,6 +388,13 @@ class TableLoad:
             message=self.message,
         )
         write_ledger(tx, self.entry, self._started, loaded_at)
+        for key, value, h in dict.fromkeys(self._future):
+            tx.execute(
+                "insert into ops.future_rows select ?, ?, ?, ?, ?, ?, ?, ?, ? where not exists (select 1 from "
+                "ops.future_rows where system = ? and table_name = ? and _row_hash = ?)",
+                [self.table.system, self.table.name, key, self.table.cursor, value, h, self.batch_id,
+                 self.extracted_at, loaded_at, self.table.system, self.table.name, h],
+            )
         if self.table.cursor and self.cursor_after is not None and not self.is_file:
             set_cursor(tx, self.table.system, self.table.name, self.cursor_after)
         if self.file_state is not None:

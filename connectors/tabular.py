@@ -2,41 +2,61 @@
 
 No type inference anywhere: every value stays the text the file holds (ID numbers are never turned into
 numbers). Header variants map to the contract's canonical names via the contract's ``headers`` map.
+
+A CSV is decoded and parsed line by line (``connectors.decoding``): a line that cannot be decoded or parsed
+is rejected alone, with its line number; the others land. A file whose header lacks a required contract
+column (after header-variant mapping) raises :class:`MissingColumns`: the whole file fails, loudly.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from charset_normalizer import from_bytes
-
+from connectors.decoding import UndecodableFile, decode_bytes, decode_lines
 from yiwang.contracts import Table
+from yiwang.privacy import pseudonymise_text
+
+__all__ = ["UndecodableFile", "decode_bytes", "decode_lines", "parse_csv", "parse_xlsx", "MissingColumns"]
 
 HEADER_SCAN_ROWS = 10
-FALLBACK_ENCODINGS = frozenset({"utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be",
-                                "big5", "big5hkscs", "cp950"})
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd\ufffe\uffff]")
+# Key parts a file may deliver merged into another key column (contract dirt of property owners: "building/
+# unit/room merged into one column '3-2-501'"): not required on their own.
+MERGED_KEY_PARTS: dict[tuple[str, str], frozenset[str]] = {("property", "owners"): frozenset({"ld", "dy"})}
 
 
-class UndecodableFile(ValueError):
-    """No encoding the hub accepts decodes the file."""
+class MissingColumns(ValueError):
+    """The file's header lacks a column the contract requires: the whole file fails."""
+
+
+def required_columns(table: Table) -> list[str]:
+    """Columns a delivered file must have. File kinds described by header variants (property): their key
+    fields (less key parts a file may merge into another column, and parts such as the company that come
+    from the path). Tables with typed fields (reference CSVs): every non-nullable field."""
+    if table.headers:
+        merged = MERGED_KEY_PARTS.get((table.system, table.name), frozenset())
+        return [k for k in table.key if k in table.columns and k not in merged]
+    return [f.name for f in table.fields if not f.nullable]
 
 
 @dataclass
 class Rejected:
-    """An input row that cannot land: goes to quarantine with its rule and reason."""
+    """An input row that cannot land: goes to quarantine with its rule and reason.
+
+    ``columns`` names the cells of ``data`` (a list of cells or a CSV text line) by position, so the
+    quarantine can pseudonymise them by column."""
 
     data: Any
     rule: str
     reason: str
+    columns: list[str | None] | None = None
 
 
 @dataclass
@@ -47,37 +67,32 @@ class ParsedFile:
     empty: bool = False
 
 
-# -- encoding -------------------------------------------------------------------------------------------
-def decode_bytes(data: bytes) -> tuple[str, str]:
-    """(text, encoding). Deterministic: UTF-8 (BOM or not), then GB18030 (a superset of GBK/GB2312), then
-    charset-normalizer's best guess. A multi-byte character cut off by a truncated file is replaced by U+FFFD
-    (that last row is quarantined by the parser anyway). Raises :class:`UndecodableFile`."""
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError as e:
-            if e.end >= len(data) and "end of data" in str(e.reason):
-                return data.decode(enc, errors="replace"), f"{enc} (truncated last character)"
-    # Beyond the contract's encodings, accept charset-normalizer's guess only for Unicode encodings and
-    # Traditional-Chinese Big5 and only when the text is clean: single-byte code pages "decode" anything and
-    # would land mojibake silently.
-    best = from_bytes(data).best()
-    if best is not None and best.encoding in FALLBACK_ENCODINGS:
-        text = str(best)
-        if not _BAD_CHARS.search(text):
-            return text, best.encoding
-    raise UndecodableFile("not UTF-8, GBK/GB18030 or any encoding charset-normalizer recognises")
-
-
 # -- headers --------------------------------------------------------------------------------------------
 _SPACE = re.compile(r"\s+")
 _PAREN_SUFFIX = re.compile(r"\(.*\)$")
 
 
+@cache
+def _simplified(text: str) -> str:
+    """Traditional characters folded to simplified (OpenCC t2s), for matching header names only: a Big5
+    export names its columns 小區名稱 where the contract lists 小区名称. Values are never converted."""
+    if text.isascii():
+        return text
+    from opencc import OpenCC
+
+    return _opencc(OpenCC).convert(text)
+
+
+@cache
+def _opencc(cls: Any) -> Any:
+    return cls("t2s")
+
+
 def norm_header(name: object) -> str:
-    """Trim, fold full-width forms (（）, full-width spaces and letters), drop inner whitespace, lowercase."""
+    """Trim, fold full-width forms (（）, full-width spaces and letters) and traditional characters, drop inner
+    whitespace, lowercase."""
     text = unicodedata.normalize("NFKC", "" if name is None else str(name))
-    return _SPACE.sub("", text).strip().lower()
+    return _simplified(_SPACE.sub("", text).strip().lower())
 
 
 class HeaderMap:
@@ -139,17 +154,46 @@ def find_header(rows: Sequence[Sequence[object]], hmap: HeaderMap) -> int | None
 
 
 # -- CSV ------------------------------------------------------------------------------------------------
+def _lines_label(first: int, last: int) -> str:
+    return f"line {first}" if first == last else f"lines {first}-{last}"
+
+
+def check_header(out: ParsedFile, header: Sequence[object], names: list[str], table: Table) -> None:
+    """Raise :class:`MissingColumns` when a required column is missing; note extra and absent optional ones."""
+    missing = [c for c in required_columns(table) if c not in names]
+    if missing:
+        shown = [str(h) for h in header if h not in (None, "")][:20]
+        raise MissingColumns(
+            f"required column(s) {', '.join(missing)} missing from the header (after mapping header variants; "
+            f"the header has: {', '.join(shown) or 'nothing'})"
+        )
+    _note_mapping(out, header, names, table)
+    absent = [c for c in table.columns if c not in names
+              and c not in MERGED_KEY_PARTS.get((table.system, table.name), frozenset())]
+    if absent and table.headers:
+        out.notes.append(f"contract column(s) not in the file: {', '.join(absent)}")
+
+
+def no_header(table: Table, first: Sequence[object], where: str) -> MissingColumns:
+    preview = pseudonymise_text(", ".join(str(c) for c in list(first)[:12] if c not in (None, "")))
+    return MissingColumns(f"no {where} names the contract's fields {', '.join(required_columns(table))} "
+                          f"(first row: {preview or 'empty'})")
+
+
 def parse_csv(data: bytes, table: Table) -> ParsedFile:
-    """Parse a CSV drop. Raises :class:`UndecodableFile`; everything else becomes rows, rejects or notes."""
+    """Parse a CSV drop. Raises :class:`UndecodableFile` (the encoding cannot be told) and
+    :class:`MissingColumns`; everything else becomes rows, rejects (one per bad line) or notes."""
     out = ParsedFile()
     if not data.strip():
         out.empty = True
         return out
-    text, encoding = decode_bytes(data)
-    out.notes.append(f"encoding {encoding}")
-    lines = io.StringIO(text, newline="").readlines()  # the same line splitting as the csv reader
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[tuple[list[str] | None, str, str]] = []  # (fields or None when malformed, raw text, error)
+    decoded = decode_lines(data)
+    out.notes.extend(decoded.notes)
+    feed = ["" if line is None else line for line in decoded.lines]  # a bad line reads as blank: numbers hold
+    last = len(feed) - 1
+    reader = csv.reader((line + ("\n" if i < last or decoded.ends_with_newline else "")
+                         for i, line in enumerate(feed)), strict=True)
+    records: list[tuple[list[str] | None, int, int, str]] = []  # (fields or None, first line, last line, error)
     prev = 0
     while True:
         try:
@@ -159,32 +203,33 @@ def parse_csv(data: bytes, table: Table) -> ParsedFile:
             break
         except csv.Error as e:  # bad quoting; at the end of the file: an unterminated quote (truncated file)
             fields, error = None, str(e)
-        raw = "".join(lines[prev:reader.line_num])
+        records.append((fields, prev + 1, max(reader.line_num, prev + 1), error))
         prev = reader.line_num
-        records.append((fields, raw, error))
     hmap = HeaderMap(table)
-    parsed = [f or [] for f, _, _ in records]
+    parsed = [f or [] for f, _, _, _ in records]
     hdr = find_header(parsed, hmap)
     if hdr is None:
-        first = next((f for f in parsed if not _blank(f)), [])
-        out.rejected.append(Rejected(text, "unrecognised_header",
-                                     f"no row in the first {HEADER_SCAN_ROWS} names the contract's fields; "
-                                     f"first row: {first[:12]}"))
-        return out
+        raise no_header(table, next((f for f in parsed if not _blank(f)), []), f"row in the first {HEADER_SCAN_ROWS}")
     if any(not _blank(f) for f in parsed[:hdr]):
         out.notes.append(f"{hdr} title row(s) above the header skipped")
     header = parsed[hdr]
     names = hmap.resolve(header)
-    _note_mapping(out, header, names, table)
+    check_header(out, header, names, table)
+    header_line = records[hdr][2]
+    columns: list[str | None] = list(names)
+    for bad in decoded.bad:
+        out.rejected.append(Rejected(decoded.text_of(bad.raw), bad.rule, bad.reason,
+                                     columns if bad.line > header_line else None))
     width = len(header)
-    for fields, raw, error in records[hdr + 1:]:
-        line = raw.rstrip("\r\n")
+    for fields, first, end, error in records[hdr + 1:]:
+        where = _lines_label(first, end)
+        line = "\n".join(feed[first - 1:end]).rstrip("\r\n")
         if fields is None:
-            truncated = "end of data" in error
+            truncated = "end of data" in error or "unexpected end" in error
             out.rejected.append(Rejected(
                 line, "truncated_row" if truncated else "malformed_csv",
-                f"unterminated quote at the end of the file (truncated file): {error}" if truncated
-                else f"bad CSV quoting: {error}",
+                f"{where}: unterminated quote at the end of the file (truncated file): {error}" if truncated
+                else f"{where}: bad CSV quoting: {error}", columns,
             ))
             continue
         if _blank(fields):
@@ -195,8 +240,8 @@ def parse_csv(data: bytes, table: Table) -> ParsedFile:
             short = len(fields) < width
             out.rejected.append(Rejected(
                 line, "truncated_row" if short else "field_count",
-                f"row has {len(fields)} field(s), the header has {width}"
-                + (" (truncated file or row)" if short else ""),
+                f"{where}: row has {len(fields)} field(s), the header has {width}"
+                + (" (truncated file or row)" if short else ""), columns,
             ))
             continue
         out.rows.append(dict(zip(names, fields, strict=True)))
@@ -241,20 +286,24 @@ def cell_text(value: object, number_format: str | None = None) -> str | None:
     return str(value)
 
 
-def _emit_xlsx_rows(rows: Iterable[Sequence[Any]], names: list[str], out: ParsedFile) -> None:
+def _emit_xlsx_rows(rows: Iterable[Sequence[Any]], names: list[str], out: ParsedFile, first_row: int) -> int:
+    """Rows from sheet row ``first_row`` on; returns the next row number."""
     width = len(names)
-    for cells in rows:
+    n = first_row - 1
+    for n, cells in enumerate(rows, first_row):
         values = [cell_text(c.value, getattr(c, "number_format", None)) for c in cells]
         if _blank(values):
             continue
         if len(values) > width:
             if not _blank(values[width:]):
                 out.rejected.append(Rejected(values, "field_count",
-                                             f"row has values beyond the header's {width} column(s)"))
+                                             f"row {n}: values beyond the header's {width} column(s)",
+                                             list(names)))
                 continue
             values = values[:width]
         values += [None] * (width - len(values))
         out.rows.append(dict(zip(names, values, strict=True)))
+    return n + 1
 
 
 def parse_xlsx(path: Path, table: Table) -> ParsedFile:
@@ -286,13 +335,13 @@ def parse_xlsx(path: Path, table: Table) -> ParsedFile:
             while header and (header[-1] is None or str(header[-1]).strip() == ""):
                 header.pop()
             names = hmap.resolve(header)
-            _note_mapping(out, header, names, table)
-            _emit_xlsx_rows(head[hdr + 1:], names, out)
-            _emit_xlsx_rows(rows, names, out)
+            check_header(out, header, names, table)
+            nxt = _emit_xlsx_rows(head[hdr + 1:], names, out, hdr + 2)
+            _emit_xlsx_rows(rows, names, out, nxt)
         if chosen is None:
-            out.rejected.append(Rejected({"sheets": [ws.title for ws in wb.worksheets]}, "unrecognised_header",
-                                         "no sheet has a header naming the contract's fields"))
-            return out
+            sheets = ", ".join(ws.title for ws in wb.worksheets)
+            raise MissingColumns(f"no sheet ({sheets}) has a header naming the contract's fields "
+                                 f"{', '.join(required_columns(table))} in its first {HEADER_SCAN_ROWS} rows")
         out.notes.append(f"sheet {chosen!r}")
         if ignored:
             out.notes.append(f"ignored sheet(s): {', '.join(ignored)}")

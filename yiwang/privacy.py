@@ -2,13 +2,23 @@
 
 DESIGN.md: raw ID numbers and phones stay in raw_* and staging; anywhere else a person is a pseudonym
 (HMAC-SHA256 with a key from the environment — plain hashes of 18-digit IDs are brute-forceable) or a mask.
+
+Quarantine rows are pseudonymised with the same rules whatever shape they arrive in: a row with field names
+(personal fields by name, ID-like and mobile numbers anywhere else), a CSV line with the file's column names
+(by position), or text that could not be parsed at all (``"field": "value"`` pairs of personal fields, and
+ID-like / mobile numbers — but not other digits such as ticket numbers, dates or grid codes).
 """
 
 from __future__ import annotations
 
+import calendar
+import csv
 import hashlib
 import hmac
+import io
 import re
+import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 from yiwang.settings import hmac_key
@@ -24,7 +34,20 @@ PERSONAL_FIELDS = frozenset({
     "csrq",                                  # birth date
 })
 
-_LONG_DIGITS = re.compile(r"[0-9０-９][0-9０-９\s\-*xX]{5,}[0-9０-９xX]")
+_D = "[0-9０-９]"  # a digit as exports write it: ASCII or full-width
+_SEP = "[ \\-]?"  # ID numbers and phones arrive with spaces or hyphens inside
+_NOT_ALNUM_BEFORE = "(?<![0-9０-９A-Za-z])"
+_NOT_ALNUM_AFTER = "(?![0-9０-９A-Za-z])"
+# 18-digit citizen ID (last char may be X), 15-digit legacy ID; validated by area and birth date below
+_ID18 = re.compile(_NOT_ALNUM_BEFORE + _D + f"(?:{_SEP}{_D}){{16}}{_SEP}[0-9０-９Xx×ｘＸ]" + _NOT_ALNUM_AFTER)
+_ID15 = re.compile(_NOT_ALNUM_BEFORE + _D + f"(?:{_SEP}{_D}){{14}}" + _NOT_ALNUM_AFTER)
+# partly masked (420106********1234) and Excel-mangled (4.20103E+17) ID numbers still identify a person
+_ID_MASKED = re.compile(_NOT_ALNUM_BEFORE + _D + "{6}[*＊]{4,12}" + _D + "{3}[0-9０-９Xx*＊]" + _NOT_ALNUM_AFTER)
+_ID_EXCEL = re.compile(_NOT_ALNUM_BEFORE + "[1-9]\\.[0-9]{3,14}[Ee]\\+1[47]" + _NOT_ALNUM_AFTER)
+# mainland mobile: 1[3-9] + 9 digits, optionally +86 / 0086 / 86 in front, spaces or hyphens between groups
+_MOBILE = re.compile(_NOT_ALNUM_BEFORE + f"(?:(?:\\+|00)?86{_SEP})?1[3-9]{_D}(?:{_SEP}{_D}){{8}}" + _NOT_ALNUM_AFTER)
+# "field": "value" in JSON-ish text (a malformed line): the value may be cut off by the end of the line
+_JSON_PAIR = re.compile(r'"(?P<field>[A-Za-z_][A-Za-z0-9_]*)"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)')
 
 
 def pseudonym(value: str, key: bytes | None = None) -> str:
@@ -33,18 +56,115 @@ def pseudonym(value: str, key: bytes | None = None) -> str:
     return f"hmac:{digest[:24]}"
 
 
-def pseudonymise_row(row: dict[str, Any], key: bytes | None = None) -> dict[str, Any]:
-    """Replace the personal fields of a source row by pseudonyms; other fields stay as received."""
-    k = key or hmac_key()
-    return {
-        f: (pseudonym(str(v), k) if f in PERSONAL_FIELDS and v not in (None, "") else v) for f, v in row.items()
-    }
+def _digits(text: str) -> str:
+    """ASCII digits (and X) of an ID-like or phone-like run, separators dropped: the pseudonym's input, so
+    "420106 1990 0101 123x" and "420106199001011234X" forms of one number give one pseudonym."""
+    folded = unicodedata.normalize("NFKC", text).upper().replace("×", "X")
+    return re.sub(r"[^0-9X*]", "", folded)
+
+
+def _valid_birth(year: int, month: int, day: int) -> bool:
+    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
+
+
+def is_id_number(text: str) -> bool:
+    """An 18- or 15-digit run shaped like a citizen ID: area code 11-82 and a real birth date.
+
+    Not an ID: grid codes (15 digits whose "year" would be 00-09: the legacy form was issued to people born
+    1910-1999), order or ticket numbers (no valid birth date at positions 7-14), dates, division codes.
+    """
+    d = _digits(text)
+    if not 11 <= int(d[:2] or 0) <= 82:
+        return False
+    if len(d) == 18 and d[:17].isdigit():
+        year = int(d[6:10])
+        return 1900 <= year <= 2099 and _valid_birth(year, int(d[10:12]), int(d[12:14]))
+    if len(d) == 15 and d.isdigit():
+        yy = int(d[6:8])
+        return yy >= 10 and _valid_birth(1900 + yy, int(d[8:10]), int(d[10:12]))
+    return False
 
 
 def pseudonymise_text(text: str, key: bytes | None = None) -> str:
-    """For a line that could not be parsed: replace every long run of digits (IDs, phones) by a pseudonym."""
+    """For text that could not be parsed: pseudonymise personal ``"field": "value"`` pairs, ID numbers
+    (18/15 digits with a valid area and birth date, masked or Excel-mangled forms) and mobile numbers.
+    Other digits (ticket numbers, dates, grid and division codes) stay as they are."""
     k = key or hmac_key()
-    return _LONG_DIGITS.sub(lambda m: pseudonym(m.group(0), k), text)
+
+    def pair(m: re.Match[str]) -> str:
+        if m.group("field") not in PERSONAL_FIELDS or not m.group("value"):
+            return m.group(0)
+        start, end = m.span("value")
+        whole = m.group(0)
+        base = m.start()
+        return whole[: start - base] + pseudonym(m.group("value"), k) + whole[end - base:]
+
+    def ident(m: re.Match[str]) -> str:
+        return pseudonym(_digits(m.group(0)), k) if is_id_number(m.group(0)) else m.group(0)
+
+    out = _JSON_PAIR.sub(pair, text)
+    out = _ID18.sub(ident, out)
+    out = _ID15.sub(ident, out)
+    out = _ID_MASKED.sub(lambda m: pseudonym(_digits(m.group(0)), k), out)
+    out = _ID_EXCEL.sub(lambda m: pseudonym(m.group(0).upper(), k), out)
+    return _MOBILE.sub(lambda m: pseudonym(_digits(m.group(0))[-11:], k), out)
+
+
+def _value(field: str | None, value: Any, k: bytes) -> Any:
+    if value is None or value == "":
+        return value
+    if field in PERSONAL_FIELDS:
+        return pseudonym(value if isinstance(value, str) else str(value), k)
+    if isinstance(value, str):
+        return pseudonymise_text(value, k)
+    if isinstance(value, dict):
+        return {f: _value(f, v, k) for f, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_value(None, v, k) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+        masked = pseudonymise_text(text, k)
+        return value if masked == text else masked
+    return value
+
+
+def pseudonymise_row(row: dict[str, Any], key: bytes | None = None) -> dict[str, Any]:
+    """Replace the personal fields of a source row by pseudonyms; in the other fields, ID and mobile numbers
+    (a source can put them anywhere, e.g. a column added without notice) are pseudonymised too."""
+    k = key or hmac_key()
+    return {f: _value(f, v, k) for f, v in row.items()}
+
+
+def pseudonymise_values(values: Sequence[Any], columns: Sequence[str | None], key: bytes | None = None,
+                        *, aligned: bool = True) -> list[Any]:
+    """A row as a list of cells with the file's column names by position (``None`` = unknown column).
+
+    When ``aligned`` is false (the row has more cells than the header: a stray separator may have shifted
+    them) no position can be trusted, so every non-empty cell is pseudonymised."""
+    k = key or hmac_key()
+    out = []
+    for i, v in enumerate(values):
+        if not aligned and v not in (None, ""):
+            out.append(pseudonym(str(v), k))
+        else:
+            out.append(_value(columns[i] if i < len(columns) else None, v, k))
+    return out
+
+
+def pseudonymise_csv_line(line: str, columns: Sequence[str | None], key: bytes | None = None,
+                          delimiter: str = ",") -> str:
+    """A CSV line that could not land (bad quoting, too few or too many fields), as text, with its cells
+    pseudonymised by the column they sit in (see :func:`pseudonymise_values`)."""
+    try:
+        cells = next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # broken quoting: split on the delimiter, cells may not line up with the header
+        cells = line.split(delimiter)
+        if any('"' in c for c in cells):
+            return delimiter.join(pseudonymise_values(cells, columns, key, aligned=False))
+    masked = pseudonymise_values(cells, columns, key, aligned=len(cells) <= len(columns))
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="").writerow(masked)
+    return buf.getvalue()
 
 
 def mask_id(id_no: str | None) -> str | None:

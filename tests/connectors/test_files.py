@@ -12,6 +12,7 @@ from connector_support import assert_ledger_reconciles, make_settings
 
 from connectors.errors import ExtractError
 from connectors.run import extract_system
+from yiwang.privacy import pseudonym
 from yiwang.settings import SourceConfig
 from yiwang.warehouse import Warehouse
 
@@ -84,8 +85,9 @@ def test_property_csv_xlsx_and_faults(tmp_path: Path, wh: Warehouse) -> None:
     read, landed, _, quarantined, status, _, batch = ledger(wh, "beta/2024-03/owners.csv")
     assert (read, landed, quarantined, status) == (2, 1, 1, "success")
     rule, reason, data = wh.query("select rule, reason, row_data from ops.quarantine where batch_id = ?", [batch])[0]
-    assert rule == "truncated_row" and "truncated" in reason
-    assert data.startswith("阳光小区,") and data.endswith(",赵")  # the raw line (landing pseudonymises digits)
+    assert rule == "truncated_row" and "truncated" in reason and reason.startswith("line 3:")
+    # the raw line, its cells pseudonymised by the column they sit in (yzxm: the owner's name)
+    assert data == "阳光小区,5-1-101," + pseudonym("赵")
 
     # XLSX: numbers as text without .0, title row skipped, extra sheet noted
     est = dict(wh.query("select xqmc, jcnf from raw_property.estates"))
@@ -100,10 +102,13 @@ def test_property_csv_xlsx_and_faults(tmp_path: Path, wh: Warehouse) -> None:
         read, landed, _, quarantined, status, msg, _ = ledger(wh, f)
         assert (read, landed, quarantined, status) == (0, 0, 0, "success") and msg.startswith("empty file")
 
-    # undecodable: one quarantine row with rule encoding
+    # one undecodable line: quarantined alone with its line number, the readable row lands
     read, landed, _, quarantined, status, _, batch = ledger(wh, "gamma/2024-03/owners.csv")
-    assert (read, landed, quarantined, status) == (1, 0, 1, "success")
-    assert wh.scalar("select rule from ops.quarantine where batch_id = ?", [batch]) == "encoding"
+    assert (read, landed, quarantined, status) == (2, 1, 1, "success")
+    assert wh.query("select rule, reason from ops.quarantine where batch_id = ?", [batch]) == [
+        ("encoding", "line 3: not valid gb18030 (illegal multibyte sequence at byte 0)")]
+    assert wh.query("select xqmc, fh from raw_property.owners where _source_file = 'gamma/2024-03/owners.csv'") \
+        == [("幸福家园", "1")]
 
     # rerun: every file skipped, nothing changes
     assert extract_system("property", property_settings(tmp_path), wh) == []

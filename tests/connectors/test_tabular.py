@@ -10,7 +10,7 @@ import pytest
 from connector_support import assert_ledger_reconciles, make_settings
 
 from connectors.run import extract_system
-from connectors.tabular import HeaderMap, UndecodableFile, cell_text, decode_bytes, parse_csv
+from connectors.tabular import HeaderMap, UndecodableFile, cell_text, decode_bytes, decode_lines, parse_csv
 from yiwang.contracts import load_contract
 from yiwang.settings import SourceConfig
 from yiwang.warehouse import Warehouse
@@ -20,14 +20,18 @@ OWNERS = load_contract().table("property", "owners")
 
 def test_decode_is_deterministic() -> None:
     text = "小区名称,业主姓名\n幸福家园,张伟\n"
-    assert decode_bytes(text.encode("utf-8")) == (text, "utf-8-sig")
+    assert decode_bytes(text.encode("utf-8")) == (text, "utf-8")
     assert decode_bytes(b"\xef\xbb\xbf" + text.encode("utf-8")) == (text, "utf-8-sig")
     assert decode_bytes(text.encode("gbk")) == (text, "gb18030")
-    # a truncated file can cut a multi-byte character: still UTF-8, not mis-read as GB18030
-    cut, enc = decode_bytes(text.encode("utf-8")[:-2])
-    assert enc.startswith("utf-8-sig") and cut.startswith("小区名称")
-    with pytest.raises(UndecodableFile):
-        decode_bytes(b"name,id\n\x81\x30\xff\xfe\xfd,1\n")
+    # a truncated file can cut a multi-byte character: still UTF-8, not mis-read as GB18030; the cut line is bad
+    cut = decode_lines(text.encode("utf-8")[:-2])
+    assert cut.encoding == "utf-8" and cut.lines == ["小区名称,业主姓名", None]
+    assert [(b.line, b.rule) for b in cut.bad] == [(2, "truncated_row")]
+    # one bad line: reported alone with its line number
+    one = decode_lines(b"name,id\n\x81\x30\xff\xfe\xfd,1\nok,2\n")
+    assert one.lines == ["name,id", None, "ok,2"] and [b.line for b in one.bad] == [2]
+    with pytest.raises(UndecodableFile):  # nothing decodes, not even the header
+        decode_bytes(b"\x81\x30\xff\xfe,\xfd\n")
 
 
 def test_header_variants() -> None:
