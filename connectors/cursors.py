@@ -33,23 +33,46 @@ def parse_instant(value: object) -> dt.datetime | None:
 
 
 class MaxCursor:
-    """Tracks the latest cursor value seen, kept in the source's own text form."""
+    """Tracks the latest cursor value seen, kept in the source's own text form.
 
-    def __init__(self, start: str | None = None) -> None:
+    With a ``ceiling`` (extraction time plus a small skew, :func:`cursor_ceiling`) a value beyond it never moves
+    the cursor: one row dated 2099 would otherwise hide every row updated later. :meth:`offer` says so.
+    """
+
+    def __init__(self, start: str | None = None, ceiling: dt.datetime | None = None) -> None:
         self.text: str | None = start
         self._instant = parse_instant(start)
+        self.ceiling = ceiling
         self.unparsable = 0
+        self.future = 0
+        self.future_max: str | None = None
+        self._future_max: dt.datetime | None = None
 
-    def offer(self, value: object) -> None:
+    def offer(self, value: object) -> bool:
+        """Take ``value`` into account; True when it lies beyond the ceiling (a future-dated row)."""
         if value is None or value == "":
-            return
+            return False
         instant = parse_instant(value)
         if instant is None:
             self.unparsable += 1
-            return
+            return False
+        if self.ceiling is not None and instant > self.ceiling:
+            self.future += 1
+            if self._future_max is None or instant > self._future_max:
+                self._future_max, self.future_max = instant, _text(value)
+            return True
         if self._instant is None or instant > self._instant:
             self._instant = instant
             self.text = value if isinstance(value, str) else _text(value)
+        return False
+
+    def note(self, column: str | None) -> str | None:
+        """The ledger note for future-dated rows, if any."""
+        if not self.future:
+            return None
+        return (f"FUTURE: {self.future} row(s) with {column} beyond extraction time + skew (latest "
+                f"{self.future_max}): landed, cursor not moved past {self.ceiling:%Y-%m-%d %H:%M:%S%z}; "
+                "listed in ops.future_rows")
 
 
 def _text(value: object) -> str:
@@ -61,6 +84,32 @@ def _text(value: object) -> str:
 
 
 DEFAULT_LOOKBACK_HOURS = 72.0
+DEFAULT_FUTURE_SKEW_MINUTES = 5.0
+
+
+def future_skew_minutes(options: dict[str, object]) -> float:
+    """How far past extraction time a cursor may move (``future_skew_minutes`` in sources.yaml, default 5):
+    room for a source clock slightly ahead of ours, not for rows dated in the future."""
+    value = options.get("future_skew_minutes", DEFAULT_FUTURE_SKEW_MINUTES)
+    try:
+        minutes = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"future_skew_minutes must be a number of minutes, not {value!r}") from None
+    if minutes < 0:
+        raise ValueError("future_skew_minutes must not be negative")
+    return minutes
+
+
+def cursor_ceiling(options: dict[str, object], now: dt.datetime | None = None) -> dt.datetime:
+    """The latest instant a cursor may reach: extraction time plus the skew (aware, UTC)."""
+    now = now or dt.datetime.now(dt.UTC)
+    return now + dt.timedelta(minutes=future_skew_minutes(options))
+
+
+def beyond(cursor: str | None, ceiling: dt.datetime) -> bool:
+    """A stored cursor already past the ceiling (poisoned by a future-dated row before the ceiling existed)."""
+    instant = parse_instant(cursor)
+    return instant is not None and instant > ceiling
 
 
 def lookback_hours(options: dict[str, object]) -> float:

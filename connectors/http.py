@@ -18,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
-from connectors.cursors import MaxCursor, parse_instant, read_from
+from connectors.cursors import MaxCursor, beyond, cursor_ceiling, parse_instant, read_from
 from connectors.errors import SourceUnavailableError, TableFailure, fail_every_table, land_each
 from connectors.landing import LedgerEntry, TableLoad, get_cursor, record_failure
 from connectors.types import Progress, no_progress
@@ -153,13 +153,16 @@ def extract_resource(
     fetcher = PageFetcher(session, source, table.name)
     key = table.key
     try:
+        ceiling = cursor_ceiling(source.options)
+        poisoned = beyond(cursor_before, ceiling)  # a cursor moved into the future by an earlier run: start over
+        cursor_from = None if poisoned else cursor_before
         with TableLoad(wh, table, cursor_before=cursor_before) as load:
             seen: set[tuple[Any, ...]] = set()
             repeats = 0
-            max_cursor = MaxCursor(cursor_before)
-            before = parse_instant(cursor_before)
+            max_cursor = MaxCursor(cursor_from, ceiling)
+            before = parse_instant(cursor_from)
             window_rows = 0
-            for items in fetcher.pages_since(read_from(cursor_before, source.options)):
+            for items in fetcher.pages_since(read_from(cursor_from, source.options)):
                 good: list[dict[str, Any]] = []
                 for rec in items:
                     if not isinstance(rec, dict):
@@ -175,14 +178,20 @@ def extract_resource(
                         continue
                     seen.add(ident)
                     if table.cursor:
-                        max_cursor.offer(rec.get(table.cursor))
+                        if max_cursor.offer(rec.get(table.cursor)):
+                            load.flag_future(rec, rec.get(table.cursor))
                         if before is not None and (i := parse_instant(rec.get(table.cursor))) and i < before:
                             window_rows += 1
                     good.append(rec)
                 load.add_rows(good)
                 progress(table.raw_table, load.rows_read, None)
             load.cursor_after = max_cursor.text
+            load.reset_cursor = poisoned
             notes = [f"{fetcher.pages} page(s)"]
+            if poisoned:
+                notes.append(f"stored cursor {cursor_before} lies beyond extraction time: read from the beginning")
+            if (future := max_cursor.note(table.cursor)) is not None:
+                notes.append(future)
             if window_rows:
                 notes.append(f"lookback re-read {window_rows} record(s) older than the cursor")
             if repeats:

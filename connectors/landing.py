@@ -178,6 +178,7 @@ class TableLoad:
         self.is_file = table.system in ("property", "hotline") or source_file is not None
         self.cursor_before = cursor_before
         self.cursor_after: str | None = cursor_before
+        self.reset_cursor = False  # with cursor_after None: forget the stored cursor (it was unusable)
         self.file_state = file_state
         self.rows_read = 0
         self.n_quarantined = 0
@@ -397,6 +398,9 @@ class TableLoad:
             )
         if self.table.cursor and self.cursor_after is not None and not self.is_file:
             set_cursor(tx, self.table.system, self.table.name, self.cursor_after)
+        elif self.table.cursor and self.reset_cursor and not self.is_file:
+            tx.execute("delete from ops.load_state where system = ? and table_name = ?",
+                       [self.table.system, self.table.name])
         if self.file_state is not None:
             fs = self.file_state
             tx.execute("delete from ops.file_state where system = ? and path = ?", [self.table.system, fs["path"]])

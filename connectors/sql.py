@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from connectors.cursors import MaxCursor, parse_instant, read_from
+from connectors.cursors import MaxCursor, beyond, cursor_ceiling, parse_instant, read_from
 from connectors.errors import (
     SchemaDriftError,
     SourceTableMissingError,
@@ -141,31 +141,41 @@ def extract_sql_table(
     cursor_before = get_cursor(wh, table.system, table.name)
     reader = SqlTableReader(engine, source, table)
     try:
+        ceiling = cursor_ceiling(source.options)
+        poisoned = beyond(cursor_before, ceiling)  # a cursor moved into the future by an earlier run: start over
+        cursor_from = None if poisoned else cursor_before
         columns = reader.source_columns()
         mapping = reader.column_map(columns)
         reader.check_drift(mapping)
         extras = [c for c, name in mapping.items() if name not in table.columns]
-        start = read_from(cursor_before, source.options)
+        start = read_from(cursor_from, source.options)
         stmt = reader.select(columns, start)
         landing_names = [mapping[c] for c in columns]
         cur_idx = landing_names.index(table.cursor) if table.cursor else None
-        before = parse_instant(cursor_before)
+        before = parse_instant(cursor_from)
         with TableLoad(wh, table, cursor_before=cursor_before) as load:
-            max_cursor = MaxCursor(cursor_before)
+            max_cursor = MaxCursor(cursor_from, ceiling)
             window_rows = 0
             with engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
                 for chunk in result.partitions(CHUNK):
-                    load.add_rows(dict(zip(landing_names, row, strict=True)) for row in chunk)
+                    rows = [dict(zip(landing_names, row, strict=True)) for row in chunk]
+                    load.add_rows(rows)
                     if cur_idx is not None:
-                        for row in chunk:
-                            max_cursor.offer(to_text(row[cur_idx]))
+                        for row, named in zip(chunk, rows, strict=True):
+                            if max_cursor.offer(to_text(row[cur_idx])):
+                                load.flag_future(named, row[cur_idx])
                             if before is not None and (i := parse_instant(row[cur_idx])) and i < before:
                                 window_rows += 1
                     progress(table.raw_table, load.rows_read, None)
                 missing = reader.rows_missing_from_raw(conn, load) if start is not None else 0
             load.cursor_after = max_cursor.text
+            load.reset_cursor = poisoned
             notes = []
+            if poisoned:
+                notes.append(f"stored cursor {cursor_before} lies beyond extraction time: read from the beginning")
+            if (future := max_cursor.note(table.cursor)) is not None:
+                notes.append(future)
             if window_rows:
                 notes.append(f"lookback re-read {window_rows} row(s) older than the cursor")
             if missing:
