@@ -10,6 +10,7 @@ from connectors.errors import ExtractError, TableFailure
 from connectors.files import extract_files
 from connectors.http import extract_http
 from connectors.landing import LedgerEntry, ensure_ops
+from connectors.lock import run_lock
 from connectors.reference import extract_reference_dir
 from connectors.sql import extract_sql
 from connectors.types import Progress, no_progress
@@ -49,6 +50,7 @@ def extract_system(
 
     Returns the ledger entries of the batches landed. If some tables/files failed, the others still land and
     :class:`ExtractError` is raised at the end, listing the failures (each also has a failed ledger row).
+    One extract of a system at a time: a second one raises :class:`~connectors.lock.LockHeld` naming the first.
     """
     if system == "reference":
         return extract_reference(settings, wh, progress)
@@ -69,7 +71,8 @@ def extract_system(
         entries, failures = extractor(w, source, tables, progress)
         return _finish(system, entries, failures)
 
-    return _with_warehouse(settings, wh, run)
+    with run_lock(settings.home, f"extract-{system}"):
+        return _with_warehouse(settings, wh, run)
 
 
 def extract_reference(
@@ -84,7 +87,8 @@ def extract_reference(
         entries, failures = extract_reference_dir(w, settings.reference_dir, progress or no_progress)
         return _finish("reference", entries, failures)
 
-    return _with_warehouse(settings, wh, run)
+    with run_lock(settings.home, "extract-reference"):
+        return _with_warehouse(settings, wh, run)
 
 
 def ledger_summary(wh: Warehouse) -> list[dict[str, Any]]:

@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from yiwang.settings import SYSTEMS, ConfigError, get_settings
 
 console = Console(stderr=True)
 
 
+# What a terminal would act on rather than show: C0/C1 controls (ESC sequences, \r, backspace...), DEL, and
+# the invisible bidi / zero-width / line-separator characters that can disguise text.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(value: object) -> str:
+    """Text from the data made safe to print: control characters shown as escapes (\\x1b, \\r, \\u202e)."""
+    text = "" if value is None else str(value)
+
+    def esc(m: re.Match[str]) -> str:
+        ch = m.group(0)
+        return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+    return _CONTROL.sub(esc, text)
+
+
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(Text.assemble(("error: ", "bold red"), printable(message)))
     sys.exit(1)
 
 
@@ -108,22 +127,32 @@ def extract(systems: tuple[str, ...], full_refresh: bool) -> None:
     (`lookback_hours` in sources.yaml, default 72), so late rows inside the window are picked up.
     """
     from connectors import run
+    from connectors.lock import LockHeld, run_lock
     from yiwang.progress import Progress
+    from yiwang.summary import print_ledger
 
     chosen = list(SYSTEMS) if not systems or "all" in systems else list(systems)
     failed = []
-    with Progress(console) as progress:
-        if "reference" in chosen or chosen == list(SYSTEMS):
-            run.extract_reference(progress=progress.callback("reference"))
-        for system in [s for s in chosen if s != "reference"]:
-            try:
-                run.extract_system(system, progress=progress.callback(system), full_refresh=full_refresh)
-            except Exception as e:  # noqa: BLE001 - report every system, then fail
-                failed.append(system)
-                console.print(f"[red]{system} failed:[/] {e}")
-    from yiwang.summary import print_ledger
-
-    print_ledger(console)
+    try:
+        with run_lock(get_settings().home, "extract"), Progress(console) as progress:
+            if "reference" in chosen or chosen == list(SYSTEMS):
+                try:
+                    run.extract_reference(progress=progress.callback("reference"))
+                except Exception as e:  # noqa: BLE001 - report every system, then fail
+                    failed.append("reference")
+                    console.print(Text.assemble(("reference failed: ", "red"), printable(e)))
+            for system in [s for s in chosen if s != "reference"]:
+                try:
+                    run.extract_system(system, progress=progress.callback(system), full_refresh=full_refresh)
+                except Exception as e:  # noqa: BLE001 - report every system, then fail
+                    failed.append(system)
+                    console.print(Text.assemble((f"{system} failed: ", "red"), printable(e)))
+    except LockHeld as e:
+        _fail(str(e))
+    try:
+        print_ledger(console)
+    except Exception as e:  # noqa: BLE001 - the loads are done; a ledger that cannot be shown is reported
+        console.print(Text.assemble(("cannot show the ledger: ", "yellow"), printable(f"{type(e).__name__}: {e}")))
     if failed:
         _fail(f"extract failed for {', '.join(failed)}")
 
@@ -131,10 +160,16 @@ def extract(systems: tuple[str, ...], full_refresh: bool) -> None:
 # -- build -------------------------------------------------------------------------------------------
 @main.command()
 @click.option("--target", default=None, help="dbt target (duckdb or postgres) [default: from the warehouse URL].")
-def build(target: str | None) -> None:
+@click.option("--accept-output-change", is_flag=True,
+              help="Publish even when the output gate finds the marts changed (NULL dimensions, fewer communities, "
+                   "rows moved with no new delivery): the change is deliberate. Same as YIWANG_ACCEPT_OUTPUT_CHANGE=1.")
+def build(target: str | None, accept_output_change: bool) -> None:
     """Run the raw gate, `dbt build` and the mart gate in-process (what the build DAG does)."""
     from yiwang.demo import run_build
 
+    if accept_output_change:  # read by Settings (yiwang.publish.publish)
+        os.environ["YIWANG_ACCEPT_OUTPUT_CHANGE"] = "1"
+        get_settings.cache_clear()
     if not run_build(console, target=target):
         sys.exit(1)
 
@@ -181,8 +216,10 @@ def quarantine_list(system: str | None, table: str | None, status: str, limit: i
         rows = list_quarantine(wh, system=system, table=table, status=status or None, limit=limit)
     t = Table("id", "system", "table", "source_file", "rule", "reason", "row", "status")
     for r in rows:
-        t.add_row(r["quarantine_id"][:12], r["system"], r["table_name"], r["source_file"] or "", r["rule"],
-                  r["reason"], (r["row_data"] or "")[:80], r["status"])
+        # everything comes from the data: shown as plain text (no rich markup) with control characters escaped
+        cells = (r["quarantine_id"][:12], r["system"], r["table_name"], r["source_file"] or "", r["rule"],
+                 r["reason"], (r["row_data"] or "")[:80], r["status"])
+        t.add_row(*(Text(printable(c)) for c in cells))
     console.print(t)
 
 
