@@ -52,9 +52,11 @@ def test_quarantine_list_escapes_terminal_control_characters(home: Path, monkeyp
 
 def test_two_extracts_at_once_name_the_lock_holder(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (home / "hotline").mkdir()
+    # a running extract: holds the extract lock and has the DuckDB warehouse open (DuckDB locks the file too)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom connectors.lock import run_lock\n"
-         "with run_lock(Path(sys.argv[1]), 'extract'):\n    print('locked', flush=True)\n    time.sleep(60)\n",
+        [sys.executable, "-c", "import sys, time, duckdb\nfrom pathlib import Path\nfrom connectors.lock import run_lock\n"
+         "with run_lock(Path(sys.argv[1]), 'extract'):\n    con = duckdb.connect(sys.argv[1] + '/warehouse.duckdb')\n"
+         "    print('locked', flush=True)\n    time.sleep(60)\n",
          str(home)], cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
