@@ -95,20 +95,41 @@ class Published:
 
 
 def publish(run_id: str | None = None, mart_gate: dict[str, Any] | None = None,
-            settings: Settings | None = None, docs_path: str | None = None) -> Published:
+            settings: Settings | None = None, docs_path: str | None = None,
+            accept_output_change: bool | None = None) -> Published:
     """Swap every built mart into its public schema and log the build, all in one transaction.
 
     Call only after the mart gate passed on the build schemas. ``mart_gate`` is ``GateResult.to_dict()``.
+    The output gate (expectations.output_checks) first compares the built marts with the published ones and
+    raises ``OutputGateFailed`` on broken output, publishing nothing, unless ``accept_output_change`` (default
+    ``Settings.accept_output_change``, YIWANG_ACCEPT_OUTPUT_CHANGE).
     """
+    from expectations import output_checks
+
     settings = settings or get_settings()
     build_id = uuid.uuid4().hex
-    with open_warehouse(settings.warehouse_url) as wh, wh.transaction() as tx:
+    accept = settings.accept_output_change if accept_output_change is None else accept_output_change
+    with open_warehouse(settings.warehouse_url) as wh:
+        try:
+            return _publish(wh, build_id, run_id, mart_gate, settings, docs_path, accept)
+        except output_checks.OutputGateFailed as e:  # rolled back: log the refusal on its own
+            output_checks.record_refusal(wh, e, build_id, run_id)
+            raise
+
+
+def _publish(wh: Any, build_id: str, run_id: str | None, mart_gate: dict[str, Any] | None, settings: Settings,
+             docs_path: str | None, accept: bool) -> Published:
+    from expectations import output_checks
+
+    with wh.transaction() as tx:
         tables = build_tables(tx)
         if not tables:
             raise NothingToPublish(
                 f"no mart_*{BUILD_SUFFIX} schema holds a table: run dbt with {SUFFIX_ENV}={BUILD_SUFFIX} first"
             )
+        checked = output_checks.gate(tx, tables, max_row_change=settings.publish_max_row_change, accept=accept)
         counts = dict(swap_in(tx, s, t) for s, t in tables)
+        output_checks.record(tx, checked, build_id, run_id)
         for stmt in BUILD_LOG_DDL:
             tx.execute(stmt)
         stats = {s["suite"]: {"evaluated": s["evaluated"], "successful": s["successful"]}
@@ -176,9 +197,9 @@ def build_schemas() -> Iterator[None]:
 
 def build_and_publish(settings: Settings | None = None, *, target: str | None = None, run_id: str | None = None,
                       dbt_args: list[str] | None = None, freshness: bool = True, docs: bool = True,
-                      on_step: Any = None) -> BuildOutcome:
+                      on_step: Any = None, accept_output_change: bool | None = None) -> BuildOutcome:
     """What the build DAG does, in-process. Raises at the first failing step (StaleSourcesError, GateFailed,
-    DbtRunError); the public marts then stay as the last successful build left them."""
+    DbtRunError, OutputGateFailed); the public marts then stay as the last successful build left them."""
     from expectations.run import run_mart_gate, run_raw_gate
     from yiwang.dbt_runner import run_dbt
     from yiwang.freshness import check_freshness
@@ -196,7 +217,7 @@ def build_and_publish(settings: Settings | None = None, *, target: str | None = 
     say("dbt build", "ok")
     out.mart_gate = run_mart_gate(settings, schema_suffix=BUILD_SUFFIX)
     say("mart gate", "passed")
-    out.published = publish(run_id, out.mart_gate.to_dict(), settings)
+    out.published = publish(run_id, out.mart_gate.to_dict(), settings, accept_output_change=accept_output_change)
     say("publish", ", ".join(f"{k}={v}" for k, v in out.published.mart_row_counts.items()))
     if docs:
         out.docs = build_docs_site(settings, target=target)

@@ -97,6 +97,11 @@ class Settings:
     # real scheduler with workers), "layer" = one cosmos `dbt build` task per layer (staging, identity, marts),
     # which the embedded demo uses because `airflow dags test` runs ~100 model tasks one after another.
     dbt_tasks: str = "model"
+    # Output gate (expectations/output_checks.py): with no delivery since the last publish, a mart's row count may
+    # move at most this share (YIWANG_PUBLISH_MAX_ROW_CHANGE); YIWANG_ACCEPT_OUTPUT_CHANGE=1 publishes despite
+    # findings (a deliberate change; `yiwang build --accept-output-change`).
+    publish_max_row_change: float = 0.2
+    accept_output_change: bool = False
 
     @property
     def is_duckdb(self) -> bool:
@@ -174,6 +179,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sources=sources,
         freshness_hours=freshness,
         dbt_tasks=_dbt_tasks(env.get("YIWANG_DBT_TASKS") or "model"),
+        publish_max_row_change=_share("YIWANG_PUBLISH_MAX_ROW_CHANGE", env.get("YIWANG_PUBLISH_MAX_ROW_CHANGE"), 0.2),
+        accept_output_change=_flag("YIWANG_ACCEPT_OUTPUT_CHANGE", env.get("YIWANG_ACCEPT_OUTPUT_CHANGE")),
     )
 
 
@@ -181,6 +188,27 @@ def _dbt_tasks(value: str) -> str:
     if value not in ("model", "layer"):
         raise ConfigError(f"YIWANG_DBT_TASKS must be 'model' or 'layer', not {value!r}")
     return value
+
+
+def _share(name: str, value: str | None, default: float) -> float:
+    if not value:
+        return default
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if share < 0:
+        raise ConfigError(f"{name} must be a non-negative number (a share: 0.2 = 20 %), not {value!r}")
+    return share
+
+
+def _flag(name: str, value: str | None) -> bool:
+    v = (value or "").strip().lower()
+    if v in ("", "0", "false", "no", "off"):
+        return False
+    if v in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1/true/yes or 0/false/no, not {value!r}")
 
 
 @cache
