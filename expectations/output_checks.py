@@ -271,9 +271,10 @@ def check_output(tx: Tx, tables: list[tuple[str, str]], *, max_row_change: float
                 ref_now, ref_before = report.references.get(kind), previous_refs.get(kind)
                 if ref_now is None or ref_before is None or ref_now >= ref_before:
                     where = ", ".join(f"{s}.{t}" for s, t, _ in REFERENCE_KEYS.get(kind, ())) or "none"
+                    refs = " -> ".join("?" if n is None else str(n) for n in (ref_before, ref_now))
                     add(Finding(DIMENSION_SHRANK, rel, c, before.distinct[c], now.distinct[c],
                                 f"{rel}.{c}: {before.distinct[c]} -> {now.distinct[c]} distinct {kind} values while "
-                                f"the reference deliveries ({where}) did not shrink: {ref_before} -> {ref_now} keys"))
+                                f"the reference deliveries ({where}) did not shrink: {refs} keys"))
         if before is not None and report.new_batches == 0:
             moved = abs(now.rows - before.rows) / before.rows if before.rows else (1.0 if now.rows else 0.0)
             if moved > max_row_change:

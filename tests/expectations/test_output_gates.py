@@ -288,6 +288,20 @@ def test_every_public_mart_declares_its_dimensions(tmp_path: Path) -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_output_gate_settings(tmp_path: Path) -> None:
+    from yiwang.settings import ConfigError
+
+    home = {"YIWANG_HOME": str(tmp_path)}
+    default = load_settings(dict(home))
+    assert (default.publish_max_row_change, default.accept_output_change) == (0.2, False)
+    s = load_settings({**home, "YIWANG_PUBLISH_MAX_ROW_CHANGE": "0.5", "YIWANG_ACCEPT_OUTPUT_CHANGE": "true"})
+    assert (s.publish_max_row_change, s.accept_output_change) == (0.5, True)
+    for bad in ({"YIWANG_PUBLISH_MAX_ROW_CHANGE": "-1"}, {"YIWANG_PUBLISH_MAX_ROW_CHANGE": "lots"},
+                {"YIWANG_ACCEPT_OUTPUT_CHANGE": "maybe"}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            load_settings({**home, **bad})
+
+
 # -- the gate ------------------------------------------------------------------------------------------------
 ONE_COMMUNITY = f"(select min(community_code) from {COMMUNITY_MART})"
 
