@@ -21,7 +21,9 @@ Text is returned as received: traditional characters are not converted (staging 
 
 from __future__ import annotations
 
+import bisect
 import codecs
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -127,42 +129,61 @@ class _Try:
         return f"{self.label}: {', '.join(parts)}"
 
 
-def _split(data: bytes) -> tuple[list[bytes], bool]:
-    if b"\n" not in data and b"\r" in data:  # classic Mac line ends
-        parts = data.split(b"\r")
-    else:
-        parts = data.split(b"\n")
+def _split(data: bytes) -> tuple[list[bytes], bool, bytes]:
+    """(lines without their line end, whether the data ends with one, the line separator)."""
+    sep = b"\r" if b"\n" not in data and b"\r" in data else b"\n"  # classic Mac line ends
+    parts = data.split(sep)
     ends = parts[-1] == b""
     if ends:
         parts.pop()
-    return parts, ends
+    return parts, ends, sep
 
 
-def _try(codec: str, label: str, raw_lines: list[bytes], ends_with_newline: bool) -> _Try:
-    lines: list[str | None] = []
+def _non_ascii(text: str) -> int:
+    return len(text) - len(text.encode("ascii", "ignore"))
+
+
+def _try(codec: str, label: str, data: bytes, raw_lines: list[bytes], ends_with_newline: bool, sep: bytes,
+         limit: int | None = None) -> _Try:
+    """Decode with ``codec``; stop early (header_ok False) once more than ``limit`` lines fail."""
+    lines: list[str | None]
     bad: list[BadLine] = []
-    last = len(raw_lines) - 1
-    unusual = non_ascii = 0
+    try:  # the whole file at C speed; line by line only when some line does not decode
+        text = data.decode(codec)
+        lines = list(text.split(sep.decode()))
+        if ends_with_newline:
+            lines.pop()
+    except UnicodeDecodeError:
+        lines = []
+        last = len(raw_lines) - 1
+        for i, raw in enumerate(raw_lines):
+            try:
+                lines.append(raw.decode(codec))
+            except UnicodeDecodeError as e:
+                lines.append(None)
+                if i == last and not ends_with_newline and e.end >= len(raw) and "end of data" in str(e.reason):
+                    bad.append(BadLine(i + 1, raw, "truncated_row",
+                                       f"line {i + 1}: the file ends inside a character (truncated file)"))
+                else:
+                    bad.append(BadLine(i + 1, raw, "encoding",
+                                       f"line {i + 1}: not valid {label} ({e.reason} at byte {e.start})"))
+                    if limit is not None and len(bad) > limit:  # certainly not this encoding: stop here
+                        return _Try(codec, label, lines, bad, 0, 0, False)
+        text = "\n".join("" if line is None else line for line in lines)
+    # unusual characters found in one pass over the text, then attributed to their lines
+    starts = list(itertools.accumulate((len(line or "") + 1 for line in lines), initial=0))
+    per_line: dict[int, int] = {}
+    for m in _unusual().finditer(text):
+        i = bisect.bisect_right(starts, m.start()) - 1
+        per_line[i] = per_line.get(i, 0) + 1
+    unusual, non_ascii = sum(per_line.values()), _non_ascii(text)
     mojibake: list[tuple[int, int, int]] = []
-    for i, raw in enumerate(raw_lines):
-        try:
-            text = raw.decode(codec)
-        except UnicodeDecodeError as e:
-            lines.append(None)
-            if i == last and not ends_with_newline and e.end >= len(raw) and "end of data" in str(e.reason):
-                bad.append(BadLine(i + 1, raw, "truncated_row",
-                                   f"line {i + 1}: the file ends inside a character (truncated file)"))
-            else:
-                bad.append(BadLine(i + 1, raw, "encoding",
-                                   f"line {i + 1}: not valid {label} ({e.reason} at byte {e.start})"))
-            continue
-        lines.append(text)
-        u, n = unusual_share(text)
+    for i, u in sorted(per_line.items()):
+        n = _non_ascii(lines[i] or "")
         if n >= LINE_MIN_CHARS and u / n >= LINE_BAD_SHARE:
             mojibake.append((i, u, n))
-            continue
-        unusual += u
-        non_ascii += n
+            unusual -= u
+            non_ascii -= n
     first = next((i for i, raw in enumerate(raw_lines) if raw.strip()), None)
     header_ok = first is not None and lines[first] is not None and first not in {m[0] for m in mojibake}
     return _Try(codec, label, lines, bad, unusual, non_ascii, header_ok, mojibake)
@@ -209,8 +230,8 @@ def decode_lines(data: bytes) -> Decoded:
     for bom, codec in BOMS:
         if data.startswith(bom):
             if codec == "utf-8-sig":
-                raw_lines, ends = _split(data[len(bom):])
-                t = _try("utf-8", "utf-8", raw_lines, ends)
+                raw_lines, ends, sep = _split(data[len(bom):])
+                t = _try("utf-8", "utf-8", data[len(bom):], raw_lines, ends, sep)
                 if not t.header_ok:
                     raise UndecodableFile("starts with a UTF-8 byte-order mark but its first line is not UTF-8")
                 _mojibake_lines(t)
@@ -225,10 +246,13 @@ def decode_lines(data: bytes) -> Decoded:
             if ends:
                 parts.pop()
             return Decoded(codec, list(parts), [], [f"encoding {codec}"], ends)
-    raw_lines, ends = _split(data)
+    raw_lines, ends, sep = _split(data)
     n_lines = sum(1 for raw in raw_lines if raw.strip())
-    tries = [_try(codec, label, raw_lines, ends) for codec, label in CANDIDATES]
-    utf8 = tries[0]
+    limit = _limit(n_lines)
+    utf8 = _try("utf-8", "utf-8", data, raw_lines, ends, sep, limit)
+    if not utf8.bad and not utf8.mojibake:  # valid UTF-8 throughout: nothing else reads it as well
+        return Decoded("utf-8", utf8.lines, [], ["encoding utf-8"], ends)
+    tries = [utf8, *(_try(codec, label, data, raw_lines, ends, sep, limit) for codec, label in CANDIDATES[1:])]
     summary = "; ".join(t.describe() for t in tries)
     ok = [t for t in tries if _acceptable(t, n_lines)]
     fewest = min((t.failing for t in ok), default=0)

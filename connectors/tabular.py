@@ -222,6 +222,10 @@ def parse_csv(data: bytes, table: Table) -> ParsedFile:
                                      columns if bad.line > header_line else None))
     width = len(header)
     for fields, first, end, error in records[hdr + 1:]:
+        if fields is not None and len(fields) == width:  # the common case first
+            if not _blank(fields):
+                out.rows.append(dict(zip(names, fields, strict=True)))
+            continue
         where = _lines_label(first, end)
         line = "\n".join(feed[first - 1:end]).rstrip("\r\n")
         if fields is None:
