@@ -31,7 +31,8 @@ class LockHeld(ConnectorError):
         who = (f"pid {holder.get('pid', '?')} on host {holder.get('host', '?')}, started at "
                f"{holder.get('started_at', '?')}" if holder else "a process that has not written its name yet")
         command = f" ({holder['command']})" if holder.get("command") else ""
-        super().__init__(f"another {name} is running: {who}{command}. Wait for it to finish, then run again "
+        what = f"extract of {name.removeprefix('extract-')}" if name.startswith("extract-") else name
+        super().__init__(f"another {what} is running: {who}{command}. Wait for it to finish, then run again "
                          f"(lock file {path})")
 
 

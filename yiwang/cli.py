@@ -238,8 +238,8 @@ def quarantine_requeue(ids: tuple[str, ...], system: str | None, table: str | No
             res = requeue(wh, ids=list(ids) or None, system=system, table=table, rule=rule)
         except ValueError as e:
             _fail(str(e))
-    console.print(f"re-queued {res.rows} rows; files to re-read: {len(res.files_rewound)}; "
-                  f"cursors rewound: {res.cursors_rewound or 'none'}. Run `yiwang extract` next.")
+    console.print(Text(printable(f"re-queued {res.rows} rows; files to re-read: {len(res.files_rewound)}; "
+                                 f"cursors rewound: {res.cursors_rewound or 'none'}. Run `yiwang extract` next.")))
 
 
 @main.command()

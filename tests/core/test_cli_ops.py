@@ -99,3 +99,14 @@ def test_batch_ids_are_fresh_uuid7(tmp_path: Path) -> None:
             batches.append(load.batch_id)
             time.sleep(0.005)
         assert batches[0] != batches[1] and batches[0] < batches[1]  # time-ordered
+
+
+def test_extract_of_a_system_already_running_is_refused(home: Path) -> None:
+    from connectors.lock import LockHeld, run_lock
+    from connectors.run import extract_system
+
+    (home / "hotline").mkdir()
+    with run_lock(home, "extract-hotline"), pytest.raises(LockHeld, match=r"another extract of hotline is running: "
+                                                           rf"pid {os.getpid()} on host "):
+        extract_system("hotline")
+    assert extract_system("hotline") == []  # released: the next one runs
