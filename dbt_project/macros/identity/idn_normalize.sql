@@ -3,15 +3,10 @@
 
 {#- Name comparison key: the staging-cleaned name (simplified, suffix and spaces gone, minority
     separators unified to U+00B7) with the separator itself dropped, so 买买提·艾力, 买买提.艾力 and
-    买买提艾力 compare equal, and the surname variant 萧 folded to 肖. Pinyin-free: comparisons are on the characters. -#}
+    买买提艾力 compare equal. Surnames are not folded: 肖 and 萧 (traditional 蕭) are different surnames.
+    Pinyin-free: comparisons are on the characters. -#}
 {% macro idn_name_key(expr) -%}
-    nullif({{ idn_fold_surname("replace(" ~ expr ~ ", '·', '')") }}, '')
-{%- endmacro %}
-
-{#- Surname variants one registry writes one way and another the other way: 萧 (simplified from 蕭)
-    is written 肖 in everyday use and in many records, so the key folds a leading 萧 to 肖. -#}
-{% macro idn_fold_surname(expr) -%}
-    (case when substr({{ expr }}, 1, 1) = '萧' then '肖' || substr({{ expr }}, 2) else {{ expr }} end)
+    nullif(replace({{ expr }}, '·', ''), '')
 {%- endmacro %}
 
 {#- Display mask 张* / 买*** (first character kept). -#}
