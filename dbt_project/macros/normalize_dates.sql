@@ -2,8 +2,10 @@
 
     parse_date(expr): text -> DATE. Accepts 1964-02-15, 1964/2/15, 1964.2.15, 19640215,
     1964年2月15日, full-width digits, a trailing time part (ignored) and Excel serial day
-    numbers (23422 = 1964-02-15; 1..99999, optional ".0"). Anything else, or an impossible
-    calendar date, gives NULL (never an error).
+    numbers (23422 = 1964-02-15, optional ".0") in the plausible range 61..73051, i.e. 1900-03-01
+    (serials below 61 fall before Excel's phantom 1900-02-29 and mean other days) to 2100-01-01.
+    A bare number 1800..2200 is a year, not a date: "1964" alone gives NULL, never 1905-05-17
+    (excel_serial_plausible). Anything else, or an impossible calendar date, gives NULL (never an error).
 
     parse_local_ts(expr): text -> TIMESTAMP (without time zone) in Asia/Shanghai local time.
     A value without an offset is taken as local time already (contract: "a timestamp
@@ -11,8 +13,15 @@
     ISO 8601 "+08:00", "Z", "+0800") is shifted to +08:00 and the offset dropped. Shanghai
     has had no DST since 1991, so the fixed +8h shift is exact for the data in scope and
     needs no time-zone database on either engine. Also accepts "/" separators, a date only
-    (midnight), fractional seconds, and Excel serial date-times (45352.5).
+    (midnight), fractional seconds, and Excel serial date-times (45352.5) in the same plausible
+    range as parse_date (a bare year such as "2024" is NULL).
 -#}
+
+{#- Excel serial day numbers the parsers accept: 61 (1900-03-01) .. 73051 (2100-01-01), except a whole
+    number 1800..2200, which is a year standing alone (no month, no day: not a date). -#}
+{% macro excel_serial_plausible(n) -%}
+    ({{ n }} >= 61 and {{ n }} <= 73051 and not ({{ n }} = floor({{ n }}) and {{ n }} between 1800 and 2200))
+{%- endmacro %}
 
 {% macro _digits_halfwidth(expr) -%}
     translate({{ expr }}, '０１２３４５６７８９－／：．　', '0123456789-/:. ')
@@ -71,7 +80,7 @@
                 "cast(" ~ regex_extract(s, compact, 2) ~ " as integer)",
                 "cast(" ~ regex_extract(s, compact, 3) ~ " as integer)") }}
         when {{ regex_like(s, serial) }}
-         and cast({{ regex_extract(s, serial, 1) }} as integer) between 1 and 99999 then
+         and {{ excel_serial_plausible("cast(" ~ regex_extract(s, serial, 1) ~ " as integer)") }} then
             cast(date '1899-12-30' + cast({{ regex_extract(s, serial, 1) }} as integer) as date)
     end)
 {%- endmacro %}
@@ -104,9 +113,13 @@
                                 + cast(substr(replace({{ tz }}, ':', ''), 4, 2) as integer))
                     end))
             as timestamp)
-        when {{ regex_like(s, serial) }} then
-            cast(timestamp '1899-12-30 00:00:00'
-                 + interval '1 second' * cast(round(cast({{ regex_extract(s, serial, 1) }} as double precision) * 86400) as bigint)
+        when {{ regex_like(s, serial) }}
+         and {{ excel_serial_plausible("cast(" ~ regex_extract(s, serial, 1) ~ " as double precision)") }} then
+            {#- whole days as a date, then the seconds of the day: DuckDB multiplies an interval by a
+                32-bit count, so a serial's total seconds (45352.5 x 86400) would overflow it -#}
+            {%- set n = "cast(" ~ regex_extract(s, serial, 1) ~ " as double precision)" %}
+            cast(cast(date '1899-12-30' + cast(floor({{ n }}) as integer) as timestamp)
+                 + interval '1 second' * cast(round(({{ n }} - floor({{ n }})) * 86400) as integer)
             as timestamp)
     end)
 {%- endmacro %}
@@ -124,7 +137,7 @@
             {{ safe_make_date('substr(_s, 1, 4)::int', 'substr(_s, 6, 2)::int', 'substr(_s, 9, 2)::int') }}
         when _s ~ '^[0-9]{8}$' then
             {{ safe_make_date('substr(_s, 1, 4)::int', 'substr(_s, 5, 2)::int', 'substr(_s, 7, 2)::int') }}
-        when _s ~ '^[0-9]{1,5}(?:\.0+)?$' and split_part(_s, '.', 1)::int between 1 and 99999 then
+        when _s ~ '^[0-9]{1,5}(?:\.0+)?$' and {{ excel_serial_plausible("split_part(_s, '.', 1)::int") }} then
             cast(date '1899-12-30' + split_part(_s, '.', 1)::int as date)
         when _s ~ '{{ pt.ymd }}' then
             (select {{ safe_make_date('a[1]::int', 'a[2]::int', 'a[3]::int') }}
@@ -146,7 +159,7 @@
             end
         when _s ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' then
             cast({{ safe_make_date('substr(_s, 1, 4)::int', 'substr(_s, 6, 2)::int', 'substr(_s, 9, 2)::int') }} as timestamp)
-        when _s ~ '{{ pt.ts_serial }}' then
+        when _s ~ '{{ pt.ts_serial }}' and {{ excel_serial_plausible('_s::double precision') }} then
             cast(timestamp '1899-12-30 00:00:00'
                  + interval '1 second' * cast(round(_s::double precision * 86400) as bigint) as timestamp)
         when _s ~ '{{ pt.ts }}' then

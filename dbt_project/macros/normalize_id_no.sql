@@ -5,15 +5,26 @@
       {prefix}_valid   true when the (possibly computed) MOD 11-2 check char is right
       {prefix}_kind    '18' | '15-upgraded' | 'masked' | 'excel_mangled' | 'invalid' | 'null'
       {prefix}_masked  the cleaned masked value (420106********1234) kept as partial evidence
-    Cleaning: full-width -> half-width, spaces / hyphens removed, lowercase x -> X.
+    Cleaning: full-width -> half-width (NFKC for the characters IDs use, so a full-width check char Ｘ
+    or ｘ is X), spaces / hyphens removed, lowercase x -> X; "null", 无 and the other words for "no
+    value" (id_no_null_words) -> NULL.
     A legacy 15-digit ID is upgraded: area(6) || '19' || yyMMdd + seq(9) || computed check char.
     An Excel-mangled value (4.20103E+17) lost its digits: NULL id, kind 'excel_mangled'.
 -#}
 
+{#- A field that spells "no value" instead of leaving it empty is NULL: the words exports and
+    typists use for a missing value (NULL, NONE, NIL, N/A, NA; 无 "none", 暂无 "none yet", 空 "empty")
+    and a lone slash. Compared after cleaning (upper case, no spaces). -#}
+{% macro id_no_null_words() -%}
+    {{ return(['NULL', 'NONE', 'NIL', 'N/A', 'NA', '无', '暂无', '空', '/']) }}
+{%- endmacro %}
+
 {% macro id_no_clean(expr) -%}
-    nullif(upper({{ regex_replace_all(
-        "translate(" ~ expr ~ ", '０１２３４５６７８９ＸｘＥｅ＋．＊－　', '0123456789XxEe+.*- ')",
-        '[[:space:]_—-]', '') }}), '')
+    {#- one CASE, not nested nullif() calls: DuckDB expands nullif(a, b) into a CASE that repeats a -#}
+    {%- set v = "upper(" ~ regex_replace_all(
+        "translate(" ~ expr ~ ", '０１２３４５６７８９ＸｘＥｅ＋．＊－　／', '0123456789XxEe+.*- /')",
+        '[[:space:]_—-]', '') ~ ")" -%}
+    (case when {{ v }} in ('', '{{ id_no_null_words() | join("', '") }}') then null else {{ v }} end)
 {%- endmacro %}
 
 {#- ISO 7064 MOD 11-2 check char of a 17-digit body (any non-digit counts as -1, so a
