@@ -2,9 +2,11 @@
 
 `DirtConfig.rate` is the share of a field's values that are dirty; it is split evenly over the
 kinds the contract lists for that field (so `sfzh`, with 7 kinds, has each kind at rate/7).
-File-level kinds (truncated file, resend, ...) form groups of one and apply at the full rate
-(at least one file when the rate is > 0). `overrides` sets one kind's rate directly.
+File-level kinds (truncated file, resend, ...) and the HTTP APIs' faults form groups of one and apply
+at the full rate (at least one file when the rate is > 0; the HTTP rates are per request or page, see
+`simulator.http_api.FaultConfig.from_dirt`). `overrides` sets one kind's rate directly.
 Whenever a kind's rate is > 0 and a table has a row the kind can apply to, at least one row gets it.
+`simulator.dirt_catalog` maps every dirt and fault string of the contract to the kinds here.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from simulator.names import ETHNIC_CODES, has_traditional_form, to_traditional
 DIRT_KINDS: dict[str, list[str]] = {
     "name": ["name_traditional", "name_title_suffix", "name_trailing_space", "name_minority_period"],
     "sex": ["sex_digit_code", "sex_letter_code"],
-    "id_no": ["id_legacy15", "id_lowercase_x", "id_fullwidth_digits", "id_spaces_hyphens", "id_excel_scientific",
-              "id_wrong_check_char", "id_null"],
+    "id_no": ["id_legacy15", "id_lowercase_x", "id_fullwidth_digits", "id_fullwidth_x", "id_spaces_hyphens",
+              "id_excel_scientific", "id_wrong_check_char", "id_null"],
     "birth_date": ["date_slash", "date_compact", "date_chinese", "date_excel_serial"],
     "ethnic": ["ethnic_short", "ethnic_code"],
     "phone": ["phone_intl_format", "phone_86_prefix", "phone_landline", "phone_two_numbers", "phone_placeholder"],
@@ -43,7 +45,15 @@ DIRT_KINDS: dict[str, list[str]] = {
     "hotline_line": ["hotline_malformed_line"],
     "hotline_ticket": ["hotline_duplicate_ticket"],
     "hotline_reexport": ["hotline_reexport"],
+    "http_429": ["http_429_retry_after"],
+    "http_5xx": ["http_5xx"],
+    "http_repeat": ["http_repeated_page"],
+    "http_fields": ["http_added_fields"],
 }
+# Delivery variants that are part of how each property company delivers (its own encoding, header
+# names and extra columns, simulator.systems.property.FORMATS / EXTRA_COLUMNS): always present, one
+# fixed variant per company, not drawn at a rate.
+STRUCTURAL_KINDS = ["property_encodings", "property_header_variants", "property_extra_columns"]
 KIND_GROUP = {kind: group for group, kinds in DIRT_KINDS.items() for kind in kinds}
 ALL_KINDS = list(KIND_GROUP)
 
@@ -97,6 +107,8 @@ def count_files(cfg: DirtConfig, kind: str, n_files: int) -> int:
 # ---------------------------------------------------------------- value transforms
 
 FULLWIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+# How exports write a missing ID: an empty cell, the text "null"/"NULL" and 无 ("none").
+NULL_ID_FORMS = (None, "null", "无", "NULL", "")
 TITLES = ["（书记）", "（主任）", "（组长）", "(退休)"]
 
 
@@ -130,6 +142,8 @@ def dirty_id(value: str, kind: str, i: int) -> str | None:
         return value.lower()
     if kind == "id_fullwidth_digits":
         return value.translate(FULLWIDTH)
+    if kind == "id_fullwidth_x":                       # digits half-width, the check char typed full-width
+        return value[:17] + "Ｘ"
     if kind == "id_spaces_hyphens":
         sep = " " if i % 2 == 0 else "-"
         return f"{value[:6]}{sep}{value[6:14]}{sep}{value[14:]}"
@@ -139,14 +153,14 @@ def dirty_id(value: str, kind: str, i: int) -> str | None:
         right = ID_CHECK_CHARS.index(value[17])
         return value[:17] + ID_CHECK_CHARS[(right + 1 + i % 10) % 11]
     if kind == "id_null":
-        return None
+        return NULL_ID_FORMS[i % len(NULL_ID_FORMS)]
     raise KeyError(kind)
 
 
 def id_applicability(values: np.ndarray) -> dict[str, np.ndarray]:
     valid = np.array([isinstance(v, str) and len(v) == 18 for v in values], dtype=bool)
     ends_x = np.array([isinstance(v, str) and v.endswith("X") for v in values], dtype=bool)
-    return {k: valid for k in DIRT_KINDS["id_no"]} | {"id_lowercase_x": ends_x}
+    return {k: valid for k in DIRT_KINDS["id_no"]} | {"id_lowercase_x": ends_x, "id_fullwidth_x": ends_x}
 
 
 EXCEL_EPOCH = date(1899, 12, 30)

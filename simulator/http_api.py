@@ -24,7 +24,10 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from simulator.dirt import KIND_GROUP, DirtConfig
+
 LOCAL_TZ = timezone(timedelta(hours=8))
+ADDED_FIELD = "kzzd"      # the field the API starts sending without notice (扩展字段)
 RESOURCES: dict[str, dict[str, tuple[str, str]]] = {
     "approval": {"items": ("sxbm", "updatedAt"), "cases": ("bjbh", "updatedAt"), "evaluations": ("pjid", "pjsj")},
     "services": {"life_items": ("fwbm", "updatedAt"), "sites": ("zdid", "updatedAt"), "orders": ("ddbh", "updatedAt")},
@@ -43,10 +46,33 @@ class FaultConfig:
     extra_field: str | bool | None = None
     down: bool = False
 
+    @classmethod
+    def from_dirt(cls, dirt: DirtConfig, seed: int = 0, retry_after: int = 1) -> FaultConfig:
+        """The contract's API faults at the rates of their dirt kinds (http_429_retry_after, http_5xx per
+        request; http_repeated_page per page; http_added_fields on when its rate is > 0). The demo serves
+        its simulated APIs with these, so a dirty city's APIs misbehave as the contract says they do.
+        Retry-After stays small (1 s) so the demo stays fast."""
+        return cls(seed=seed, rate_429=dirt.kind_rate("http_429_retry_after"), retry_after=retry_after,
+                   rate_5xx=dirt.kind_rate("http_5xx"), repeat_page=dirt.kind_rate("http_repeated_page"),
+                   extra_field=ADDED_FIELD if dirt.kind_rate("http_added_fields") > 0 else None)
+
+    @classmethod
+    def from_manifest(cls, out_dir: Path | str) -> FaultConfig:
+        """from_dirt with the dirt configuration and seed recorded in a simulator output's manifest.json
+        (no faults when there is no manifest)."""
+        path = Path(out_dir) / "manifest.json"
+        if not path.exists():
+            return cls()
+        m = json.loads(path.read_text(encoding="utf-8"))
+        d = m.get("dirt") or {}
+        cfg = DirtConfig(float(d.get("rate", m.get("dirt_rate", 0.0))),
+                         {k: v for k, v in (d.get("overrides") or {}).items() if k in KIND_GROUP})
+        return cls.from_dirt(cfg, seed=int(m.get("seed", 0)))
+
     @property
     def extra_field_name(self) -> str | None:
         if self.extra_field is True:
-            return "kzzd"
+            return ADDED_FIELD
         return self.extra_field or None
 
 

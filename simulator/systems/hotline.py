@@ -103,8 +103,22 @@ def _line(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
+def _cut_inside_field(line: str, record: dict, rng: np.random.Generator) -> str:
+    """The line cut off inside a field's value (the free-text nr), not on a field boundary."""
+    nr = record.get("nr") or ""
+    start = line.find('"nr":"')
+    if start < 0 or len(nr) < 2:
+        return line[: max(5, len(line) // 2)]
+    start += len('"nr":"')
+    return line[: start + 1 + int(rng.integers(0, len(nr) - 1))]
+
+
 def write_hotline(world: World, tickets: pd.DataFrame, landing: Path, history: Path) -> dict:
-    """One JSONL per day of the span; duplicates, malformed lines and re-exported days as dirt."""
+    """One JSONL per day of the span; duplicates, malformed lines and re-exported days as dirt.
+
+    A malformed line is a ticket's line cut off inside a field value. Half of them (at least one) follow
+    an intact copy of the same ticket; the others are the ticket's only line (its data exists only in
+    the malformed line, so it can only reach the quarantine; it leaves the ground truth)."""
     rng = world.rng("hotline", "files")
     cfg = world.dirt
     out = landing / "hotline"
@@ -118,22 +132,33 @@ def write_hotline(world: World, tickets: pd.DataFrame, landing: Path, history: P
     n_re = count_files(cfg, "hotline_reexport", len(busy))
     reexport = set(np.array(busy, dtype=object)[rng.choice(len(busy), size=min(n_re, len(busy)), replace=False)]) if busy else set()
     lines_total = dup_total = bad_total = 0
-    dup_forced = bad_forced = False
+    dup_forced = twin_forced = unique_forced = False
+    only_malformed: list[str] = []
     for d in days:
         g = by_day.get(d)
         records = [] if g is None else g[cols].to_dict("records")
         lines = [_line(r) for r in records]
         final: list[str] = []
-        for j, ln in enumerate(lines):
-            final.append(ln)
-            if dup_rate > 0 and (rng.random() < dup_rate or not dup_forced):
+        for rec, ln in zip(records, lines):
+            is_dup = dup_rate > 0 and (rng.random() < dup_rate or not dup_forced)
+            is_bad = bad_rate > 0 and (rng.random() < bad_rate or not (twin_forced and unique_forced))
+            unique = False
+            if is_bad and not is_dup and d not in reexport:
+                unique = not unique_forced or (twin_forced and rng.random() < 0.5)
+            if not unique:
+                final.append(ln)
+            if is_dup:
                 final.append(ln)
                 dup_total += 1
                 dup_forced = True
-            if bad_rate > 0 and (rng.random() < bad_rate or not bad_forced):
-                final.append(ln[: max(5, len(ln) // 2)])
+            if is_bad:
+                final.append(_cut_inside_field(ln, rec, rng))
                 bad_total += 1
-                bad_forced = True
+                if unique:
+                    unique_forced = True
+                    only_malformed.append(rec["gdbh"])
+                else:
+                    twin_forced = True
         text = "".join(x + "\n" for x in final)
         (out / f"{d}.jsonl").write_text(text, encoding="utf-8")
         lines_total += len(final)
@@ -142,5 +167,8 @@ def write_hotline(world: World, tickets: pd.DataFrame, landing: Path, history: P
             earlier = history / "earlier" / "hotline" / f"{d}.jsonl"
             earlier.parent.mkdir(parents=True, exist_ok=True)
             earlier.write_text("".join(x + "\n" for x in lines[:keep]), encoding="utf-8")
+    if only_malformed:   # no readable line holds these tickets: out of the ground truth
+        lost = set(only_malformed)
+        world.truth = [t[~((t["source_system"] == SYSTEM) & t["source_key"].isin(lost))] for t in world.truth]
     return {"files": len(days), "lines": lines_total, "duplicate_lines": dup_total, "malformed_lines": bad_total,
-            "reexported_days": sorted(reexport)}
+            "malformed_only_copy": len(only_malformed), "reexported_days": sorted(reexport)}

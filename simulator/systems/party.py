@@ -76,9 +76,10 @@ def _orgs(world: World) -> pd.DataFrame:
     keys = orgs["org_id"].to_numpy()
     orgs["wgmc"] = pf.grid_texts(world, SYSTEM, "dj_org", "wgmc", keys, orgs["grid"].to_numpy())
     hosts = orgs["host_uscc"].to_numpy(dtype=object)
+    has_letters = np.array([isinstance(h, str) and any(c.isalpha() for c in h) for h in hosts], dtype=bool)
     orgs["host_uscc"], _ = dirty_column(world, SYSTEM, "dj_org", "host_uscc", "host_uscc", hosts, keys,
                                         lambda v, k, i: legacy_org_code(v) if k == "uscc_legacy_org_code" else v.lower(),
-                                        eligible=pd.notna(hosts))
+                                        {"uscc_lowercase": has_letters}, eligible=pd.notna(hosts))
     sex = rng.choice(np.array(["男", "女"], dtype=object), size=n)
     orgs["sj_xm"] = [s + g for s, g in zip(sample_surnames(rng, n), sample_given_names(rng, sex))]
     lxdh = _phones(rng, n)

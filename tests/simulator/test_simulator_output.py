@@ -145,7 +145,8 @@ def test_every_dirt_kind_present(small_out) -> None:
     out, m = small_out
     log = pd.read_parquet(out / "truth" / "dirt.parquet")
     file_kinds = {"owners_merged_room", "property_truncated_file", "property_empty_file", "property_resend",
-                  "hotline_malformed_line", "hotline_duplicate_ticket", "hotline_reexport"}
+                  "hotline_malformed_line", "hotline_duplicate_ticket", "hotline_reexport",
+                  "http_429_retry_after", "http_5xx", "http_repeated_page", "http_added_fields"}  # served by http_api
     missing = set(ALL_KINDS) - set(log["kind"]) - file_kinds
     assert not missing
     prop, hot = m["files"]["property"], m["files"]["hotline"]
