@@ -24,16 +24,24 @@ from typing import Any
 import pandas as pd
 
 from connectors.landing import OPS_DDL
-from expectations.suites import MART_SUITES, Check, Layer, SuiteSpec, field_specs, suites
+from expectations.suites import (
+    MART_SUITES,
+    UNREADABLE,
+    Check,
+    Layer,
+    SuiteSpec,
+    field_specs,
+    read_column,
+    suites,
+)
 from yiwang.contracts import load_contract
 from yiwang.settings import Settings, get_settings
 from yiwang.warehouse import qident, qname
 
-# Schema drift: in one load batch of at least DRIFT_MIN_ROWS rows, DRIFT_SHARE or more of the rows fail the
-# same format check (a retyped column), or a contract field that other batches fill is null in every row (a
-# dropped column). That is not dirt: the gate fails, naming system, table and column.
+# Schema drift is a changed column set, never a share of dirty values: a contract field that other batches fill
+# is empty in every row of a load batch of at least DRIFT_MIN_ROWS rows (a column dropped at the source). The
+# gate fails, naming system, table and column. Dirty values, however many, are judged row by row.
 DRIFT_MIN_ROWS = 5
-DRIFT_SHARE = 0.5
 META = ("_row_hash", "_batch_id", "_source_file")
 HAND_WRITTEN = frozenset(s.name for s in MART_SUITES)  # these fail when their mart is missing
 
@@ -107,7 +115,7 @@ class _Reader:
         self.settings = settings
         self.duck = settings.is_duckdb
         self._con: Any = None
-        self.has_rejects = False
+        self.templates: dict[str, str] = {}  # reader kind -> SQL with __COL__ (see raw_reader_templates)
 
     @contextmanager
     def open(self) -> Iterator[_Reader]:
@@ -128,7 +136,6 @@ class _Reader:
             url = make_url(self.settings.warehouse_url).set(drivername="postgresql")
             self._con = psycopg.connect(url.render_as_string(hide_password=False))
             self._con.read_only = True
-        self.has_rejects = bool(self.columns("ops", "raw_rejects"))
         try:
             yield self
         finally:
@@ -181,20 +188,60 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _not_rejected(spec: SuiteSpec, alias: str = "r") -> str:
-    """SQL condition: the row was not rejected by an earlier raw gate (ops.raw_rejects)."""
-    return (f"not exists (select 1 from ops.raw_rejects x where x.system = {_sql_literal(spec.system)} "
-            f"and x.table_name = {_sql_literal(spec.table)} and x._row_hash = {alias}._row_hash)")
+READER_PLACEHOLDER = "__COL__"
 
 
-def _select(spec: SuiteSpec, present: list[str], *, extra: list[str] = (), rejects: bool = False) -> str:  # type: ignore[assignment]
+def reader_templates(settings: Settings) -> dict[str, str]:
+    """SQL of every value reader (``dbt_project/macros/raw_readers.sql``) for the configured warehouse, with
+    ``__COL__`` where the column goes. Compiled by dbt from staging's own macros; cached under YIWANG_HOME by a
+    hash of the macro files, so a changed normaliser is picked up at once."""
+    import hashlib
+    import json
+
+    from yiwang.dbt_runner import DBT_PROJECT_DIR, compile_inline, default_target
+
+    target = default_target(settings)
+    digest = hashlib.sha256(target.encode())
+    for f in sorted((DBT_PROJECT_DIR / "macros").rglob("*.sql")):
+        digest.update(f.relative_to(DBT_PROJECT_DIR).as_posix().encode() + b"\0" + f.read_bytes())
+    cache = settings.home / "cache" / f"raw_readers-{target}-{digest.hexdigest()[:16]}.json"
+    if cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    compiled = compile_inline(f"{{{{ tojson(raw_reader_templates('{READER_PLACEHOLDER}')) }}}}", target,
+                              settings=settings)
+    templates = json.loads(compiled)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    for old in cache.parent.glob(f"raw_readers-{target}-*.json"):
+        old.unlink(missing_ok=True)
+    cache.write_text(json.dumps(templates, ensure_ascii=False), encoding="utf-8")
+    return templates
+
+
+def _read_expr(templates: dict[str, str], reader: str, column_sql: str) -> str:
+    """``column_sql`` as staging reads it with ``reader``, as text: NULL when blank, UNREADABLE when staging
+    cannot read it."""
+    blank = templates["blank"].replace(READER_PLACEHOLDER, column_sql)
+    value = templates[reader].replace(READER_PLACEHOLDER, column_sql)
+    return (f"(case when {blank} then null else coalesce(cast({value} as varchar), {_sql_literal(UNREADABLE)}) "
+            "end)")
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _select(spec: SuiteSpec, present: list[str], templates: dict[str, str], *, extra: list[str] = ()) -> str:  # type: ignore[assignment]
     if spec.query:
         return spec.query
-    wanted = [c for c in dict.fromkeys([*spec.columns(), *extra]) if c in present] or present[:1]
-    sql = f"select {', '.join('r.' + qident(c) for c in wanted)} from {qname(spec.schema, spec.table)} r"
-    if rejects and "_row_hash" in present:
-        sql += f" where {_not_rejected(spec)}"
-    return sql
+    wanted = [c for c in dict.fromkeys([*(c for c in spec.columns()), *extra]) if c in present] or present[:1]
+    items = ['r.' + qident(c) for c in wanted]
+    reads: dict[str, str] = {}
+    for c in spec.checks:
+        if c.read and c.read[1] in present:
+            reader, col = c.read
+            reads.setdefault(read_column(reader, col), _read_expr(templates, reader, "r." + qident(col)))
+    items += [f"{expr} as {qident(name)}" for name, expr in reads.items()]
+    return f"select {', '.join(items)} from {qname(spec.schema, spec.table)} r"
 
 
 # --- GX ----------------------------------------------------------------------------------------------
@@ -300,6 +347,8 @@ def unexpected_mask(c: Check, df: pd.DataFrame) -> pd.Series | None:
         return ~present
     if c.type == "expect_column_values_to_be_in_set":
         return present & ~s.isin(list(c.kwargs.get("value_set") or []))
+    if c.type == "expect_column_values_to_not_be_in_set":
+        return present & s.isin(list(c.kwargs.get("value_set") or []))
     if c.type == "expect_column_values_to_match_regex":
         return present & ~s.astype(str).str.contains(c.kwargs["regex"], regex=True)
     return None
@@ -350,27 +399,42 @@ def _required_columns(spec: SuiteSpec, present: list[str]) -> list[str]:
     return [f.name for f in table.fields if not f.nullable and f.name in present]
 
 
-def _resolve(reader: _Reader, spec: SuiteSpec, present: list[str], notes: list[str]) -> SuiteSpec:
-    """Referential checks get their value set from the warehouse; checks on absent columns/targets dropped."""
+def _resolve(reader: _Reader, spec: SuiteSpec, present: list[str], notes: list[str]) -> tuple[SuiteSpec, list[str]]:
+    """Referential checks get their value set from the current delivery of the target (every landed row, read
+    as staging reads it; rows a gate rejected included: a gate's verdict never becomes the next yardstick).
+    Checks on columns the table does not have are dropped. Returns the suite and the referential failures that
+    fail it outright: a reference that is missing or empty while this table has rows to check."""
     checks: list[Check] = []
+    hard: list[str] = []
     for c in spec.checks:
+        if c.read and c.read[1] not in present:
+            notes.append(f"{c.name}: skipped, column {c.read[1]} not delivered")
+            continue
         if c.value_set_from is None:
             checks.append(c)
             continue
         schema, table, column = c.value_set_from
+        src = c.read[1] if c.read else column
         cols = reader.columns(schema, table)
-        if column not in cols:
-            notes.append(f"{c.name}: skipped, {schema}.{table} is not landed")
-            continue
-        target = SuiteSpec("ref", "raw", schema, table, ())
-        where = f" where {_not_rejected(target)}" if "_row_hash" in cols and reader.has_rejects else ""
+        expr = (_read_expr(reader.templates, c.read[0], "r." + qident(column)) if c.read
+                else "r." + qident(column))
         values = sorted({str(r[0]) for r in reader._fetch(
-            f"select distinct r.{qident(column)} from {qname(schema, table)} r{where}", []) if r[0] is not None})
+            f"select distinct {expr} from {qname(schema, table)} r", []) if r[0] is not None}) \
+            if column in cols else []
         if not values:
-            notes.append(f"{c.name}: skipped, {schema}.{table} is empty")
+            filled = _read_expr(reader.templates, "text", "r." + qident(src))
+            has_rows = reader._fetch(
+                f"select count(*) from {qname(spec.schema, spec.table)} r where {filled} is not null", [])[0][0]
+            if has_rows:
+                what = "is not landed" if column not in cols else "holds no value"
+                hard.append(f"{c.name}: reference {schema}.{table}.{column} {what}, so {has_rows} rows of "
+                            f"{spec.relation} cannot be checked")
+            else:
+                notes.append(f"{c.name}: nothing to check")
             continue
-        checks.append(Check(c.type, {**c.kwargs, "value_set": values}, c.value_set_from))
-    return SuiteSpec(spec.name, spec.layer, spec.schema, spec.table, tuple(checks), spec.query, spec.batch_rows)
+        checks.append(Check(c.type, {**c.kwargs, "value_set": values}, c.value_set_from, c.read, c.reason))
+    resolved = SuiteSpec(spec.name, spec.layer, spec.schema, spec.table, tuple(checks), spec.query, spec.batch_rows)
+    return resolved, hard
 
 
 @dataclass
@@ -378,6 +442,8 @@ class _Verdict:
     stats: SuiteStats
     spec: SuiteSpec
     to_quarantine: dict[str, tuple[str | None, str | None, list[str]]] = field(default_factory=dict)
+    hard: list[str] = field(default_factory=list)  # failures no quarantine can mend (a missing reference)
+    judged: bool = False  # the gate read the whole table: its rejects are replaced by this verdict's
 
 
 def _validate(context: Any, reader: _Reader, spec: SuiteSpec, run_name: str) -> _Verdict:
@@ -396,13 +462,13 @@ def _validate(context: Any, reader: _Reader, spec: SuiteSpec, run_name: str) -> 
             st = SuiteStats(spec.name, spec.relation, False, len(spec.checks), 0,
                             error=f"table {spec.relation} does not exist")
             return _Verdict(st, spec)
-        spec = _resolve(reader, spec, present, notes)
+        spec, hard = _resolve(reader, spec, present, notes)
     else:
-        present = []
+        present, hard = [], []
     n = len(spec.checks)
     required = _required_columns(spec, present)
     meta = [c for c in META if c in present] if spec.layer == "raw" else []
-    sql = _select(spec, present, extra=[*required, *meta], rejects=spec.layer == "raw" and reader.has_rejects)
+    sql = _select(spec, present, reader.templates, extra=[*required, *meta])
     checkpoint, ids = _checkpoint(context, spec)
     tallies = [_Tally(c) for c in spec.checks]
     by_id = dict(zip(ids, tallies, strict=True))
@@ -417,64 +483,67 @@ def _validate(context: Any, reader: _Reader, spec: SuiteSpec, run_name: str) -> 
             for r in vr.results:
                 by_id[r.expectation_config.id].add(r)
         if meta:
-            failures.add(spec, df, required)
+            failures.add(spec, df, [*required, *sorted({c.column for c in spec.checks if c.read and c.column})])
     ok = [t.success(batches) for t in tallies]
     stats = SuiteStats(
-        suite=spec.name, relation=spec.relation, success=all(ok), evaluated=n, successful=sum(ok), rows=rows,
-        batches=batches, failed=[t.describe() for t, good in zip(tallies, ok, strict=True) if not good],
-        notes=notes,
+        suite=spec.name, relation=spec.relation, success=all(ok) and not hard, evaluated=n + len(hard),
+        successful=sum(ok), rows=rows, batches=batches,
+        failed=hard + [t.describe() for t, good in zip(tallies, ok, strict=True) if not good], notes=notes,
     )
-    verdict = _Verdict(stats, spec)
+    verdict = _Verdict(stats, spec, hard=hard)
     if spec.layer == "raw" and "_row_hash" in meta:
         _judge_rows(verdict, tallies, ok, failures)
     return verdict
 
 
 def _judge_rows(v: _Verdict, tallies: list[_Tally], ok: list[bool], failures: _RowFailures) -> None:
-    """Raw gate: failing rows of a failing row-wise check go to quarantine and the rest passes; a failing
-    table-level check, or schema drift in a batch, fails the suite."""
+    """Raw gate: every row a row-wise check finds unexpected goes to quarantine, alone, with the rule it breaks
+    (whatever share of the table that is), and the rest passes. The suite fails on what no quarantine mends: a
+    table-level check, a missing reference, or schema drift in a batch — a column the other batches fill empty
+    in every row (dropped), or every filled value of a column unreadable (retyped)."""
     st, spec = v.stats, v.spec
     where = f"system {spec.system}, table {spec.relation}"
-    hard: list[str] = []
+    hard: list[str] = list(v.hard)
     drifted: set[str | None] = set()
     for i, (t, good) in enumerate(zip(tallies, ok, strict=True)):
-        if good:
-            continue
         rows = failures.by_check.get(i, [])
-        if not t.check.row_wise or t.error or not rows or any(h is None for h, _, _ in rows):
-            hard.append(t.describe())
+        if good and not rows:
             continue
-        per_batch: dict[str | None, int] = {}
-        for _, b, _ in rows:
-            per_batch[b] = per_batch.get(b, 0) + 1
-        for b, bad in sorted(per_batch.items(), key=lambda kv: str(kv[0])):
-            total = failures.batch_rows.get(b, 0)
-            if t.check.type != "expect_column_values_to_not_be_null" and total >= DRIFT_MIN_ROWS \
-                    and bad / total >= DRIFT_SHARE:
-                st.drift.append(f"schema drift: {where}, column {t.check.column}: {bad} of {total} rows of batch "
-                                f"{b} fail {t.check.name} (retyped?)")
-                drifted.add(b)
+        if not t.check.row_wise or t.error or any(h is None for h, _, _ in rows):
+            if not good:
+                hard.append(t.describe())
+            continue
+        if t.check.read and t.check.value_set_from is None and t.check.type != "expect_column_values_to_not_be_null":
+            per_batch: dict[str | None, int] = {}
+            for _, b, _ in rows:
+                per_batch[b] = per_batch.get(b, 0) + 1
+            filled = failures.required_filled.get(t.check.column or "", {})
+            for b, bad in sorted(per_batch.items(), key=lambda kv: str(kv[0])):
+                if bad >= DRIFT_MIN_ROWS and bad >= filled.get(b, 0):
+                    st.drift.append(f"schema drift: {where}, column {t.check.read[1]}: all {bad} filled values of "
+                                    f"batch {b} fail '{t.check.reason}' (retyped at the source?)")
+                    drifted.add(b)
         for h, b, f in rows:
             entry = v.to_quarantine.setdefault(h, (b, f, []))
-            entry[2].append(t.check.name)
+            entry[2].append(t.check.reason or t.check.name)
     for col, filled in failures.required_filled.items():
-        if not any(filled.values()):
-            continue  # never filled anywhere: nothing to compare with
+        if col.startswith("_") or not any(filled.values()):
+            continue  # a read value, or never filled anywhere: nothing to compare with
         for b, total in failures.batch_rows.items():
             if total >= DRIFT_MIN_ROWS and not filled.get(b):
                 st.drift.append(f"schema drift: {where}, column {col}: empty in all {total} rows of batch {b} "
                                 "(column dropped at the source?)")
                 drifted.add(b)
-    # a drifted batch: all its rows go to quarantine too (read by batch in _quarantine), so that once staging
-    # skips rejected rows the next build reads the earlier, good versions
+    # a drifted batch: all its rows go to quarantine too (read by batch in _quarantine)
     for b in drifted:
         if b is not None:
-            v.to_quarantine[f"batch:{b}"] = (b, None, ["schema_drift"])
+            v.to_quarantine[f"batch:{b}"] = (b, None, ["schema drift"])
+    v.judged = True
     st.quarantined = len(v.to_quarantine)
     st.success = not hard and not st.drift
     st.successful = st.evaluated - len(hard) - (1 if st.drift else 0)
-    st.failed = hard + [f"{t.describe()} -> rows quarantined" for t, good in zip(tallies, ok, strict=True)
-                        if not good and t.describe() not in hard]
+    st.failed = hard + [f"{t.describe()} -> rows quarantined" for i, (t, good) in enumerate(zip(tallies, ok, strict=True))
+                        if failures.by_check.get(i) and t.describe() not in hard]
 
 
 def _docs_path(context: Any) -> str | None:
@@ -495,47 +564,76 @@ OPS_GATE_DDL = [
 ]
 
 
+def quarantine_id(system: str, table: str, row_hash: str, rule: str) -> str:
+    """The same row failing the same rule is the same quarantine entry, however often the gate runs."""
+    import hashlib
+
+    return hashlib.sha256(f"gate|{system}|{table}|{row_hash}|{rule}".encode()).hexdigest()[:32]
+
+
 def _quarantine(tx: Any, v: _Verdict, now: dt.datetime) -> int:
-    """Copy the failing raw rows (pseudonymised, as the loader does) to ops.quarantine and ops.raw_rejects."""
+    """Make ops.raw_rejects for this table exactly this verdict's rows, and log each in ops.quarantine.
+
+    The gate judges every landed row on each run, so its rejects are a function of the current deliveries
+    and rules alone: a row is rejected for what it is, never because of what an earlier run rejected. Each
+    (row, rule) has one ops.quarantine entry (a fixed id; row data pseudonymised as the loader does), opened
+    the first time and marked ``released`` when a later run no longer rejects the row (say, its reference
+    arrived). Returns the rows rejected."""
     import json
-    import uuid
 
     from yiwang.privacy import pseudonymise_row
     from yiwang.settings import hmac_key
 
     spec = v.spec
     raw = qname(spec.schema, spec.table)
-    key = hmac_key()
     cols = tx.columns(spec.schema, spec.table)
     by_hash: dict[str, tuple[str | None, str | None, list[str]]] = {}
     for h, entry in v.to_quarantine.items():
         if h.startswith("batch:"):  # every row of a drifted batch
             b = entry[0]
-            for row in tx.query(f"select * from {raw} r where r._batch_id = ? and {_not_rejected(spec)}", [b]):
-                d = dict(zip(cols, row, strict=True))
-                by_hash.setdefault(d["_row_hash"], (b, d.get("_source_file"), ["schema_drift"]))
+            for (rh, sf) in tx.query(
+                    f"select r._row_hash, {'r._source_file' if '_source_file' in cols else 'null'} from {raw} r "
+                    "where r._batch_id = ?", [b]):
+                by_hash.setdefault(rh, (b, sf, ["schema drift"]))
         else:
             by_hash.setdefault(h, entry)
-    hashes = list(by_hash)
-    n = 0
+    previous = {q for (q,) in tx.query(
+        "select quarantine_id from ops.raw_rejects where system = ? and table_name = ? and rule like 'gx:%'",
+        [spec.system, spec.table])}
+    tx.execute("delete from ops.raw_rejects where system = ? and table_name = ? and rule like 'gx:%'",
+               [spec.system, spec.table])
+    key = hmac_key() if by_hash else b""
+    current: set[str] = set()
+    hashes = sorted(by_hash)
     for i in range(0, len(hashes), 500):
         part = hashes[i:i + 500]
         rows = tx.query(f"select * from {raw} where _row_hash in ({', '.join('?' for _ in part)})", part)
+        seen: set[str] = set()
         for row in rows:
             d = dict(zip(cols, row, strict=True))
             h = d["_row_hash"]
+            if h in seen:  # the same row landed twice (a re-sent file): one reject
+                continue
+            seen.add(h)
             batch, source_file, rules = by_hash[h]
-            data = {k: val for k, val in d.items() if not k.startswith("_") and val is not None}
-            qid = uuid.uuid4().hex
+            rules = list(dict.fromkeys(rules))
             rule = f"gx:{rules[0]}"
-            reason = f"raw gate ({spec.name}): fails " + "; ".join(dict.fromkeys(rules))
-            tx.execute("insert into ops.quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
-                       [qid, spec.system, spec.table, batch or "", source_file, rule, reason,
-                        json.dumps(pseudonymise_row(data, key), ensure_ascii=False, default=str), now])
+            qid = quarantine_id(spec.system, spec.table, h, rule)
+            current.add(qid)
+            if tx.scalar("select count(*) from ops.quarantine where quarantine_id = ?", [qid]):
+                tx.execute("update ops.quarantine set status = 'open' where quarantine_id = ? and status = 'released'",
+                           [qid])
+            else:
+                data = {k: val for k, val in d.items() if not k.startswith("_") and val is not None}
+                reason = f"raw gate ({spec.name}): " + "; ".join(rules)
+                tx.execute("insert into ops.quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
+                           [qid, spec.system, spec.table, batch or "", source_file, rule, reason,
+                            json.dumps(pseudonymise_row(data, key), ensure_ascii=False, default=str), now])
             tx.execute("insert into ops.raw_rejects values (?, ?, ?, ?, ?, ?, ?)",
                        [spec.system, spec.table, h, rule, batch, qid, now])
-            n += 1
-    return n
+    for qid in sorted(previous - current):
+        tx.execute("update ops.quarantine set status = 'released' where quarantine_id = ? and status = 'open'", [qid])
+    return len(current)
 
 
 def _record(settings: Settings, result: GateResult, verdicts: list[_Verdict], run_name: str) -> None:
@@ -551,7 +649,7 @@ def _record(settings: Settings, result: GateResult, verdicts: list[_Verdict], ru
         for stmt in OPS_GATE_DDL:
             tx.execute(stmt)
         for v in verdicts:
-            if v.to_quarantine:
+            if v.judged:
                 v.stats.quarantined = _quarantine(tx, v, now)
         for s in result.suites:
             details = json.dumps({"failed": s.failed, "drift": s.drift, "error": s.error, "notes": s.notes},
@@ -597,8 +695,11 @@ def run_gate(
     context = _gx_context(settings)
     run_name = f"{layer}_gate-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     verdicts: list[_Verdict] = []
+    # staging's value readers, compiled by dbt before the warehouse is opened (dbt must not hold it then)
+    templates = reader_templates(settings) if any(s.layer == "raw" for s in specs) else {}
     try:
         with _Reader(settings).open() as reader:
+            reader.templates = templates
             for spec in specs:
                 try:
                     verdicts.append(_validate(context, reader, spec, run_name))

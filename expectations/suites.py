@@ -4,13 +4,13 @@ A :class:`SuiteSpec` names what to read (a table, or a read-only query over the 
 :class:`Check` (a GX expectation type in snake case plus its keyword arguments). :mod:`expectations.run`
 turns each Check into a GX 1.x expectation.
 
-Raw suites are derived from the source contract (``yiwang/contracts/source_systems.yaml``) for EVERY raw table:
-key not null; the contract's value lists; format checks by field type (int, decimal, date, timestamp, boolean,
-ISO 8601) and by meaning (15-digit grid codes, 12-digit division codes, 9-digit street codes, GB 32100 credit
-codes, GB 11643 citizen IDs, item codes ``XK00123001``); referential checks against reference data and parent
-tables (event categories, department USCCs, grid codes, items of a case ...). Where the contract lists "dirt"
-for a field, the check tolerates it (``mostly``): staging cleans that dirt, the gate only catches the
-unexpected. Mart suites check keys and reconcile row counts against raw.
+Raw suites are derived from the source contract (``yiwang/contracts/source_systems.yaml``) for EVERY raw table
+(:func:`contract_checks`): keys and cursor present; typed fields readable; value lists; code formats; references
+to the current delivery of parent tables and the city's reference data. Every rule judges one row by what staging
+makes of it, never a share of rows: the gate reads each value with staging's own normaliser (a dbt macro named
+by a reader kind, see ``dbt_project/macros/raw_readers.sql``), so a value staging can read is never quarantined
+however many rows carry it, and a row staging cannot read is quarantined even when it is alone. Mart suites check
+keys and reconcile row counts against raw.
 """
 
 from __future__ import annotations
@@ -28,31 +28,19 @@ from yiwang.publish import BUILD_SUFFIX
 
 Layer = Literal["raw", "mart"]
 
-# regexes over raw text (values as received)
+# regexes over values as staging reads them (the ``text`` reader: trimmed, NULL when blank)
 DIGITS_15 = r"^\d{15}$"
 DIGITS_12 = r"^\d{12}$"
 DIGITS_9 = r"^\d{9}$"
-CITIZEN_ID = r"^(?:\d{17}[\dXx]|\d{15})$"  # GB 11643 18-char (check char may be x) or legacy 15-digit
 USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"  # GB 32100: no I, O, Z, S, V
-ID_OR_USCC = r"^(?:\d{17}[\dXx]|\d{15}|[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10})$"
-USCC_OR_ORG_CODE = r"^(?:[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}|[0-9A-Z]{8}-?[0-9X])$"  # + legacy 9-char
 ITEM_CODE = r"^(?:XK|QR|JF|CJ|JL|QT|GG)\d{8}$"  # sxbm: type letters + 5-digit main + 3-digit sub
-INTEGER = r"^-?\d+(?:\.0+)?$"  # an API serving a nullable int column as 5.0
-DECIMAL = r"^-?\d+(?:\.\d+)?$"
-DATE = r"^\d{4}-\d{2}-\d{2}$"
-# "2024-03-01 08:00:00", "2024-03-01T08:00:00.123+08:00", "2024-03-01"
-TIMESTAMP = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
-BOOLEAN_VALUES = ["true", "false", "0", "1"]
-
-# Share of rows that must pass where the contract lists "dirt" for a field the simulator injects at a
-# configurable rate (default 5 %): a real export is dirtier than a clean one, but not mostly dirt.
-DIRTY_MOSTLY = 0.8
-CLEAN_MOSTLY = 0.99
+UNREADABLE = "<unreadable>"  # what a value reader yields where staging cannot read the value
 
 # Row-wise expectation types: a failing row can be named, so it can be quarantined (expectations.run).
 ROW_WISE = frozenset({
     "expect_column_values_to_not_be_null",
     "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_in_set",
     "expect_column_values_to_match_regex",
     "expect_column_values_to_be_between",
 })
@@ -62,18 +50,26 @@ ROW_WISE = frozenset({
 class Check:
     """One expectation: ``type`` is the GX expectation type (``expect_column_values_to_not_be_null``).
 
-    ``value_set_from`` (``(schema, table, column)``) makes an in-set check referential: the value set is read
-    from the warehouse when the gate runs (rows rejected by an earlier gate excluded)."""
+    ``read`` (``(reader, raw column)``): the checked column is not raw text but the value staging reads from the
+    raw column with that reader (a dbt macro, ``dbt_project/macros/raw_readers.sql``); its name is
+    :func:`read_column`. ``value_set_from`` (``(schema, table, column)``) makes an in-set check referential: the
+    value set is every value of that column in the current delivery (all landed rows, read with the same
+    reader), never what survived an earlier gate. ``reason`` says in words why a failing row is quarantined."""
 
     type: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     value_set_from: tuple[str, str, str] | None = None
+    read: tuple[str, str] | None = None
+    reason: str = ""
 
     @property
     def column(self) -> str | None:
         return self.kwargs.get("column")
 
     def columns(self) -> set[str]:
+        """Columns of the relation the check reads (the raw column for a read value)."""
+        if self.read:
+            return {self.read[1]}
         cols = {v for k, v in self.kwargs.items() if k in ("column", "column_A", "column_B") and v}
         cols.update(self.kwargs.get("column_list") or ())
         return cols
@@ -94,8 +90,19 @@ class Check:
         return f"{self.type}({args})"
 
 
+def read_column(reader: str, column: str) -> str:
+    """Name of the derived column holding ``column`` as read by ``reader`` (``_date__csrq``)."""
+    return f"_{reader}__{column}"
+
+
 def check(type_: str, *, value_set_from: tuple[str, str, str] | None = None, **kwargs: Any) -> Check:
     return Check(type_, kwargs, value_set_from)
+
+
+def read_check(type_: str, reader: str, column: str, reason: str, *,
+               value_set_from: tuple[str, str, str] | None = None, **kwargs: Any) -> Check:
+    """A check on ``column`` as staging reads it with ``reader``."""
+    return Check(type_, {"column": read_column(reader, column), **kwargs}, value_set_from, (reader, column), reason)
 
 
 @dataclass(frozen=True)
@@ -160,96 +167,112 @@ def field_specs(system: str, table: str) -> dict[str, dict[str, Any]]:
     return {k: (v or {}) for k, v in (spec.get("fields") or {}).items()}
 
 
-def _dirty(spec: dict[str, Any]) -> bool:
-    return bool(spec.get("dirt"))
-
-
-# Code formats by field name (the contract's meaning, one place): regex, and whether dirt is expected there.
-CODE_FIELDS: dict[str, str] = {
-    "wgbm": DIGITS_15,
-    "sqbm": DIGITS_12,
-    "qhdm": DIGITS_12,
-    "division_code": DIGITS_12,
-    "jdbm": DIGITS_9,
-    "host_uscc": USCC_OR_ORG_CODE,
-    "czbm_uscc": USCC,
-    "bmUscc": USCC,
-    "gysUscc": USCC,
-    "wyqy_uscc": USCC_OR_ORG_CODE,
-    "uscc": USCC,
-    "sxbm": ITEM_CODE,
-    "sfzh": CITIZEN_ID,
-    "sqrzjhm": ID_OR_USCC,
+# Codes by field name (the contract's meaning, one place): how staging reads them, and the format the value it
+# reads must have (None: the reader itself is the test, NULL = unreadable). The reader follows the contract's
+# dirt: host_uscc may be a legacy 9-char organisation code or lowercase, so it is read as either.
+CODE_FIELDS: dict[str, tuple[str, str | None]] = {
+    "wgbm": ("text", DIGITS_15),
+    "sqbm": ("text", DIGITS_12),
+    "qhdm": ("text", DIGITS_12),
+    "division_code": ("text", DIGITS_12),
+    "parent_code": ("text", DIGITS_12),
+    "jdbm": ("text", DIGITS_9),
+    "uscc": ("text", USCC),
+    "sxbm": ("text", ITEM_CODE),
+    "czbm_uscc": ("uscc", None),
+    "bmUscc": ("uscc", None),
+    "gysUscc": ("uscc", None),
+    "host_uscc": ("org_code", None),
+    "wyqy_uscc": ("org_code", None),
 }
-# codes whose exports are known to be dirtier than the contract's dirt lists say (masked, legacy, Excel)
-DIRTY_CODES = frozenset({("property", "wyqy_uscc"), ("party", "host_uscc")})
+# Personal identifiers (sfzh, sqrzjhm) are never a reason to lose a record: staging keeps what it can read of
+# them (identity.md) and a record without a valid ID is still a record. Phones and names likewise.
 
-# key parts the contract says may be empty: owners' building/unit/room merged into one column "3-2-501"
-DIRTY_KEY_PARTS: dict[tuple[str, str], tuple[str, ...]] = {("property", "owners"): ("ld", "dy")}
+# Readers of value-list fields staging maps from other codes (contract dirt: xb "1"/"M", myd "5").
+VALUE_READERS: dict[str, str] = {"xb": "gender", "myd": "satisfaction", "hfjg": "satisfaction"}
+# Readers by contract type.
+TYPE_READERS: dict[str, str] = {"date": "date", "timestamp": "timestamp", "datetime": "timestamp", "int": "int",
+                                "tinyint": "int", "boolean": "bool", "bool": "bool", "number": "decimal"}
 
-# Referential checks: (system, table, column) -> (schema, table, column) of the values it must be one of.
-REFERENCES: dict[tuple[str, str, str], tuple[tuple[str, str, str], float]] = {
-    ("grid", "wg_sj", "lbdm"): (("raw_reference", "event_categories", "category_code"), DIRTY_MOSTLY),
-    ("grid", "wg_sj", "czbm_uscc"): (("raw_reference", "departments", "uscc"), CLEAN_MOSTLY),
-    ("grid", "wg_sj", "wgbm"): (("raw_grid", "wg_grid", "wgbm"), CLEAN_MOSTLY),
-    ("grid", "wg_syrk", "wgbm"): (("raw_grid", "wg_grid", "wgbm"), CLEAN_MOSTLY),
-    ("grid", "wg_wgy", "wgbm"): (("raw_grid", "wg_grid", "wgbm"), CLEAN_MOSTLY),
-    ("grid", "wg_grid", "sqbm"): (("raw_reference", "divisions", "division_code"), CLEAN_MOSTLY),
-    ("grid", "wg_sjlz", "sjbh"): (("raw_grid", "wg_sj", "sjbh"), CLEAN_MOSTLY),
-    ("party", "dj_org", "qhdm"): (("raw_reference", "divisions", "division_code"), CLEAN_MOSTLY),
-    ("party", "dj_dy", "org_id"): (("raw_party", "dj_org", "org_id"), CLEAN_MOSTLY),
-    ("party", "dj_shyk", "org_id"): (("raw_party", "dj_org", "org_id"), CLEAN_MOSTLY),
-    ("approval", "items", "bmUscc"): (("raw_reference", "departments", "uscc"), CLEAN_MOSTLY),
-    ("approval", "cases", "sxbm"): (("raw_approval", "items", "sxbm"), CLEAN_MOSTLY),
-    ("approval", "evaluations", "bjbh"): (("raw_approval", "cases", "bjbh"), CLEAN_MOSTLY),
-    ("services", "orders", "fwbm"): (("raw_services", "life_items", "fwbm"), CLEAN_MOSTLY),
-    ("reference", "divisions", "parent_code"): (("raw_reference", "divisions", "division_code"), CLEAN_MOSTLY),
+# key parts the contract says may be merged into another column: owners' building/unit/room come as "3-2-501"
+MERGED_KEY_PARTS: dict[tuple[str, str], tuple[str, ...]] = {("property", "owners"): ("ld", "dy", "fh")}
+
+# Referential checks: (system, table, column) -> (schema, table, column) of the values it must be one of, in the
+# current delivery. Not here: wg_sj.lbdm (the contract lists "codes unknown to the reference list" as dirt:
+# staging recovers the category from the text instead).
+REFERENCES: dict[tuple[str, str, str], tuple[str, str, str]] = {
+    ("grid", "wg_sj", "czbm_uscc"): ("raw_reference", "departments", "uscc"),
+    ("grid", "wg_sj", "wgbm"): ("raw_grid", "wg_grid", "wgbm"),
+    ("grid", "wg_syrk", "wgbm"): ("raw_grid", "wg_grid", "wgbm"),
+    ("grid", "wg_wgy", "wgbm"): ("raw_grid", "wg_grid", "wgbm"),
+    ("grid", "wg_grid", "sqbm"): ("raw_reference", "divisions", "division_code"),
+    ("grid", "wg_sjlz", "sjbh"): ("raw_grid", "wg_sj", "sjbh"),
+    ("party", "dj_org", "qhdm"): ("raw_reference", "divisions", "division_code"),
+    ("party", "dj_dy", "org_id"): ("raw_party", "dj_org", "org_id"),
+    ("party", "dj_shyk", "org_id"): ("raw_party", "dj_org", "org_id"),
+    ("approval", "items", "bmUscc"): ("raw_reference", "departments", "uscc"),
+    ("approval", "cases", "sxbm"): ("raw_approval", "items", "sxbm"),
+    ("approval", "evaluations", "bjbh"): ("raw_approval", "cases", "bjbh"),
+    ("services", "orders", "fwbm"): ("raw_services", "life_items", "fwbm"),
+    # an empty parent_code is the root (the city itself): blank values are never checked
+    ("reference", "divisions", "parent_code"): ("raw_reference", "divisions", "division_code"),
 }
 
 
-def _type_regex(ftype: str, spec: dict[str, Any]) -> str | None:
+def _type_reader(ftype: str, spec: dict[str, Any]) -> str | None:
     t = ftype.lower()
-    if spec.get("format") == "ISO8601" or t in ("timestamp", "datetime"):
-        return TIMESTAMP
-    if t == "date":
-        return DATE
-    if t in ("int", "tinyint"):
-        return INTEGER
-    if t.startswith("decimal") or t == "number":
-        return DECIMAL
-    return None
+    if spec.get("format") == "ISO8601":
+        return "timestamp"
+    if t.startswith("decimal"):
+        return "decimal"
+    return TYPE_READERS.get(t)
 
 
 def contract_checks(system: str, table: str, *, skip_values: tuple[str, ...] = ()) -> list[Check]:
-    """Every check the contract implies for one raw table (see the module docstring)."""
+    """Every rule the contract implies for one raw table. Each is a rule about one row, never a share of rows:
+    a row that breaks one is quarantined even when it is alone, and a value staging can read never is.
+
+    - key and cursor: present (not blank);
+    - typed fields (date, timestamp, int, decimal, boolean, ISO 8601): readable by staging's parser where filled;
+    - value lists: the value staging reads is one of the contract's values;
+    - codes (grid, division, street, credit, item codes): the value staging reads has the code's format;
+    - references: the value is one the current delivery of the parent table / reference data holds.
+    """
     t: Table = load_contract().table(system, table)
     specs = field_specs(system, table)
+    merged = MERGED_KEY_PARTS.get((system, table), ())
+    out: list[Check] = []
     # keys derived from the file path (estates: company) are not columns of raw
-    out = [check("expect_column_values_to_not_be_null", column=k,
-                 **({"mostly": DIRTY_MOSTLY} if k in DIRTY_KEY_PARTS.get((system, table), ()) else {}))
-           for k in t.key if k in t.columns]
-    if t.cursor:
-        out.append(check("expect_column_values_to_not_be_null", column=t.cursor, mostly=CLEAN_MOSTLY))
+    for k in t.key:
+        if k in t.columns and k not in merged:
+            out.append(read_check("expect_column_values_to_not_be_null", "text", k, f"key {k} is missing"))
+    if t.cursor and t.cursor not in t.key:
+        out.append(read_check("expect_column_values_to_not_be_null", "text", t.cursor,
+                              f"cursor {t.cursor} is missing"))
     for f in t.fields:
         spec = specs.get(f.name, {})
-        mostly = DIRTY_MOSTLY if _dirty(spec) else CLEAN_MOSTLY
+        code = CODE_FIELDS.get(f.name)
         if f.values and f.name not in skip_values:
-            values = [str(v) for v in f.values]
-            out.append(check("expect_column_values_to_be_in_set", column=f.name, value_set=values, mostly=mostly))
-        elif f.type.lower() in ("boolean", "bool"):
-            out.append(check("expect_column_values_to_be_in_set", column=f.name, value_set=BOOLEAN_VALUES,
-                             mostly=mostly))
-        regex = CODE_FIELDS.get(f.name) or (None if f.values else _type_regex(f.type, spec))
-        if f.name == "parent_code":
-            regex = r"^(?:\d{12})?$"  # the city itself has no parent: ''
-        if regex:
-            m = DIRTY_MOSTLY if (_dirty(spec) or (system, f.name) in DIRTY_CODES) else mostly
-            out.append(check("expect_column_values_to_match_regex", column=f.name, regex=regex, mostly=m))
+            reader = VALUE_READERS.get(f.name) or _type_reader(f.type, spec) or "text"
+            out.append(read_check("expect_column_values_to_be_in_set", reader, f.name,
+                                  f"{f.name} is not one of the contract's values",
+                                  value_set=[str(v) for v in f.values] if reader != "gender" else ["M", "F"]))
+        elif code:
+            reader, regex = code
+            if regex:
+                out.append(read_check("expect_column_values_to_match_regex", reader, f.name,
+                                      f"{f.name} is not a valid code", regex=regex))
+            else:
+                out.append(read_check("expect_column_values_to_not_be_in_set", reader, f.name,
+                                      f"{f.name} is not a valid code", value_set=[UNREADABLE]))
+        elif reader := _type_reader(f.type, spec):
+            out.append(read_check("expect_column_values_to_not_be_in_set", reader, f.name,
+                                  f"{f.name} cannot be read as {reader}", value_set=[UNREADABLE]))
         ref = REFERENCES.get((system, table, f.name))
         if ref:
-            target, m = ref
-            out.append(check("expect_column_values_to_be_in_set", column=f.name, value_set=[], mostly=m,
-                             value_set_from=target))
+            reader = code[0] if code else "text"
+            out.append(read_check("expect_column_values_to_be_in_set", reader, f.name,
+                                  f"{f.name} is not in {ref[0]}.{ref[1]}", value_set=[], value_set_from=ref))
     return out
 
 
@@ -269,7 +292,8 @@ def raw_suite(system: str, table: str, extra: list[Check] | None = None, **kw: A
 _EXTRA: dict[tuple[str, str], dict[str, Any]] = {
     ("grid", "wg_syrk"): {
         "skip_values": ("tsbq",),
-        "extra": [check("expect_column_values_to_be_in_set", column="sfsc", value_set=["0", "1"])],
+        "extra": [read_check("expect_column_values_to_be_in_set", "int", "sfsc", "sfsc is not a 0/1 flag",
+                             value_set=["0", "1"])],
     },
 }
 

@@ -177,3 +177,38 @@ def ensure_manifest(
         run_dbt(["deps"], project_dir=project_dir, settings=settings)
     run_dbt(["parse"], project_dir=project_dir, settings=settings)
     return manifest_path(project_dir)
+
+
+def compile_inline(sql: str, target: str | None = None, *, project_dir: Path | None = None,
+                   settings: Settings | None = None) -> str:
+    """Compile a snippet of SQL + Jinja against the project's macros (``dbt compile --inline``); return the SQL.
+
+    Used where Python must run exactly the SQL a dbt macro writes (the raw gate reads values with staging's own
+    normalisers). Nothing is run against the warehouse: on DuckDB dbt opens a throwaway file, not the warehouse,
+    so this works while another process holds the warehouse; partial-parse state lives in a private target path.
+    """
+    import tempfile
+
+    from dbt.cli.main import dbtRunner
+
+    settings = settings or get_settings()
+    project_dir = Path(project_dir or DBT_PROJECT_DIR)
+    target = target or default_target(settings)
+    scratch = settings.home / "cache" / "dbt_compile"
+    scratch.mkdir(parents=True, exist_ok=True)
+    env = dbt_env(settings)
+    with tempfile.TemporaryDirectory(prefix="yiwang-compile-") as tmp:
+        if "YIWANG_DUCKDB_PATH" in env:
+            env["YIWANG_DUCKDB_PATH"] = str(Path(tmp) / "compile.duckdb")
+        cli_args = ["compile", "--inline", sql, "--quiet", "--log-level", "none", "--no-introspect", "--project-dir", str(project_dir),
+                    "--profiles-dir", str(project_dir), "--target", target,
+                    "--target-path", str(scratch / target / "target"), "--log-path", str(scratch / target / "logs")]
+        try:
+            with _environ(env):
+                result = dbtRunner().invoke(cli_args)
+        finally:
+            release_duckdb()
+    if not result.success or result.result is None or not result.result.results:
+        detail = repr(result.exception) if result.exception is not None else "no compiled node"
+        raise DbtRunError(["compile", "--inline"], [], detail)
+    return str(result.result.results[0].node.compiled_code)

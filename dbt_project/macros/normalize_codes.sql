@@ -59,33 +59,53 @@
     keys: list of key column names (compared trimmed; a blank key part counts as '' except
     when every part is blank - those rows are dropped, the connectors quarantine them).
     cursor: the cursor column (parsed as a local timestamp) or none; newest wins, then the
-    latest _loaded_at, then (files) the greater _source_file, then _row_hash for determinism. -#}
-{% macro latest_version(relation, keys, cursor=none, file=false, key_exprs=none) -%}
+    latest _loaded_at, then (files) the greater _source_file, then _row_hash for determinism.
+    file: for file deliveries, delivery order decides within one file path: only the versions
+    of a key that the path's latest delivery of it carries are candidates (a file sent as A,
+    corrected to B and reverted to A ends with A's rows, whatever B's cursor said); across
+    files, the cursor decides as above.
+    rejects_of: the raw source relation whose ops.raw_rejects apply, when `relation` is a CTE over
+    it (a CTE has no schema or identifier to name the system and table by). -#}
+{% macro latest_version(relation, keys, cursor=none, file=false, key_exprs=none, rejects_of=none) -%}
+    {%- set raw = rejects_of if rejects_of is not none else relation -%}
+    {%- if raw is string or not raw.schema or not raw.identifier -%}
+        {{ exceptions.raise_compiler_error("latest_version: pass rejects_of=source(...) when the relation is a CTE ("
+            ~ raw ~ "); without it the rows a raw gate rejected would reach staging") }}
+    {%- endif -%}
     {%- set kx = key_exprs if key_exprs else [] -%}
     {%- if not key_exprs -%}{%- for k in keys -%}{%- do kx.append(clean_text(k)) -%}{%- endfor -%}{%- endif -%}
     {%- set order = ['_cursor_ts desc nulls last', '_loaded_at desc nulls last'] -%}
     {%- if file -%}{%- do order.append('_source_file desc nulls last') -%}{%- endif -%}
     {%- do order.append('_row_hash desc nulls last') -%}
+    {%- set part = [] -%}{%- for k in kx -%}{%- do part.append("coalesce(" ~ k ~ ", '')") -%}{%- endfor %}
     select * from (
         select
             v.*,
             row_number() over (
-                partition by {% for k in kx %}coalesce({{ k }}, ''){{ ', ' if not loop.last }}{% endfor %}
+                partition by {{ part | join(', ') }}
                 order by {{ order | join(', ') }}
             ) as _version_rank
         from (
-            select
-                r.*,
-                {{ parse_local_ts(cursor) if cursor else 'cast(null as timestamp)' }} as _cursor_ts
-            from {{ relation }} as r
-            where coalesce({% for k in kx %}{{ k }}{{ ', ' if not loop.last }}{% endfor %}) is not null
-              -- rows a raw gate rejected (and quarantined) after landing do not reach staging
-              and not exists (
-                  select 1 from ops.raw_rejects as x
-                  where x.system = '{{ relation.schema | replace("raw_", "", 1) }}'
-                    and x.table_name = '{{ relation.identifier }}'
-                    and x._row_hash = r._row_hash
-              )
+            select * from (
+                select
+                    r.*,
+                    {{ parse_local_ts(cursor) if cursor else 'cast(null as timestamp)' }} as _cursor_ts
+                    {%- if file %},
+                    max(r._loaded_at) over (partition by {{ part | join(', ') }}, r._source_file) as _path_latest_at
+                    {%- endif %}
+                from {{ relation }} as r
+                where coalesce({{ kx | join(', ') }}) is not null
+                  -- rows a raw gate rejected (and quarantined) after landing do not reach staging
+                  and not exists (
+                      select 1 from ops.raw_rejects as x
+                      where x.system = '{{ raw.schema | replace("raw_", "", 1) }}'
+                        and x.table_name = '{{ raw.identifier }}'
+                        and x._row_hash = r._row_hash
+                  )
+            ) as w
+            {%- if file %}
+            where _loaded_at = _path_latest_at  -- a path's older deliveries give way to its latest
+            {%- endif %}
         ) as v
     ) as versions
     where _version_rank = 1

@@ -83,3 +83,33 @@ def test_dbt_build_postgres(run_dbt, pg_database: dict[str, str]) -> None:
                          user=pg_database["YIWANG_PG_USER"], password=pg_database["YIWANG_PG_PASSWORD"] or None,
                          dbname=pg_database["YIWANG_PG_DBNAME"]) as conn:
         _check_warehouse(lambda sql: conn.execute(sql).fetchall())
+
+
+def test_rejected_rows_never_reach_any_staging_model(run_dbt, duckdb_warehouse: Path) -> None:
+    """Every raw row of every table rejected by a gate: every staging model that reads raw is empty. A model
+    whose reject filter names the wrong table (as a CTE-based one once did) keeps its rows and fails this."""
+    import duckdb
+
+    conn = duckdb.connect(str(duckdb_warehouse))
+    try:
+        tables = conn.execute("select table_schema, table_name from information_schema.tables "
+                              "where table_schema like 'raw\\_%' escape '\\'").fetchall()
+        for schema, table in tables:
+            conn.execute("insert into ops.raw_rejects select ?, ?, _row_hash, 'gx:test', _batch_id, 'q', now() "
+                         f'from {schema}."{table}"', [schema.removeprefix("raw_"), table])
+        assert conn.execute("select count(*) from ops.raw_rejects").fetchone()[0] > 50
+    finally:
+        conn.close()
+    result = run_dbt(["run", "--select", "path:models/staging"], target="duckdb",
+                     env={"YIWANG_DUCKDB_PATH": str(duckdb_warehouse)})
+    _assert_success(result)
+    conn = duckdb.connect(str(duckdb_warehouse))
+    try:
+        models = [r[0] for r in conn.execute("select table_name from information_schema.tables "
+                                             "where table_schema = 'staging' and table_name like 'stg\\_%' "
+                                             "escape '\\'").fetchall()]
+        assert len(models) >= 20
+        leaked = {m: n for m in models if (n := conn.execute(f"select count(*) from staging.{m}").fetchone()[0])}
+        assert leaked == {}, f"staging models still holding rejected rows: {leaked}"
+    finally:
+        conn.close()

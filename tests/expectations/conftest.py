@@ -41,7 +41,15 @@ def catalog_rows(gov: int = 132, life: int = 526) -> list[CatalogRow]:
     ]
 
 
-def write_warehouse(path: Path, syrk: list[dict[str, Any]] | None, catalog: list[CatalogRow] | None) -> None:
+def grid_codes(syrk: list[dict[str, Any]]) -> list[str]:
+    """The grids the clean residents live in (what raw_grid.wg_grid delivers in these tests)."""
+    return sorted({f"420106001001{i % 5 + 1:03d}" for i in range(len(syrk))})
+
+
+def write_warehouse(path: Path, syrk: list[dict[str, Any]] | None, catalog: list[CatalogRow] | None,
+                    grids: list[str] | None = None) -> None:
+    """Raw residents (each row with its own _row_hash; batch "b1" unless the row names one), the grids they
+    refer to (``grids``, default those of the clean rows; [] = an empty wg_grid) and the catalog mart."""
     con = duckdb.connect(str(path))
     try:
         if syrk is not None:
@@ -49,10 +57,25 @@ def write_warehouse(path: Path, syrk: list[dict[str, Any]] | None, catalog: list
             con.execute("create schema if not exists raw_grid")
             con.execute(f"create or replace table raw_grid.wg_syrk ({', '.join(f'{c} varchar' for c in cols)},"
                         " _loaded_at timestamp)")
+            defaults = {"_batch_id": "b1"}
             con.executemany(
                 f"insert into raw_grid.wg_syrk ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
-                [[r.get(c, "b1" if c == "_batch_id" else None) for c in cols] for r in syrk],
+                [[r.get(c, defaults.get(c, f"hash{i:04d}" if c == "_row_hash" else None)) for c in cols]
+                 for i, r in enumerate(syrk)],
             )
+            gcols = load_contract().table("grid", "wg_grid").columns + ["_batch_id", "_row_hash"]
+            con.execute(f"create or replace table raw_grid.wg_grid ({', '.join(f'{c} varchar' for c in gcols)},"
+                        " _loaded_at timestamp)")
+            for code in grid_codes(syrk) if grids is None else grids:
+                con.execute("insert into raw_grid.wg_grid (wgbm, wgmc, sqbm, update_time, _batch_id, _row_hash) "
+                            "values (?, ?, ?, '2026-10-01 08:00:00', 'g1', ?)",
+                            [code, f"第{code[-1]}网格", code[:12], f"g{code}"])
+            con.execute("create schema if not exists raw_reference")
+            con.execute("create or replace table raw_reference.divisions (division_code varchar, name varchar, "
+                        "level varchar, parent_code varchar, _batch_id varchar, _row_hash varchar, "
+                        "_loaded_at timestamp)")
+            con.execute("insert into raw_reference.divisions values ('420106001001', '前进社区', '社区', '', 'd1', "
+                        "'d1', null)")
         if catalog is not None:
             con.execute("create schema if not exists mart_catalog")
             con.execute("create or replace table mart_catalog.service_catalog (item_code varchar, item_kind varchar,"
@@ -62,11 +85,25 @@ def write_warehouse(path: Path, syrk: list[dict[str, Any]] | None, catalog: list
         con.close()
 
 
+@pytest.fixture(scope="session")
+def reader_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The raw gate's value readers compiled by dbt once per session (each test's home gets a copy)."""
+    from expectations.run import reader_templates
+
+    home = tmp_path_factory.mktemp("readers")
+    reader_templates(load_settings({"YIWANG_HOME": str(home),
+                                    "YIWANG_WAREHOUSE_URL": f"duckdb:///{home / 'wh.duckdb'}"}))
+    return home / "cache"
+
+
 @pytest.fixture
-def gx_settings(tmp_path: Path) -> Settings:
+def gx_settings(tmp_path: Path, reader_cache: Path) -> Settings:
     """Settings pointing at a throwaway home (warehouse + GX dir) under tmp_path."""
+    import shutil
+
     home = tmp_path / "home"
     home.mkdir()
+    shutil.copytree(reader_cache, home / "cache", ignore=shutil.ignore_patterns("dbt_compile"))
     return load_settings({"YIWANG_HOME": str(home), "YIWANG_WAREHOUSE_URL": f"duckdb:///{home / 'wh.duckdb'}"})
 
 
@@ -74,8 +111,9 @@ def gx_settings(tmp_path: Path) -> Settings:
 def warehouse(gx_settings: Settings) -> Callable[..., Settings]:
     """Call with syrk=..., catalog=... to (re)write the warehouse; returns the settings."""
 
-    def make(syrk: list[dict[str, Any]] | None = None, catalog: list[CatalogRow] | None = None) -> Settings:
-        write_warehouse(gx_settings.duckdb_path, syrk, catalog)
+    def make(syrk: list[dict[str, Any]] | None = None, catalog: list[CatalogRow] | None = None,
+             grids: list[str] | None = None) -> Settings:
+        write_warehouse(gx_settings.duckdb_path, syrk, catalog, grids)
         return gx_settings
 
     return make

@@ -109,11 +109,12 @@ class Hub:
         with self.wh() as wh:
             assert_ledger_reconciles(wh)
 
-    def build(self, *extra: str, freshness: bool = False) -> Any:
-        """extract is done; now raw gate → dbt build (build schemas) → mart gate → publish."""
+    def build(self, *extra: str, freshness: bool = False, dbt_args: list[str] | None = None) -> Any:
+        """extract is done; now raw gate → dbt build (build schemas) → mart gate → publish. ``dbt_args``
+        replaces the default selection (the catalog mart and everything upstream of it)."""
         from yiwang.publish import build_and_publish
 
-        out = build_and_publish(dbt_args=[*DBT_BUILD, *extra], freshness=freshness, docs=False)
+        out = build_and_publish(dbt_args=[*(dbt_args or DBT_BUILD), *extra], freshness=freshness, docs=False)
         self.builds.append(out)
         return out
 
@@ -132,8 +133,9 @@ class Hub:
             rows = wh.query(f"select {expr}, count(*) from {qname('raw_' + table.system, table.name)} group by 1")
         return {k: int(n) for k, n in rows}
 
-    def marts_checksum(self) -> dict[str, str]:
-        """Order-independent checksum of every public mart table: sha256 over the sorted row hashes."""
+    def marts_checksum(self, exact: bool = False) -> dict[str, str]:
+        """Order-independent checksum of every public mart table: sha256 over the sorted row hashes (floats
+        rounded to 9 digits unless ``exact``: then every value as the warehouse returns it)."""
         out = {}
         with self.wh() as wh:
             rels = wh.query("select table_schema, table_name from information_schema.tables "
@@ -142,7 +144,8 @@ class Hub:
                 if s.endswith("__build"):
                     continue
                 rows = wh.query(f"select * from {qname(s, t)}")
-                digests = sorted(hashlib.sha256(repr(tuple(_norm(v) for v in r)).encode()).hexdigest() for r in rows)
+                norm = (lambda v: v) if exact else _norm
+                digests = sorted(hashlib.sha256(repr(tuple(norm(v) for v in r)).encode()).hexdigest() for r in rows)
                 out[f"{s}.{t}"] = f"{len(rows)}:" + hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
         return out
 

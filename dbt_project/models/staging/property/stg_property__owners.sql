@@ -17,7 +17,7 @@ with parts as (
 
 latest as (
     {{ latest_version('parts', none, file=true,
-        key_exprs=[clean_text('xqmc'), '_ld', '_dy', '_fh']) }}
+        key_exprs=[clean_text('xqmc'), '_ld', '_dy', '_fh'], rejects_of=source('property', 'owners')) }}
 )
 
 select
