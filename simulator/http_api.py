@@ -45,6 +45,9 @@ class FaultConfig:
     repeat_page: float = 0.0
     extra_field: str | bool | None = None
     down: bool = False
+    # each fault with a rate > 0 happens at least once: the server's first requests get a 429, then a 502
+    # and a 503, and its first page followed by another is served again (a small city has few pages)
+    at_least_once: bool = False
 
     @classmethod
     def from_dirt(cls, dirt: DirtConfig, seed: int = 0, retry_after: int = 1) -> FaultConfig:
@@ -54,7 +57,8 @@ class FaultConfig:
         Retry-After stays small (1 s) so the demo stays fast."""
         return cls(seed=seed, rate_429=dirt.kind_rate("http_429_retry_after"), retry_after=retry_after,
                    rate_5xx=dirt.kind_rate("http_5xx"), repeat_page=dirt.kind_rate("http_repeated_page"),
-                   extra_field=ADDED_FIELD if dirt.kind_rate("http_added_fields") > 0 else None)
+                   extra_field=ADDED_FIELD if dirt.kind_rate("http_added_fields") > 0 else None,
+                   at_least_once=True)
 
     @classmethod
     def from_manifest(cls, out_dir: Path | str) -> FaultConfig:
@@ -137,12 +141,22 @@ def create_app(data_dir: Path | str, approval_token: str, services_api_key: str,
     app.state.faults = faults
     lock = threading.Lock()
     rnd = random.Random(faults.seed)
+    forced: list[int] = []            # statuses still to serve once (at_least_once)
+    if faults.at_least_once:
+        forced += [429] if faults.rate_429 > 0 else []
+        forced += [502, 503] if faults.rate_5xx > 0 else []
+    repeat_due = [faults.at_least_once and faults.repeat_page > 0]
 
     def request_fault() -> Response | None:
         if faults.down:
             return _json(503, {"error": "service unavailable"})
         with lock:
+            first = forced.pop(0) if forced else None
             u429, u5xx, which = rnd.random(), rnd.random(), rnd.random()
+        if first == 429:
+            u429 = -1.0
+        elif first is not None:
+            u429, u5xx, which = 1.0, -1.0, (0.0 if first == 502 else 1.0)
         if u429 < faults.rate_429:
             return _json(429, {"error": "too many requests"}, {"Retry-After": str(faults.retry_after)})
         if u5xx < faults.rate_5xx:
@@ -178,7 +192,10 @@ def create_app(data_dir: Path | str, approval_token: str, services_api_key: str,
         if stop < len(res.records) and items:
             next_token = encode_token(res.positions[stop - 1])
             digest = hashlib.sha256(f"{faults.seed}|{system}|{resource}|{q.get('page_token', '')}|{q.get('updated_since', '')}|{size}".encode()).digest()
-            if not repeated and faults.repeat_page > 0 and int.from_bytes(digest[:8], "big") / 2**64 < faults.repeat_page:
+            with lock:
+                due = repeat_due[0] and not repeated
+                repeat_due[0] = repeat_due[0] and not due
+            if not repeated and faults.repeat_page > 0 and (due or int.from_bytes(digest[:8], "big") / 2**64 < faults.repeat_page):
                 # Serve this page again next time: the client sees its rows twice.
                 next_token = q.get("page_token") or None
                 if next_token is None:

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,10 @@ def _dag_failed(log: Path, offset: int) -> bool:
     return "state=failed" in text or "Task failed" in text or "Traceback (most recent call last)" in text
 
 
-def run_airflow(console: Console, settings: Settings) -> bool:
+def run_airflow(console: Console, settings: Settings, first_delivery: list[str] | None = None,
+                redeliver: Callable[[], object] | None = None) -> bool:
+    """Every DAG with `airflow dags test`. `first_delivery`: file systems whose extract DAG runs once before
+    the others, on the earlier versions of re-sent files; `redeliver` then puts the re-sent versions in place."""
     env = airflow_env(settings)
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -95,14 +99,20 @@ def run_airflow(console: Console, settings: Settings) -> bool:
         return False
     console.print(f"  airflow metadata ready ({time.time() - t0:.0f} s)")
     ok = True
-    for dag_id in [*EXTRACT_DAGS, BUILD_DAG]:
+    first = [f"yiwang_extract_{s}" for s in first_delivery or []]
+    for n, dag_id in enumerate([*first, None, *EXTRACT_DAGS, BUILD_DAG]):
+        if dag_id is None:
+            if redeliver is not None:
+                redeliver()
+            continue
         t0 = time.time()
         offset = len(log.read_text(encoding="utf-8", errors="replace"))
-        with console.status(f"airflow dags test {dag_id}"):
+        label = f"{dag_id} (first delivery)" if n < len(first) else dag_id
+        with console.status(f"airflow dags test {label}"):
             rc = _airflow(["dags", "test", dag_id], env, log)
         failed = rc != 0 or _dag_failed(log, offset)
         mark = "[red]failed[/]" if failed else "[green]ok[/]"
-        console.print(f"  {dag_id}: {mark} ({time.time() - t0:.0f} s)")
+        console.print(f"  {label}: {mark} ({time.time() - t0:.0f} s)")
         ok = ok and not failed
         if failed and dag_id == BUILD_DAG:
             console.print(f"  see {log}")
@@ -126,13 +136,18 @@ def run_build(console: Console, target: str | None = None) -> bool:
     return True
 
 
-def run_in_process(console: Console) -> bool:
+def run_in_process(console: Console, first_delivery: list[str] | None = None,
+                   redeliver: Callable[[], object] | None = None) -> bool:
     from connectors import run
 
     ok = True
     with Progress(console) as progress:
         run.extract_reference(progress=progress.callback("reference"))
-        for system in SYSTEMS:
+        for system in [*(first_delivery or []), None, *SYSTEMS]:
+            if system is None:
+                if redeliver is not None:
+                    redeliver()
+                continue
             try:
                 run.extract_system(system, progress=progress.callback(system))
             except Exception as e:  # noqa: BLE001 - report, go on with the other systems
@@ -141,7 +156,26 @@ def run_in_process(console: Console) -> bool:
     return run_build(console) and ok
 
 
+def first_delivery_pending(out: Path, settings: Settings) -> list[str]:
+    """File systems with a re-sent file (simulator: truth/resend/earlier/<system>/...) whose earlier version
+    the warehouse has never seen. The demo lands those earlier versions first and then the re-sent ones,
+    so the connectors meet a file delivered again at the same path with new content, as the contract says
+    files arrive."""
+    from connectors.landing import known_files
+    from yiwang.warehouse import open_warehouse
+
+    earlier = out / "truth" / "resend" / "earlier"
+    wanted = {system: [p.relative_to(earlier / system).as_posix() for p in sorted((earlier / system).rglob("*"))
+                       if p.is_file()] for system in SYSTEMS if (earlier / system).is_dir()}
+    wanted = {s: rels for s, rels in wanted.items() if rels}
+    if not wanted:
+        return []
+    with open_warehouse(settings.warehouse_url) as wh:
+        return [s for s, rels in wanted.items() if not set(rels) & set(known_files(wh, s))]
+
+
 def run_demo(console: Console, *, scale: str, seed: int, use_airflow: bool, fresh: bool) -> bool:
+    import simulator
     from simulator import http_api
     from yiwang.summary import print_summary
 
@@ -157,21 +191,39 @@ def run_demo(console: Console, *, scale: str, seed: int, use_airflow: bool, fres
         console.print(f"simulated sources in {out} are current ({scale}, seed {seed}); not regenerating")
     else:
         run_simulator(out, scale=scale, seed=seed, console=console)
+    # the simulated APIs misbehave as the contract says (429 + Retry-After, 502/503, a repeated page, an
+    # added field), at the rates of the city's dirt configuration (manifest.json)
+    faults = http_api.FaultConfig.from_manifest(out)
     server = http_api.serve_in_thread(
         out,
         host="127.0.0.1",
         port=0,
         approval_token=os.environ["YIWANG_APPROVAL_TOKEN"],
         services_api_key=os.environ["YIWANG_SERVICES_API_KEY"],
+        faults=faults,
     )
     os.environ["YIWANG_APPROVAL_URL"] = f"{server.url}/approval"
     os.environ["YIWANG_SERVICES_URL"] = f"{server.url}/services"
     get_settings.cache_clear()
     settings = get_settings()
-    console.print(f"simulated approval/services APIs on {server.url}")
+    console.print(f"simulated approval/services APIs on {server.url} (faults: 429 {faults.rate_429:.0%}, "
+                  f"5xx {faults.rate_5xx:.0%}, repeated page {faults.repeat_page:.0%}, "
+                  f"added field {faults.extra_field_name or 'none'})")
+    first = first_delivery_pending(out, settings)
+    if first:
+        simulator.restore_earlier_versions(out)
+        console.print(f"re-sent files: {', '.join(first)} land first as delivered before, then as re-sent")
+
+    def redeliver() -> None:
+        simulator.restore_final_versions(out)
+
     try:
-        ok = run_airflow(console, settings) if use_airflow else run_in_process(console)
+        if use_airflow:
+            ok = run_airflow(console, settings, first, redeliver)
+        else:
+            ok = run_in_process(console, first, redeliver)
     finally:
         server.stop()
+        simulator.restore_final_versions(out)
     print_summary(console, since=started)
     return ok
