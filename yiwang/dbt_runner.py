@@ -3,11 +3,15 @@
 dbt is imported only inside the functions: DAG files import this module at parse time, and importing dbt
 costs a second or two. The warehouse location comes from :mod:`yiwang.settings`, handed to dbt through the
 environment variables ``dbt_project/profiles.yml`` reads (``YIWANG_DUCKDB_PATH`` or ``YIWANG_PG_*``).
+
+The pseudonymisation key never reaches dbt as text: on DuckDB the plugin ``yiwang.dbt_duckdb_udf`` reads it at
+run time; on PostgreSQL :func:`pg_hmac_options` hands it to the session through ``PGOPTIONS``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -40,7 +44,8 @@ def default_target(settings: Settings | None = None) -> str:
 
 
 def dbt_env(settings: Settings | None = None) -> dict[str, str]:
-    """Environment variables profiles.yml reads, derived from the warehouse URL (no connection is made)."""
+    """Environment variables profiles.yml reads, derived from the warehouse URL (no connection is made); on
+    PostgreSQL also ``PGOPTIONS`` carrying the pseudonym key's session settings (:func:`pg_hmac_options`)."""
     settings = settings or get_settings()
     if settings.is_duckdb:
         return {"YIWANG_DUCKDB_PATH": str(settings.duckdb_path)}
@@ -55,7 +60,39 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
     }
     if u.password:
         env["YIWANG_PG_PASSWORD"] = str(u.password)
+    options = pg_hmac_options()
+    if options is not None:
+        env["PGOPTIONS"] = options
     return env
+
+
+_PG_HMAC_OPTION = re.compile(r"\s*-c\s*yiwang\.hmac_(?:ipad|opad)=\S*")
+
+
+def pg_hmac_options(existing: str | None = None) -> str | None:
+    """PGOPTIONS for dbt's PostgreSQL sessions: the HMAC key, as its two padded forms (hex), in the session
+    settings ``yiwang.hmac_ipad`` / ``yiwang.hmac_opad`` that ``yiwang_udf.yiwang_hmac()`` reads (see
+    ``dbt_project/macros/identity/idn_pseudonym.sql``). libpq sends them in the connection start-up packet, so
+    they never appear in SQL text, dbt's artefacts or logs, or the server's statement log.
+
+    ``existing`` (default: the current ``PGOPTIONS``) is kept, minus any earlier yiwang.hmac_* settings.
+    ``None`` when ``YIWANG_HMAC_KEY`` is not set: dbt still parses, compiles and documents; a model that
+    pseudonymises then fails, naming what is missing."""
+    import hashlib
+
+    from yiwang.settings import ConfigError, hmac_key
+
+    try:
+        key = hmac_key()
+    except ConfigError:
+        return None
+    if len(key) > 64:  # RFC 2104: a key longer than the block is hashed first
+        key = hashlib.sha256(key).digest()
+    block = key.ljust(64, b"\0")
+    ipad = bytes(b ^ 0x36 for b in block).hex()
+    opad = bytes(b ^ 0x5C for b in block).hex()
+    rest = _PG_HMAC_OPTION.sub("", os.environ.get("PGOPTIONS", "") if existing is None else existing).strip()
+    return " ".join(filter(None, [rest, f"-c yiwang.hmac_ipad={ipad} -c yiwang.hmac_opad={opad}"]))
 
 
 @contextmanager
