@@ -61,3 +61,9 @@
 {% macro duckdb__let_in(value_expr, body, name) -%}
     {{ body | replace(name, '(' ~ value_expr ~ ')') }}
 {%- endmacro %}
+
+{#- Mean of a numeric expression that does not depend on the order rows are added in: the values are
+    summed as exact decimals (scale 6), so a rebuild of the same data gives the same bytes. -#}
+{% macro exact_avg(expr) -%}
+    cast(avg(cast({{ expr }} as numeric(24, 6))) as double precision)
+{%- endmacro %}

@@ -24,8 +24,8 @@
     cast(sum(e.return_count) as integer)                                                     as returns,
     cast(sum(e.extension_count) as integer)                                                  as extensions,
     cast(sum(case when e.has_whistle then 1 else 0 end) as integer)                          as whistle_events,
-    cast(avg(e.whistle_response_hours) as double precision)                                  as avg_whistle_response_hours,
-    cast(avg(e.hours_to_close) as double precision)                                          as avg_hours_to_close
+    {{ exact_avg('e.whistle_response_hours') }}                                              as avg_whistle_response_hours,
+    {{ exact_avg('e.hours_to_close') }}                                                      as avg_hours_to_close
 {%- endmacro %}
 
 {% macro governance_rollup(dims, period='month') -%}

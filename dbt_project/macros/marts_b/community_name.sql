@@ -9,7 +9,3 @@
     end)
 {%- endmacro %}
 
-{#- Hours between two timestamps (fractional), both engines. -#}
-{% macro datediff_hours(start_ts, end_ts) -%}
-    (extract(epoch from ({{ end_ts }} - {{ start_ts }})) / 3600.0)
-{%- endmacro %}

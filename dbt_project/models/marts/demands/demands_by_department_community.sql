@@ -79,8 +79,8 @@ select
     cast(sum(case when d.via_grid + d.via_hotline + d.via_property > 1 then 1 else 0 end) as integer) as demands_multi_channel,
     cast(sum(case when d.records > 1 or d.flagged_repeat = 1 then 1 else 0 end) as integer) as demands_repeated,
     cast(count(d.closed_at) as integer)                                         as demands_closed,
-    cast(avg(case when d.closed_at is not null
-                  then {{ datediff_hours('d.dispatched_at', 'd.closed_at') }} end) as double precision) as avg_dispatch_to_close_hours,
+    {{ exact_avg("case when d.closed_at is not null then " ~ hours_between('d.dispatched_at', 'd.closed_at') ~ " end") }}
+                                                                                as avg_dispatch_to_close_hours,
     cast(count(d.any_unsatisfied) as integer)                                   as demands_rated,
     cast(sum(case when d.any_unsatisfied = 0 then 1 else 0 end) as integer)     as demands_satisfied
 from per_demand as d
