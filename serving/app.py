@@ -1,4 +1,4 @@
-"""Read-only API for portals: published marts only, never raw or staging, paged.
+"""Read-only API for portals: published marts only (the read snapshot on DuckDB), never raw or staging, paged.
 
     uvicorn serving.app:app --host 127.0.0.1 --port 8080     (YIWANG_HOME / YIWANG_WAREHOUSE_URL as usual)
 """
@@ -15,27 +15,18 @@ PUBLISHED = {"catalog": ("mart_catalog", "service_catalog", "item_code")}
 
 
 def _read(schema: str, table: str, order: str, limit: int, offset: int, filters: dict[str, str]) -> list[dict]:
-    settings = get_settings()
+    """Rows of a published mart, from the read snapshot (yiwang.snapshot): never the file the pipeline writes."""
+    from yiwang.snapshot import NotPublished, open_published
+
     where = " and ".join(f'"{k}" = ?' for k in filters) or "true"
     sql = f'select * from "{schema}"."{table}" where {where} order by "{order}" limit ? offset ?'
     params: list[Any] = [*filters.values(), limit, offset]
-    if settings.is_duckdb:
-        import duckdb
-
-        if not settings.duckdb_path.exists():
-            raise HTTPException(503, "the warehouse has not been built yet")
-        con = duckdb.connect(str(settings.duckdb_path), read_only=True)
-        try:
-            cur = con.execute(sql, params)
-            cols = [d[0] for d in cur.description]
-            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-        finally:
-            con.close()
-    from yiwang.warehouse import open_warehouse
-
-    with open_warehouse(settings.warehouse_url) as wh, wh.transaction() as tx:
-        cols = tx.columns(schema, table)
-        return [dict(zip(cols, r, strict=True)) for r in tx.query(sql, params)]
+    try:
+        with open_published(get_settings()) as reader:
+            cols, rows = reader.query(sql, params)
+    except NotPublished as e:
+        raise HTTPException(503, str(e)) from e
+    return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
 def create_app() -> FastAPI:

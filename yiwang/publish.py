@@ -1,5 +1,6 @@
 """Publishing marts: dbt builds them into build schemas, the mart gate checks those, and only then are they
-copied into the public ``mart_*`` schemas readers use — all public marts in ONE transaction.
+copied into the public ``mart_*`` schemas — all public marts in ONE transaction; on DuckDB they are then copied
+into a new read snapshot that readers open instead of the warehouse (yiwang.snapshot).
 
 ``dbt_project/macros/generate_schema_name.sql`` puts every ``mart_*`` schema under ``mart_<x>__build`` when the
 environment variable :data:`SUFFIX_ENV` is set (the build DAG and ``yiwang build`` set it; a plain ``dbt build``
@@ -111,10 +112,16 @@ def publish(run_id: str | None = None, mart_gate: dict[str, Any] | None = None,
     accept = settings.accept_output_change if accept_output_change is None else accept_output_change
     with open_warehouse(settings.warehouse_url) as wh:
         try:
-            return _publish(wh, build_id, run_id, mart_gate, settings, docs_path, accept)
+            published = _publish(wh, build_id, run_id, mart_gate, settings, docs_path, accept)
         except output_checks.OutputGateFailed as e:  # rolled back: log the refusal on its own
             output_checks.record_refusal(wh, e, build_id, run_id)
             raise
+        if wh.dialect == "duckdb":  # readers open a copy, never the file the pipeline writes (yiwang.snapshot)
+            from yiwang.snapshot import write_snapshot
+
+            tables = [tuple(name.split(".", 1)) for name in sorted(published.mart_row_counts)]
+            write_snapshot(wh.connection(), settings, build_id, tables)  # type: ignore[arg-type]
+        return published
 
 
 def _publish(wh: Any, build_id: str, run_id: str | None, mart_gate: dict[str, Any] | None, settings: Settings,

@@ -136,6 +136,10 @@ class Warehouse:
                 self._con = psycopg.connect(_pg_dsn(self.url))
         return self._con
 
+    def connection(self) -> Any:
+        """The driver connection itself (DuckDB or psycopg), opened on first use."""
+        return self._connect()
+
     def close(self) -> None:
         if self._con is not None:
             self._con.close()
