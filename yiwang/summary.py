@@ -134,6 +134,10 @@ def print_summary(console: Console, since: dt.datetime | None = None) -> None:
         console.print(g)
     docs = sorted(settings.gx_dir.rglob("index.html")) if settings.gx_dir.exists() else []
     console.print(f"warehouse: {settings.warehouse_url}")
+    from yiwang.snapshot import current_snapshot, snapshot_dir
+
+    if settings.is_duckdb and current_snapshot(settings) is not None:
+        console.print(f"read snapshot (API, analysts): {snapshot_dir(settings) / 'marts.duckdb'}")
     if docs:
         console.print(f"GX Data Docs: {docs[0]}")
     site = settings.site_dir
