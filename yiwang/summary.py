@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from yiwang.settings import REPO_ROOT, get_settings
+from yiwang.snapshot import current_snapshot, snapshot_dir
 from yiwang.warehouse import Tx, open_warehouse, qname
 
 
@@ -134,8 +135,6 @@ def print_summary(console: Console, since: dt.datetime | None = None) -> None:
         console.print(g)
     docs = sorted(settings.gx_dir.rglob("index.html")) if settings.gx_dir.exists() else []
     console.print(f"warehouse: {settings.warehouse_url}")
-    from yiwang.snapshot import current_snapshot, snapshot_dir
-
     if settings.is_duckdb and current_snapshot(settings) is not None:
         console.print(f"read snapshot (API, analysts): {snapshot_dir(settings) / 'marts.duckdb'}")
     if docs:
