@@ -1,4 +1,4 @@
-{{ config(enabled=var('yiwang_identity_marts', false)) }}
+{{ config(enabled=var('yiwang_identity_marts', false) and var('yiwang_restricted_marts', false)) }}
 -- Once-only view (一次都不跑): per resident_key, which systems hold a record of the resident and which
 -- services they used, from identity.resident_xref joined back to the staged records. No raw ids,
 -- phones or addresses; the name only masked (张*). Restricted schema mart_residents.
