@@ -1,4 +1,4 @@
--- Party organisations with the community (qhdm when it is a 社区 division) and the grid they sit in:
+-- Party organisations with the community (qhdm when it is a community of the identity layer, int_communities) and the grid they sit in:
 -- a 15-digit code in the grid text, else the grid text equal to a grid name, else the community code +
 -- the number of "第N网格" / "N网格" (texts with Chinese numerals stay unresolved).
 with orgs as (
@@ -7,9 +7,7 @@ with orgs as (
 ),
 
 communities as (
-    select d.division_code as community_code
-    from {{ ref('stg_reference__divisions') }} as d
-    where d.division_level = '社区'
+    select c.community_code from {{ ref('int_communities') }} as c
 ),
 
 grids as (

@@ -7,9 +7,9 @@ with xref as (
     select x.source_system, x.source_table, x.source_key, x.demand_key from {{ ref('demand_xref') }} as x
 ),
 
-communities as (
-    select d.division_code as community_code, d.division_name
-    from {{ ref('stg_reference__divisions') }} as d where d.division_level = '社区'
+-- the community the identity layer gives a ticket / complaint (identity.grid_xref)
+places as (
+    select x.source_system, x.source_table, x.source_key, x.community_code from {{ ref('grid_xref') }} as x
 ),
 
 departments as (
@@ -19,11 +19,6 @@ departments as (
 dispatch_steps as (
     select s.event_id, min(s.acted_at) as dispatched_at
     from {{ ref('stg_grid__event_steps') }} as s where s.step = '派遣' group by s.event_id
-),
-
-estates as (
-    select e.estate_name, e.company, max(e.community_text) as community_text
-    from {{ ref('stg_property__estates') }} as e group by e.estate_name, e.company
 ),
 
 records as (
@@ -40,13 +35,14 @@ records as (
            t.assigned_department_name, c.community_code,
            case when t.repeats_ticket_id is not null then 1 else 0 end
     from {{ ref('stg_hotline__tickets') }} as t
-    left join communities as c on c.division_name = {{ community_name_from_text('t.community_name') }}
+    left join places as c
+        on c.source_system = 'hotline' and c.source_table = 'tickets' and c.source_key = t.source_key
     union all
     select 'property', 'complaints', p.complaint_id, p.accepted_at, p.accepted_at, p.completed_at,
            p.satisfaction, '物业企业', c.community_code, 0
     from {{ ref('stg_property__complaints') }} as p
-    left join estates as es on es.estate_name = p.estate_name and es.company = p.company
-    left join communities as c on c.division_name = {{ community_name_from_text('es.community_text') }}
+    left join places as c
+        on c.source_system = 'property' and c.source_table = 'complaints' and c.source_key = p.source_key
 ),
 
 per_demand as (

@@ -1,17 +1,18 @@
--- 需求清单: demands raised in each community, by source and category. Hotline tickets (community by
--- its community text; category = 诉求类别, else 诉求类型), grid events (community of the grid;
--- category = the event category's major name, 未分类 when the code is unknown) and property complaints
--- (community of the estate's file row; category = 投诉类别). Unresolved communities: community_code NULL.
-with communities as (
-    select d.division_code as community_code, d.division_name
-    from {{ ref('stg_reference__divisions') }} as d where d.division_level = '社区'
+-- 需求清单: demands raised in each community, by source and category. Hotline tickets (category = 诉求类别,
+-- else 诉求类型), grid events (community of the grid; category = the event category's major name, 未分类 when
+-- the code is unknown) and property complaints (category = 投诉类别). A ticket's or complaint's community is
+-- the one the identity layer gives the record (identity.grid_xref: its grid, else the community it names,
+-- every spelling of a community name matched to the city's divisions). Unresolved: community_code NULL.
+with places as (
+    select x.source_system, x.source_table, x.source_key, x.community_code from {{ ref('grid_xref') }} as x
 ),
 
 hotline as (
     select c.community_code, 'hotline' as source, coalesce(t.request_category, t.request_type, '未分类') as category,
            t.ticket_id as need_id, t.completed_at
     from {{ ref('stg_hotline__tickets') }} as t
-    left join communities as c on c.division_name = {{ community_name_from_text('t.community_name') }}
+    left join places as c
+        on c.source_system = 'hotline' and c.source_table = 'tickets' and c.source_key = t.source_key
 ),
 
 grid as (
@@ -22,17 +23,12 @@ grid as (
     left join {{ ref('stg_reference__event_categories') }} as k on k.category_code = e.category_code
 ),
 
-estates as (
-    select e.estate_name, e.company, max(e.community_text) as community_text
-    from {{ ref('stg_property__estates') }} as e group by e.estate_name, e.company
-),
-
 property as (
     select c.community_code, 'property' as source, coalesce(p.category, '未分类') as category,
            p.complaint_id as need_id, p.completed_at
     from {{ ref('stg_property__complaints') }} as p
-    left join estates as e on e.estate_name = p.estate_name and e.company = p.company
-    left join communities as c on c.division_name = {{ community_name_from_text('e.community_text') }}
+    left join places as c
+        on c.source_system = 'property' and c.source_table = 'complaints' and c.source_key = p.source_key
 ),
 
 needs as (

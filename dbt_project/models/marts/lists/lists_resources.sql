@@ -1,15 +1,13 @@
--- 资源清单: per community, its service sites (服务阵地, community by the site's community text), its
--- paired department (lists_department_pairing) and the life-service providers offering items at its
--- sites (stg_services__life_items.site_ids).
-with communities as (
-    select d.division_code as community_code, d.division_name
-    from {{ ref('stg_reference__divisions') }} as d where d.division_level = '社区'
-),
-
-sites as (
+-- 资源清单: per community, its service sites (服务阵地, community the identity layer gives the site:
+-- identity.grid_xref, from its coordinates or its community text in any spelling), its paired department
+-- (lists_department_pairing) and the life-service providers offering items at its sites
+-- (stg_services__life_items.site_ids). A site the identity layer cannot place is left out.
+with sites as (
     select c.community_code, s.site_id, s.site_name, s.site_type
     from {{ ref('stg_services__sites') }} as s
-    inner join communities as c on c.division_name = {{ community_name_from_text('s.community_text') }}
+    inner join {{ ref('grid_xref') }} as c
+        on c.source_system = 'services' and c.source_table = 'sites' and c.source_key = s.source_key
+    where c.community_code is not null
 ),
 
 item_sites as (
