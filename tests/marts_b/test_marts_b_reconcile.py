@@ -131,3 +131,27 @@ def test_no_raw_identifiers_in_public_marts(small_db) -> None:
                            where table_schema in ('mart_property', 'mart_party', 'mart_lists', 'mart_demands')""").fetchall()
     names = {c[2] for c in cols}
     assert not names & {"id_no", "phone", "name", "member_id", "sfzh", "sjhm", "xm"}
+
+
+IN_SERVICE_SQL = """
+    with v as (select trim(dy_id) id, trim(djzt) djzt, nullif(trim(gzdw), '') gzdw,
+                      row_number() over (partition by trim(dy_id) order by gxsj desc, _loaded_at desc) rn
+               from raw_party.dj_dy where nullif(trim(dy_id), '') is not null)
+    select count(*) from v where rn = 1 and djzt = '正常' and gzdw is not null"""
+
+
+def test_party_check_in_rate_counts_every_in_service_member(small_db, schema: str = "mart_party") -> None:
+    mart = f"{schema}.party_check_in_rate_by_community"
+    members, checked = small_db.execute(f"select sum(in_service_members), sum(members_checked_in) from {mart}").fetchone()
+    assert members == one(small_db, IN_SERVICE_SQL) > 0
+    registered = one(small_db, "select count(distinct trim(dy_id)) from raw_party.dj_bd where trim(zt) = '已报到'")
+    assert 0 < checked <= registered
+    bad = one(small_db, f"""select count(*) from {mart}
+        where (in_service_members = 0 and check_in_rate is not null)
+           or (in_service_members > 0 and abs(check_in_rate - members_checked_in * 1.0 / in_service_members) > 1e-12)""")
+    assert bad == 0
+    # one row per community of the divisions reference, plus the row of unknown home communities
+    communities = one(small_db, "select count(distinct trim(division_code)) from raw_reference.divisions "
+                                "where trim(level) = '社区'")
+    assert one(small_db, f"select count(community_code) from {mart}") >= communities
+    assert one(small_db, f"select count(*) from {mart} where community_code is null") == 1
