@@ -53,3 +53,24 @@ def test_run_drops_leftover_restricted_marts_while_off(run_dbt, duckdb_warehouse
     assert result.success, result.exception
     left = leftovers()
     assert left == {"mart_residents.not_restricted", "mart_residents__build.not_restricted"}, left
+
+
+def test_run_drops_leftover_restricted_marts_while_off_postgres(run_dbt, pg_database: dict[str, str]) -> None:
+    import psycopg
+
+    def connect():  # noqa: ANN202
+        return psycopg.connect(host=pg_database["YIWANG_PG_HOST"], port=int(pg_database["YIWANG_PG_PORT"]),
+                               user=pg_database["YIWANG_PG_USER"], password=pg_database["YIWANG_PG_PASSWORD"] or None,
+                               dbname=pg_database["YIWANG_PG_DBNAME"], autocommit=True)
+
+    with connect() as conn:
+        for schema in ("mart_residents", "mart_residents__build"):
+            conn.execute(f"create schema {schema}")
+            conn.execute(f"create table {schema}.resident_services as select 'R1' as resident_key")
+    result = run_dbt(["run", "--select", "stg_reference__divisions"], target="postgres",
+                     env={**pg_database, "YIWANG_BUILD_SCHEMA_SUFFIX": "__build"})
+    assert result.success, result.exception
+    with connect() as conn:
+        left = conn.execute("select table_schema from information_schema.tables "
+                            "where table_name = 'resident_services'").fetchall()
+    assert left == []
