@@ -124,7 +124,8 @@ FORMS: dict[tuple[str, str], Form] = {(where, f.text): f for where, f in [
                            "staging keeps the code (category_code); marts count it under an unknown category",
                            r"^\d{4}$")),
     ("grid.wg_sj.lbdm", _f("category only as text in sjms", "category_text_only", "value",
-                           "staging: category_code NULL, the text stays in description", r"^$")),
+                           "staging stg_grid__events: no stated code; the category is found in the description "
+                           "(category_source description_minor / description_major)", r"^$")),
     ("grid.wg_sj.myd", _f("5", "myd_numeric", "value", "staging normalize_satisfaction", r"^5$")),
     ("grid.wg_sj.myd", _f("3", "myd_numeric", "value", "staging normalize_satisfaction", r"^3$")),
     ("grid.wg_sj.myd", _f("1", "myd_numeric", "value", "staging normalize_satisfaction", r"^1$")),
