@@ -142,6 +142,10 @@ def tiny_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     con.execute("""insert into raw_grid.wg_syrk (rkid, xm, sfzh, wgbm, jzlx, sfsc, update_time) values
         ('RK1', '张三', '42010619800101001X', '420106001001001', '户籍', '0', '2026-10-01 08:00:00'),
         ('RK2', '李四', '420106800101123', '420106001001002', '流动', '1', '2026-10-02 08:00:00')""")
+    # the grids the residents live in: the raw gate checks references against the current delivery
+    con.execute("insert into raw_grid.wg_grid (wgbm, wgmc, update_time) values "
+                "('420106001001001', '第1网格', '2026-10-01 08:00:00'), "
+                "('420106001001002', '第2网格', '2026-10-01 08:00:00')")
     con.close()
     yield get_settings()
     get_settings.cache_clear()

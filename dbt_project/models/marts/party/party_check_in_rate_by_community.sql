@@ -65,6 +65,7 @@ areas as (
 )
 
 select
+    cast(coalesce(a.community_code, 'unknown') as varchar)              as home_area,
     cast(a.community_code as varchar)                                   as community_code,
     cast(a.community_name as varchar)                                   as community_name,
     cast(a.street_code as varchar)                                      as street_code,
