@@ -36,7 +36,7 @@ from expectations.suites import (
 )
 from yiwang.contracts import load_contract
 from yiwang.settings import Settings, get_settings
-from yiwang.warehouse import qident, qname
+from yiwang.warehouse import apply_duckdb_limits, qident, qname
 
 # Schema drift is a changed column set, never a share of dirty values: a contract field that other batches fill
 # is empty in every row of a load batch of at least DRIFT_MIN_ROWS rows (a column dropped at the source). The
@@ -129,6 +129,7 @@ class _Reader:
             if not path.exists():
                 raise FileNotFoundError(f"warehouse {path} does not exist: run the extract DAGs first")
             self._con = duckdb.connect(str(path), read_only=True)
+            apply_duckdb_limits(self._con)
         else:
             import psycopg
             from sqlalchemy.engine import make_url

@@ -48,7 +48,9 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
     PostgreSQL also ``PGOPTIONS`` carrying the pseudonym key's session settings (:func:`pg_hmac_options`)."""
     settings = settings or get_settings()
     if settings.is_duckdb:
-        return {"YIWANG_DUCKDB_PATH": str(settings.duckdb_path)}
+        return {"YIWANG_DUCKDB_PATH": str(settings.duckdb_path),
+                "YIWANG_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+                "YIWANG_DUCKDB_TEMP_DIR": str(settings.duckdb_temp_dir)}
     from sqlalchemy.engine import make_url
 
     u = make_url(settings.warehouse_url)

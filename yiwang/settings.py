@@ -102,6 +102,11 @@ class Settings:
     # findings (a deliberate change; `yiwang build --accept-output-change`).
     publish_max_row_change: float = 0.2
     accept_output_change: bool = False
+    # DuckDB's memory ceiling (YIWANG_DUCKDB_MEMORY_LIMIT, e.g. "4GB"; default: a third of the machine's memory,
+    # where DuckDB alone would take 80 %) and where it spills past it (YIWANG_DUCKDB_TEMP_DIR, default
+    # $YIWANG_HOME/tmp/duckdb). Applied to dbt's connections (profiles.yml) and to the project's own.
+    duckdb_memory_limit: str = ""
+    duckdb_temp_dir: Path | None = None
 
     @property
     def is_duckdb(self) -> bool:
@@ -181,7 +186,20 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         dbt_tasks=_dbt_tasks(env.get("YIWANG_DBT_TASKS") or "model"),
         publish_max_row_change=_share("YIWANG_PUBLISH_MAX_ROW_CHANGE", env.get("YIWANG_PUBLISH_MAX_ROW_CHANGE"), 0.2),
         accept_output_change=_flag("YIWANG_ACCEPT_OUTPUT_CHANGE", env.get("YIWANG_ACCEPT_OUTPUT_CHANGE")),
+        duckdb_memory_limit=_memory_limit(env.get("YIWANG_DUCKDB_MEMORY_LIMIT")),
+        duckdb_temp_dir=Path(env.get("YIWANG_DUCKDB_TEMP_DIR") or home / "tmp" / "duckdb"),
     )
+
+
+def _memory_limit(value: str | None) -> str:
+    """A DuckDB memory_limit: the value given ("4GB", "512MB"), else a third of the machine's memory."""
+    if value:
+        if not re.fullmatch(r"\s*\d+(?:\.\d+)?\s*(?:[KMGT]i?B|[KMGT]B?)\s*", value, flags=re.IGNORECASE):
+            raise ConfigError(f"YIWANG_DUCKDB_MEMORY_LIMIT must be a size such as 4GB or 512MB, not {value!r}")
+        return value.strip()
+    import psutil
+
+    return f"{max(1, psutil.virtual_memory().total // 3 // 2**30)}GB"
 
 
 def _dbt_tasks(value: str) -> str:

@@ -130,6 +130,7 @@ class Warehouse:
                 path = Path(self.url.split(":///", 1)[1])
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._con = duckdb.connect(str(path))
+                apply_duckdb_limits(self._con)
             else:
                 import psycopg
 
@@ -175,6 +176,19 @@ class Warehouse:
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         with self.transaction() as tx:
             return tx.scalar(sql, params)
+
+
+def apply_duckdb_limits(con: Any) -> None:
+    """The configured memory ceiling and spill directory (yiwang.settings) on a DuckDB connection: past the
+    ceiling DuckDB spills to disk instead of growing."""
+    from yiwang.settings import get_settings
+
+    settings = get_settings()
+    if settings.duckdb_temp_dir is not None:
+        settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
+        con.execute(f"set temp_directory = '{str(settings.duckdb_temp_dir).replace(chr(39), chr(39) * 2)}'")
+    if settings.duckdb_memory_limit:
+        con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
 
 
 def _pg_dsn(url: str) -> str:
