@@ -32,27 +32,26 @@ def test_good_data_passes_both_gates(warehouse: MakeWarehouse, good_syrk: list, 
     assert Path(mart.docs_path).is_relative_to(settings.gx_dir)
 
 
-def _rejects(settings: Settings) -> dict[str, str]:
-    """ops.raw_rejects of wg_syrk: row hash -> quarantine id."""
+def _pairs(settings: Settings, sql: str) -> dict[str, str]:
+    """A two-column query over the gate's warehouse, as a dict."""
     import duckdb
 
     con = duckdb.connect(str(settings.duckdb_path), read_only=True)
     try:
-        return dict(con.execute("select _row_hash, quarantine_id from ops.raw_rejects "
-                                "where table_name = 'wg_syrk'").fetchall())
+        return dict(con.execute(sql).fetchall())
     finally:
         con.close()
+
+
+def _rejects(settings: Settings) -> dict[str, str]:
+    """ops.raw_rejects of wg_syrk: row hash -> quarantine id."""
+    return _pairs(settings, "select _row_hash, quarantine_id from ops.raw_rejects where table_name = 'wg_syrk'")
 
 
 def _reasons(settings: Settings) -> dict[str, str]:
-    import duckdb
-
-    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
-    try:
-        return dict(con.execute("select x._row_hash, q.reason from ops.raw_rejects x join ops.quarantine q "
-                                "using (quarantine_id) where x.table_name = 'wg_syrk'").fetchall())
-    finally:
-        con.close()
+    """ops.raw_rejects of wg_syrk: row hash -> the quarantine reason."""
+    return _pairs(settings, "select x._row_hash, q.reason from ops.raw_rejects x join ops.quarantine q "
+                            "using (quarantine_id) where x.table_name = 'wg_syrk'")
 
 
 def test_readable_dirt_is_never_quarantined_however_common(warehouse: MakeWarehouse, good_syrk: list) -> None:
