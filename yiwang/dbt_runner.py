@@ -176,7 +176,12 @@ def run_dbt(
 
 
 def manifest_path(project_dir: Path | None = None) -> Path:
-    return Path(project_dir or DBT_PROJECT_DIR) / "target" / "manifest.json"
+    """Where dbt writes the project's manifest: ``$DBT_TARGET_PATH`` when set (relative to the project), as dbt
+    itself does, else ``<project>/target``. Readers of the manifest (the mart gate, cosmos) must read the one the
+    build they follow wrote, never a stale one from another target path."""
+    project_dir = Path(project_dir or DBT_PROJECT_DIR)
+    target = os.environ.get("DBT_TARGET_PATH")
+    return (project_dir / target if target else project_dir / "target") / "manifest.json"
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
