@@ -145,7 +145,8 @@ def make_build_dag(
         def publish(mart_result: dict[str, Any]) -> dict[str, Any]:
             from yiwang.publish import publish as publish_marts
 
-            return publish_marts(run_id=get_current_context()["run_id"], mart_gate=mart_result).to_dict()
+            return publish_marts(run_id=get_current_context()["run_id"], mart_gate=mart_result,
+                                 project_dir=project_dir).to_dict()
 
         @task(on_execute_callback=_set_dbt_env_public)
         def docs() -> str:

@@ -301,10 +301,12 @@ def record(tx: Tx, report: OutputReport, build_id: str, run_id: str | None) -> N
         tx.execute("insert into ops.output_gate_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", r)
 
 
-def gate(tx: Tx, tables: list[tuple[str, str]], *, max_row_change: float, accept: bool) -> OutputReport:
+def gate(tx: Tx, tables: list[tuple[str, str]], *, max_row_change: float, accept: bool,
+         project_dir: Path | None = None) -> OutputReport:
     """Check; raise :class:`OutputGateFailed` on a finding unless ``accept``. The caller records the report
-    (:func:`record`) in the publish transaction, or with :func:`record_refusal` after it rolled back."""
-    report = check_output(tx, tables, max_row_change=max_row_change)
+    (:func:`record`) in the publish transaction, or with :func:`record_refusal` after it rolled back. The
+    dimensions are those declared in the dbt project that built the marts (``project_dir``)."""
+    report = check_output(tx, tables, max_row_change=max_row_change, dimensions=declared_dimensions(project_dir))
     report.accepted = accept
     if report.failed and not accept:
         raise OutputGateFailed(report)

@@ -97,13 +97,14 @@ class Published:
 
 def publish(run_id: str | None = None, mart_gate: dict[str, Any] | None = None,
             settings: Settings | None = None, docs_path: str | None = None,
-            accept_output_change: bool | None = None) -> Published:
+            accept_output_change: bool | None = None, project_dir: Path | None = None) -> Published:
     """Swap every built mart into its public schema and log the build, all in one transaction.
 
     Call only after the mart gate passed on the build schemas. ``mart_gate`` is ``GateResult.to_dict()``.
     The output gate (expectations.output_checks) first compares the built marts with the published ones and
     raises ``OutputGateFailed`` on broken output, publishing nothing, unless ``accept_output_change`` (default
-    ``Settings.accept_output_change``, YIWANG_ACCEPT_OUTPUT_CHANGE).
+    ``Settings.accept_output_change``, YIWANG_ACCEPT_OUTPUT_CHANGE). The marts' declared dimensions come from the
+    dbt project that built them (``project_dir``, default the project's own).
     """
     from expectations import output_checks
 
@@ -112,7 +113,7 @@ def publish(run_id: str | None = None, mart_gate: dict[str, Any] | None = None,
     accept = settings.accept_output_change if accept_output_change is None else accept_output_change
     with open_warehouse(settings.warehouse_url) as wh:
         try:
-            published = _publish(wh, build_id, run_id, mart_gate, settings, docs_path, accept)
+            published = _publish(wh, build_id, run_id, mart_gate, settings, docs_path, accept, project_dir)
         except output_checks.OutputGateFailed as e:  # rolled back: log the refusal on its own
             output_checks.record_refusal(wh, e, build_id, run_id)
             raise
@@ -125,7 +126,7 @@ def publish(run_id: str | None = None, mart_gate: dict[str, Any] | None = None,
 
 
 def _publish(wh: Any, build_id: str, run_id: str | None, mart_gate: dict[str, Any] | None, settings: Settings,
-             docs_path: str | None, accept: bool) -> Published:
+             docs_path: str | None, accept: bool, project_dir: Path | None = None) -> Published:
     from expectations import output_checks
 
     with wh.transaction() as tx:
@@ -134,7 +135,8 @@ def _publish(wh: Any, build_id: str, run_id: str | None, mart_gate: dict[str, An
             raise NothingToPublish(
                 f"no mart_*{BUILD_SUFFIX} schema holds a table: run dbt with {SUFFIX_ENV}={BUILD_SUFFIX} first"
             )
-        checked = output_checks.gate(tx, tables, max_row_change=settings.publish_max_row_change, accept=accept)
+        checked = output_checks.gate(tx, tables, max_row_change=settings.publish_max_row_change, accept=accept,
+                                     project_dir=project_dir)
         counts = dict(swap_in(tx, s, t) for s, t in tables)
         output_checks.record(tx, checked, build_id, run_id)
         for stmt in BUILD_LOG_DDL:
