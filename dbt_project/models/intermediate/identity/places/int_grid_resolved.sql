@@ -81,15 +81,16 @@ person_records as (
            coalesce(pi.grid_code, pn.grid_code) as person_grid_code
     from {{ ref('stg_approval__cases') }} as c
     left join {{ ref('int_person_residences') }} as pi
-        on pi.key_kind = 'id_no' and pi.person_key = c.applicant_id_no
+        on pi.key_kind = 'id_no' and pi.person_key = {{ idn_hmac('c.applicant_id_no') }}
     left join {{ ref('int_person_residences') }} as pn
-        on pn.key_kind = 'name_phone' and pn.person_key = c.applicant_name || '|' || c.applicant_phone
+        on pn.key_kind = 'name_phone'
+       and pn.person_key = {{ idn_hmac("c.applicant_name || '|' || c.applicant_phone") }}
     where coalesce(c.applicant_type, '') <> '法人'
     union all
     select 'services', 'orders', o.source_key, pn.grid_code
     from {{ ref('stg_services__orders') }} as o
     left join {{ ref('int_person_residences') }} as pn
-        on pn.key_kind = 'name_phone' and pn.person_key = o.customer_name || '|' || o.phone
+        on pn.key_kind = 'name_phone' and pn.person_key = {{ idn_hmac("o.customer_name || '|' || o.phone") }}
 ),
 
 picked as (

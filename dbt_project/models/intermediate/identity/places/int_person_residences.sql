@@ -3,7 +3,8 @@
 -- from the residents register (current rows, wg_syrk.wgbm). Used only as the last resort for a
 -- record that names a person and no usable place (an approval case or service order without an
 -- address): its grid is the person's registered one. A key that points at several grids is
--- dropped. ID numbers and phones stay inside this intermediate table; nothing here is published.
+-- dropped. The keys are keyed pseudonyms (idn_hmac) of the ID number and of name|phone: no ID number,
+-- phone or name leaves staging in clear.
 with residents as (
     select r.id_no, r.name, r.phone, r.grid_code
     from {{ ref('stg_grid__residents') }} as r
@@ -12,10 +13,10 @@ with residents as (
 ),
 
 keyed as (
-    select 'id_no' as key_kind, id_no as person_key, grid_code
+    select 'id_no' as key_kind, {{ idn_hmac('id_no') }} as person_key, grid_code
     from residents where id_no is not null
     union all
-    select 'name_phone', name || '|' || phone, grid_code
+    select 'name_phone', {{ idn_hmac("name || '|' || phone") }}, grid_code
     from residents where name is not null and phone is not null and phone <> '13800000000'
 )
 
