@@ -1,12 +1,12 @@
-"""Readers and the pipeline never block each other: the API reads the published snapshot (DuckDB) or the
-published schemas (PostgreSQL) in a loop while a full extract + build runs, with 0 errors, and the pipeline
-never fails on a lock a reader holds."""
+"""Readers and the pipeline never block each other: the API reads the published snapshot in a loop while a
+full extract + build runs, with 0 errors, and the pipeline never fails on a lock a reader holds."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+import pytest
 import requests
 from faultkit import Hub
 
@@ -27,6 +27,9 @@ def _serve_api() -> tuple[object, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{port}"
 
 
+# DuckDB only: there one writing process locks the file, which is what readers used to collide with; on
+# PostgreSQL readers read the public schemas under MVCC (publish swaps them in one transaction).
+@pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
 def test_api_reads_through_a_full_extract_and_build(hub: Hub) -> None:
     hub.extract()
     hub.build()  # the first publish: something to read
