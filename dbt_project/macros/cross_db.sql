@@ -63,7 +63,7 @@
 {%- endmacro %}
 
 {#- Mean of a numeric expression that does not depend on the order rows are added in: the values are
-    summed as exact decimals (scale 6), so a rebuild of the same data gives the same bytes. -#}
+    summed as exact decimals (scale 12), so a rebuild of the same data gives the same bytes. -#}
 {% macro exact_avg(expr) -%}
-    cast(avg(cast({{ expr }} as numeric(24, 6))) as double precision)
+    cast(avg(cast({{ expr }} as numeric(30, 12))) as double precision)
 {%- endmacro %}

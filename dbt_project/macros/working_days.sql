@@ -34,17 +34,17 @@
         where _wd_start.calendar_date = cast({{ start_expr }} as date)))
 {%- endmacro %}
 
-{#- Hours from timestamp a to timestamp b (negative when b is before a), as an exact decimal rounded to the
-    microhour: sums and averages of it do not depend on the order rows are added in, so a rebuild of the
+{#- Hours from timestamp a to timestamp b (negative when b is before a), as an exact decimal (12 places, far below
+    a second): sums and averages of it do not depend on the order rows are added in, so a rebuild of the
     same data gives the same bytes on every engine (a double's last bits follow the summation order). -#}
 {% macro hours_between(start_expr, end_expr) -%}
     {{ return(adapter.dispatch('hours_between', 'yiwang')(start_expr, end_expr)) }}
 {%- endmacro %}
 {% macro default__hours_between(start_expr, end_expr) -%}
-    cast(round(cast(extract(epoch from ({{ end_expr }} - {{ start_expr }})) / 3600.0 as numeric), 6) as numeric(18, 6))
+    cast(round(cast(extract(epoch from ({{ end_expr }} - {{ start_expr }})) / 3600.0 as numeric), 12) as numeric(30, 12))
 {%- endmacro %}
 {% macro duckdb__hours_between(start_expr, end_expr) -%}
-    cast(round((epoch({{ end_expr }}) - epoch({{ start_expr }})) / 3600.0, 6) as numeric(18, 6))
+    cast(round((epoch({{ end_expr }}) - epoch({{ start_expr }})) / 3600.0, 12) as numeric(30, 12))
 {%- endmacro %}
 
 {#- First day of the month of a date/timestamp, as a date. -#}

@@ -57,7 +57,7 @@ stage_hours as (
         event_id
         {%- for stage, col in [('发现', 'discover'), ('上报', 'report'), ('立案', 'register'), ('派遣', 'dispatch'),
                                ('处置', 'handle'), ('反馈', 'feedback'), ('核查', 'verify'), ('结案', 'close')] %},
-        sum(case when stage = '{{ stage }}' then hours end) as stage_{{ col }}_hours
+        cast(sum(case when stage = '{{ stage }}' then hours end) as double precision) as stage_{{ col }}_hours
         {%- endfor %}
     from intervals
     group by event_id
@@ -110,7 +110,7 @@ select
     c.first_whistle_at,
     w.first_report_in_at,
     case when w.first_report_in_at is not null
-         then {{ hours_between('c.first_whistle_at', 'w.first_report_in_at') }} end  as whistle_response_hours
+         then cast({{ hours_between('c.first_whistle_at', 'w.first_report_in_at') }} as double precision) end  as whistle_response_hours
 from counts as c
 left join stage_hours as sh on sh.event_id = c.event_id
 left join whistle as w on w.event_id = c.event_id
