@@ -87,17 +87,22 @@ DEFAULT_LOOKBACK_HOURS = 72.0
 DEFAULT_FUTURE_SKEW_MINUTES = 5.0
 
 
+def _non_negative(options: dict[str, object], name: str, default: float, unit: str) -> float:
+    """A non-negative number option of a source (sources.yaml), with a clear error naming it."""
+    value = options.get(name, default)
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number of {unit}, not {value!r}") from None
+    if number < 0:
+        raise ValueError(f"{name} must not be negative")
+    return number
+
+
 def future_skew_minutes(options: dict[str, object]) -> float:
     """How far past extraction time a cursor may move (``future_skew_minutes`` in sources.yaml, default 5):
     room for a source clock slightly ahead of ours, not for rows dated in the future."""
-    value = options.get("future_skew_minutes", DEFAULT_FUTURE_SKEW_MINUTES)
-    try:
-        minutes = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"future_skew_minutes must be a number of minutes, not {value!r}") from None
-    if minutes < 0:
-        raise ValueError("future_skew_minutes must not be negative")
-    return minutes
+    return _non_negative(options, "future_skew_minutes", DEFAULT_FUTURE_SKEW_MINUTES, "minutes")
 
 
 def cursor_ceiling(options: dict[str, object], now: dt.datetime | None = None) -> dt.datetime:
@@ -114,14 +119,7 @@ def beyond(cursor: str | None, ceiling: dt.datetime) -> bool:
 
 def lookback_hours(options: dict[str, object]) -> float:
     """The source's lookback (``lookback_hours`` in sources.yaml, default 72 h; 0 disables it)."""
-    value = options.get("lookback_hours", DEFAULT_LOOKBACK_HOURS)
-    try:
-        hours = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"lookback_hours must be a number of hours, not {value!r}") from None
-    if hours < 0:
-        raise ValueError("lookback_hours must not be negative")
-    return hours
+    return _non_negative(options, "lookback_hours", DEFAULT_LOOKBACK_HOURS, "hours")
 
 
 def read_from(cursor: str | None, options: dict[str, object]) -> str | None:

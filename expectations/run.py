@@ -36,7 +36,7 @@ from expectations.suites import (
 )
 from yiwang.contracts import load_contract
 from yiwang.settings import Settings, get_settings
-from yiwang.warehouse import apply_duckdb_limits, qident, qname
+from yiwang.warehouse import apply_duckdb_limits, qident, qliteral, qname
 
 # Schema drift is a changed column set, never a share of dirty values: a contract field that other batches fill
 # is empty in every row of a load batch of at least DRIFT_MIN_ROWS rows (a column dropped at the source). The
@@ -185,10 +185,6 @@ class _Reader:
                     return
 
 
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 READER_PLACEHOLDER = "__COL__"
 
 
@@ -223,18 +219,14 @@ def _read_expr(templates: dict[str, str], reader: str, column_sql: str) -> str:
     cannot read it."""
     blank = templates["blank"].replace(READER_PLACEHOLDER, column_sql)
     value = templates[reader].replace(READER_PLACEHOLDER, column_sql)
-    return (f"(case when {blank} then null else coalesce(cast({value} as varchar), {_sql_literal(UNREADABLE)}) "
+    return (f"(case when {blank} then null else coalesce(cast({value} as varchar), {qliteral(UNREADABLE)}) "
             "end)")
-
-
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _select(spec: SuiteSpec, present: list[str], templates: dict[str, str], *, extra: list[str] = ()) -> str:  # type: ignore[assignment]
     if spec.query:
         return spec.query
-    wanted = [c for c in dict.fromkeys([*(c for c in spec.columns()), *extra]) if c in present] or present[:1]
+    wanted = [c for c in dict.fromkeys([*spec.columns(), *extra]) if c in present] or present[:1]
     items = ['r.' + qident(c) for c in wanted]
     reads: dict[str, str] = {}
     for c in spec.checks:
@@ -603,6 +595,8 @@ def _quarantine(tx: Any, v: _Verdict, now: dt.datetime) -> int:
         [spec.system, spec.table])}
     tx.execute("delete from ops.raw_rejects where system = ? and table_name = ? and rule like 'gx:%'",
                [spec.system, spec.table])
+    logged = dict(tx.query("select quarantine_id, status from ops.quarantine where system = ? and table_name = ? "
+                           "and rule like 'gx:%'", [spec.system, spec.table])) if by_hash else {}
     key = hmac_key() if by_hash else b""
     current: set[str] = set()
     hashes = sorted(by_hash)
@@ -621,9 +615,9 @@ def _quarantine(tx: Any, v: _Verdict, now: dt.datetime) -> int:
             rule = f"gx:{rules[0]}"
             qid = quarantine_id(spec.system, spec.table, h, rule)
             current.add(qid)
-            if tx.scalar("select count(*) from ops.quarantine where quarantine_id = ?", [qid]):
-                tx.execute("update ops.quarantine set status = 'open' where quarantine_id = ? and status = 'released'",
-                           [qid])
+            if qid in logged:
+                if logged[qid] == "released":
+                    tx.execute("update ops.quarantine set status = 'open' where quarantine_id = ?", [qid])
             else:
                 data = {k: val for k, val in d.items() if not k.startswith("_") and val is not None}
                 reason = f"raw gate ({spec.name}): " + "; ".join(rules)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from yiwang.settings import Settings, get_settings
-from yiwang.warehouse import qident, qname
+from yiwang.warehouse import qident, qliteral, qname
 
 LINK = "marts.duckdb"
 KEEP = 3  # snapshots kept (the current one and the two before it, for readers still holding them)
@@ -54,7 +54,7 @@ def write_snapshot(con: Any, settings: Settings, build_id: str, tables: list[tup
     tmp = folder / f".marts-{build_id}.duckdb.tmp"
     tmp.unlink(missing_ok=True)
     alias = f"yiwang_snapshot_{build_id[:12]}"
-    con.execute(f"attach {_literal(str(tmp))} as {alias}")
+    con.execute(f"attach {qliteral(str(tmp))} as {alias}")
     try:
         for schema in sorted({s for s, _ in tables}):
             con.execute(f"create schema if not exists {alias}.{qident(schema)}")
@@ -76,10 +76,6 @@ def _prune(folder: Path, keep: Path) -> None:
     snaps = sorted(folder.glob("marts-*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in [s for s in snaps if s != keep][KEEP - 1:]:
         old.unlink(missing_ok=True)
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class Reader:

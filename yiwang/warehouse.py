@@ -28,6 +28,11 @@ def qname(schema: str, table: str) -> str:
     return f"{qident(schema)}.{qident(table)}"
 
 
+def qliteral(text: str) -> str:
+    """Quote a string literal (single quotes doubled), for the few statements that take no parameters."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 class Tx:
     """One open transaction."""
 
@@ -186,9 +191,9 @@ def apply_duckdb_limits(con: Any) -> None:
     settings = get_settings()
     if settings.duckdb_temp_dir is not None:
         settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
-        con.execute(f"set temp_directory = '{str(settings.duckdb_temp_dir).replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"set temp_directory = {qliteral(str(settings.duckdb_temp_dir))}")
     if settings.duckdb_memory_limit:
-        con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
+        con.execute(f"set memory_limit = {qliteral(settings.duckdb_memory_limit)}")
 
 
 def _pg_dsn(url: str) -> str:
