@@ -54,6 +54,28 @@
 
 {#- The data's as-of date: var `as_of` (YYYY-MM-DD) when set, else the model int_as_of_date. -#}
 {% macro as_of_date_literal() -%}
-    {%- set v = var('as_of', none) -%}
+    {%- set v = as_of_var() -%}
     {%- if v -%} cast('{{ v }}' as date) {%- else -%} null {%- endif -%}
+{%- endmacro %}
+
+{#- The var `as_of` as 'YYYY-MM-DD' text, or none when unset; anything else is a compile error. -#}
+{% macro as_of_var() -%}
+    {%- set v = var('as_of', none) -%}
+    {%- if v is none or v == '' -%}{{ return(none) }}{%- endif -%}
+    {%- set text = v | string -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
+        {{ exceptions.raise_compiler_error("var as_of must be a date YYYY-MM-DD, got " ~ text) }}
+    {%- endif -%}
+    {{ return(text) }}
+{%- endmacro %}
+
+{#- A condition: the timestamp/date `expr` falls on or before the as-of day (var `as_of`); `true` when the var
+    is unset (the marts that use it, e.g. mart_property, then take every record landed). -#}
+{% macro known_as_of(expr) -%}
+    {%- set v = as_of_var() -%}
+    {%- if v -%}
+    cast({{ expr }} as timestamp) < cast({{ dbt.dateadd('day', 1, "cast('" ~ v ~ "' as date)") }} as timestamp)
+    {%- else -%}
+    true
+    {%- endif -%}
 {%- endmacro %}

@@ -1,22 +1,21 @@
 -- City-wide property complaints per year: every distinct complaint landed (also those whose estate is
--- not in any estate file), households of all reported estates, rate per 100 households, YoY change.
+-- not in any estate file), households of all reported estates as delivered for that year (the estates
+-- file valid at the year's end or the as-of date, int_estates_complaints_counted), rate per 100
+-- households, YoY change. Complaints accepted after the as-of date (var as_of) are left out.
 with complaints as (
     select
         cast(extract(year from c.accepted_at) as integer) as year,
         count(distinct c.complaint_id)                    as complaints
     from {{ ref('stg_property__complaints') }} as c
     where c.accepted_at is not null
+      and {{ known_as_of('c.accepted_at') }}
     group by cast(extract(year from c.accepted_at) as integer)
 ),
 
 matched as (
-    select m.year, sum(m.complaints) as complaints_matched
+    select m.year, sum(m.complaints) as complaints_matched, sum(m.households) as households
     from {{ ref('int_estates_complaints_counted') }} as m
     group by m.year
-),
-
-households as (
-    select sum(e.households) as households from {{ ref('stg_property__estates') }} as e
 ),
 
 rated as (
@@ -24,10 +23,9 @@ rated as (
         c.year,
         c.complaints,
         coalesce(m.complaints_matched, 0) as complaints_matched,
-        h.households,
-        case when h.households > 0 then c.complaints * 100.0 / h.households end as rate
+        m.households,
+        case when m.households > 0 then c.complaints * 100.0 / m.households end as rate
     from complaints as c
-    cross join households as h
     left join matched as m on m.year = c.year
 ),
 

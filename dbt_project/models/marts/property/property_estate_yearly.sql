@@ -1,4 +1,5 @@
--- 红色物业 per estate and year: complaints per 100 households and its year-over-year change.
+-- 红色物业 per estate and year: complaints per 100 households and its year-over-year change; households and
+-- the 党组织 / 业委会 flags as the estates file valid for that year delivered them (int_estates_complaints_counted).
 with counted as (
     select * from {{ ref('int_estates_complaints_counted') }}
 ),
@@ -32,5 +33,6 @@ select
          as double precision)                                           as yoy_change,
     cast(has_party_org as boolean)                                      as has_party_org,
     cast(has_owners_committee as boolean)                               as has_owners_committee,
-    cast(coalesce(has_party_org and has_owners_committee, false) as boolean) as has_joint_mechanism
+    cast(coalesce(has_party_org and has_owners_committee, false) as boolean) as has_joint_mechanism,
+    cast(estate_file_month as date)                                     as estate_file_month
 from with_prior
