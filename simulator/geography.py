@@ -1,6 +1,7 @@
 """The demo city's fixed geography: districts, streets, communities, 634 grids, estates, companies.
 
-Everything here depends on the seed only, never on the scale.
+Everything here depends on the seed (and the community / grid counts of a variant city) only, never on
+the scale.
 """
 
 from __future__ import annotations
@@ -66,7 +67,23 @@ def _unique_names(rng: np.random.Generator, n: int, suffix: str, used: set[str])
     return out
 
 
-def build_geography(seed: int) -> Geography:
+MAX_COMMUNITIES_PER_STREET = 39     # community sequence numbers 001-039 inside a street
+MAX_GRIDS = 5_000                   # estate names are drawn from pairs of WORDS (about 3,500 of them)
+
+
+def check_geography(n_communities: int, n_grids: int) -> None:
+    n_streets = len(DISTRICTS) * STREETS_PER_DISTRICT
+    if not n_streets <= n_communities <= n_streets * MAX_COMMUNITIES_PER_STREET:
+        raise ValueError(f"communities must be between {n_streets} (one per street) and "
+                         f"{n_streets * MAX_COMMUNITIES_PER_STREET}, got {n_communities}")
+    if not n_communities <= n_grids <= MAX_GRIDS:
+        raise ValueError(f"grids must be between the number of communities ({n_communities}) and {MAX_GRIDS}, "
+                         f"got {n_grids}")
+
+
+def build_geography(seed: int, n_communities: int = N_COMMUNITIES, n_grids: int = N_GRIDS) -> Geography:
+    """The city; a variant city has another number of communities and grids (same districts and streets)."""
+    check_geography(n_communities, n_grids)
     rng = stream(seed, "geography")
     used: set[str] = set()
 
@@ -82,8 +99,8 @@ def build_geography(seed: int) -> Geography:
             div_rows.append((code, short + "街道", "街道", dcode + "000000"))
     streets = pd.DataFrame(street_rows, columns=["street_code", "jdbm", "name", "district_code", "district_name"])
 
-    per_street = np.full(len(streets), N_COMMUNITIES // len(streets))
-    per_street[rng.choice(len(streets), size=N_COMMUNITIES - per_street.sum(), replace=False)] += 1
+    per_street = np.full(len(streets), n_communities // len(streets))
+    per_street[rng.choice(len(streets), size=n_communities - per_street.sum(), replace=False)] += 1
     comm_rows = []
     for s, count in zip(streets.itertuples(), per_street):
         seqs = np.sort(rng.choice(np.arange(1, 40), size=count, replace=False))
@@ -94,14 +111,14 @@ def build_geography(seed: int) -> Geography:
     communities = pd.DataFrame(comm_rows, columns=["community_code", "name", "short", "street_code", "district_code"])
     divisions = pd.DataFrame(div_rows, columns=["division_code", "name", "level", "parent_code"])
 
-    # Grids: 634 spread over the communities, laid out as non-overlapping lattice cells.
-    per_comm = np.full(len(communities), N_GRIDS // len(communities))
-    per_comm[rng.choice(len(communities), size=N_GRIDS - per_comm.sum(), replace=False)] += 1
+    # Grids: 634 (n_grids) spread over the communities, laid out as non-overlapping lattice cells.
+    per_comm = np.full(len(communities), n_grids // len(communities))
+    per_comm[rng.choice(len(communities), size=n_grids - per_comm.sum(), replace=False)] += 1
     grid_rows = []
     cell = 0
     x_origin = CENTRE_LON - LATTICE_COLS * CELL_W / 2
-    y_origin = CENTRE_LAT - (N_GRIDS // LATTICE_COLS + 1) * CELL_H / 2
-    wglx = rng.choice(len(GRID_TYPES), size=N_GRIDS, p=[0.56, 0.30, 0.09, 0.05])
+    y_origin = CENTRE_LAT - (n_grids // LATTICE_COLS + 1) * CELL_H / 2
+    wglx = rng.choice(len(GRID_TYPES), size=n_grids, p=[0.56, 0.30, 0.09, 0.05])
     for c, count in zip(communities.itertuples(), per_comm):
         for seq in range(1, int(count) + 1):
             row, col = divmod(cell, LATTICE_COLS)

@@ -48,6 +48,8 @@ TRADITIONAL = str.maketrans({
     "云": "雲", "东": "東", "宁": "寧", "阳": "陽", "亮": "亮", "娟": "娟", "欢": "歡", "鑫": "鑫", "帅": "帥",
     "俊": "俊", "凯": "凱", "宇": "宇", "浩": "浩", "晓": "曉", "玲": "玲", "琳": "琳", "颖": "穎", "倩": "倩",
     "丹": "丹", "艳": "豔", "燕": "燕", "霞": "霞", "芳": "芳", "娜": "娜", "婷": "婷", "洁": "潔", "璐": "璐",
+    # characters only the `southern` name style draws (none of them is in the default pools)
+    "赖": "賴", "温": "溫", "区": "區", "麦": "麥", "关": "關", "诗": "詩", "咏": "詠", "贞": "貞", "锦": "錦",
 })
 
 
@@ -59,21 +61,67 @@ def has_traditional_form(text: str) -> bool:
     return to_traditional(text) != text
 
 
-def sample_surnames(rng: np.random.Generator, n: int) -> np.ndarray:
-    names = np.array([s for s, _ in SURNAMES], dtype=object)
-    weights = np.array([w for _, w in SURNAMES], dtype=float)
+# Name styles (`generate(names=...)`, `yiwang simulate --surnames`): which surname table and how given
+# names are drawn. `default` is the demo city's (northern-leaning national frequencies). `southern` has a
+# different head (陈 / 黄 / 林 / 梁 / 李 ...) and a pool of popular two-character given names that repeat, so
+# full names collide more often. `uniform` draws every surname of the default table equally often (no head).
+NAME_STYLES = ("default", "southern", "uniform")
+
+SOUTHERN_SURNAMES: list[tuple[str, float]] = [
+    ("陈", 10.0), ("黄", 7.0), ("林", 6.5), ("梁", 5.0), ("李", 5.0), ("张", 4.0), ("吴", 4.0), ("刘", 3.5),
+    ("何", 3.5), ("郑", 3.0), ("罗", 3.0), ("谢", 2.5), ("叶", 2.5), ("邓", 2.5), ("周", 2.0), ("蔡", 2.0),
+    ("曾", 2.0), ("潘", 1.5), ("钟", 1.5), ("许", 1.5), ("冯", 1.5), ("杨", 1.5), ("王", 1.5), ("卢", 1.2),
+    ("苏", 1.2), ("余", 1.2), ("彭", 1.0), ("赖", 1.0), ("温", 1.0), ("邱", 0.8), ("方", 0.8), ("江", 0.8),
+    ("麦", 0.6), ("关", 0.6), ("区", 0.5), ("谭", 0.8), ("廖", 0.8), ("欧阳", 0.2), ("司徒", 0.1),
+]
+# Popular two-character given names of the southern style (drawn for a share of people, so they repeat).
+SOUTHERN_GIVEN = {
+    "男": ["俊杰", "家豪", "志强", "伟强", "嘉俊", "子轩", "浩然", "文杰", "国华", "建华", "伟明", "志明", "锦辉", "永康"],
+    "女": ["嘉欣", "欣怡", "诗琪", "婉婷", "美玲", "丽华", "秀英", "佩珊", "淑贞", "惠玲", "雅婷", "咏诗"],
+}
+SOUTHERN_POPULAR_SHARE = 0.35
+SOUTHERN_TWO_CHAR_SHARE = 0.9
+
+
+def _check_style(style: str) -> None:
+    if style not in NAME_STYLES:
+        raise ValueError(f"unknown name style {style!r}; use one of {', '.join(NAME_STYLES)}")
+
+
+def surname_table(style: str = "default") -> list[tuple[str, float]]:
+    _check_style(style)
+    if style == "southern":
+        return SOUTHERN_SURNAMES
+    if style == "uniform":
+        return [(s, 1.0) for s, _ in SURNAMES]
+    return SURNAMES
+
+
+def sample_surnames(rng: np.random.Generator, n: int, style: str = "default") -> np.ndarray:
+    table = surname_table(style)
+    names = np.array([s for s, _ in table], dtype=object)
+    weights = np.array([w for _, w in table], dtype=float)
     return names[rng.choice(len(names), size=n, p=weights / weights.sum())]
 
 
-def sample_given_names(rng: np.random.Generator, sexes: np.ndarray) -> np.ndarray:
-    """1- or 2-char given names drawn from the male / female character pools."""
+def sample_given_names(rng: np.random.Generator, sexes: np.ndarray, style: str = "default") -> np.ndarray:
+    """1- or 2-char given names drawn from the male / female character pools (the southern style: mostly
+    two characters, a share of them from its pool of popular given names)."""
+    _check_style(style)
     n = len(sexes)
     male = np.array(MALE_CHARS, dtype=object)
     female = np.array(FEMALE_CHARS, dtype=object)
     a = rng.integers(0, 10**6, size=n)
     b = rng.integers(0, 10**6, size=n)
-    two = rng.random(n) < 0.72
+    two = rng.random(n) < (SOUTHERN_TWO_CHAR_SHARE if style == "southern" else 0.72)
     is_male = sexes == "男"
     first = np.where(is_male, male[a % len(male)], female[a % len(female)])
     second = np.where(is_male, male[b % len(male)], female[b % len(female)])
-    return np.array([f + s if t else f for f, s, t in zip(first, second, two)], dtype=object)
+    given = np.array([f + s if t else f for f, s, t in zip(first, second, two)], dtype=object)
+    if style == "southern":
+        popular = rng.random(n) < SOUTHERN_POPULAR_SHARE
+        pick = rng.integers(0, 10**6, size=n)
+        pm, pf = SOUTHERN_GIVEN["男"], SOUTHERN_GIVEN["女"]
+        given[popular] = [pm[k % len(pm)] if m else pf[k % len(pf)]
+                          for k, m in zip(pick[popular], is_male[popular])]
+    return given

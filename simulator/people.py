@@ -68,7 +68,8 @@ def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.array([f"{p}{b:08d}" for p, b in zip(prefix, body)], dtype=object)
 
 
-def build_population(seed: int, n_residents: int, geo: Geography) -> Population:
+def build_population(seed: int, n_residents: int, geo: Geography, names: str = "default") -> Population:
+    """The residents; `names` is the name style (simulator.names.NAME_STYLES)."""
     rng = stream(seed, "population", n_residents)
     est = geo.estates
     districts = estate_districts(geo)
@@ -114,14 +115,14 @@ def build_population(seed: int, n_residents: int, geo: Geography) -> Population:
     age[twins] = age[twins - 1]
 
     # Names: the household shares the head's surname except the spouse.
-    hh_surname = sample_surnames(rng, n_hh)
+    hh_surname = sample_surnames(rng, n_hh, names)
     surname = hh_surname[hh].copy()
-    surname[sp] = sample_surnames(rng, int(sp.sum()))
-    given = sample_given_names(rng, sex)
+    surname[sp] = sample_surnames(rng, int(sp.sum()), names)
+    given = sample_given_names(rng, sex, names)
     # Twins must have different given names.
     for t in twins:
         while given[t] == given[t - 1]:
-            given[t] = sample_given_names(rng, sex[t:t + 1])[0]
+            given[t] = sample_given_names(rng, sex[t:t + 1], names)[0]
     name = np.array([s + g for s, g in zip(surname, given)], dtype=object)
 
     ethnic = np.full(n, "汉族", dtype=object)

@@ -15,9 +15,10 @@ import pyarrow.parquet as pq
 
 from simulator.dirt import DirtConfig
 from simulator.effects import Effects, balance_property_years
-from simulator.geography import CITY_AREA, build_geography
+from simulator.geography import CITY_AREA, N_COMMUNITIES, N_GRIDS, build_geography, check_geography
 from simulator.ids import make_uscc
 from simulator.incidents import build_incidents
+from simulator.names import NAME_STYLES
 from simulator.people import _phones, build_population
 from simulator.reference import reference_tables, write_reference
 from simulator.rng import stream
@@ -27,7 +28,7 @@ from simulator.systems.hotline import build_tickets, write_hotline
 from simulator.systems.party import build_party
 from simulator.systems.property import build_property, company_formats, write_property
 from simulator.systems.services import build_services
-from simulator.timegen import SPAN_END, SPAN_START
+from simulator.timegen import SPAN_END, SPAN_START, SPAN_YEARS, span
 from simulator.world import SCALES, World
 from simulator.writers.jsonl import write_jsonl
 from simulator.writers.sql import write_mariadb, write_sqlite
@@ -64,12 +65,14 @@ def build_firms(seed: int, n_residents: int) -> pd.DataFrame:
 
 
 def build_world(seed: int, scale: str | int, dirt: DirtConfig, start: date = SPAN_START, end: date = SPAN_END,
-                effects: Effects | None = None) -> World:
+                effects: Effects | None = None, communities: int = N_COMMUNITIES, grids: int = N_GRIDS,
+                names: str = "default") -> World:
     name, n = resolve_scale(scale)
-    geo = build_geography(seed)
+    geo = build_geography(seed, communities, grids)
     refs = reference_tables(seed, geo)
     world = World(seed=seed, scale=name, n_residents=n, dirt=dirt, start=start, end=end, geo=geo,
-                  pop=build_population(seed, n, geo), departments=refs["departments"], categories=refs["event_categories"])
+                  pop=build_population(seed, n, geo, names), departments=refs["departments"],
+                  categories=refs["event_categories"], names=names)
     world.firms = build_firms(seed, n)
     world.incidents = build_incidents(world)
     world.effects = effects or Effects()
@@ -81,11 +84,24 @@ def build_world(seed: int, scale: str | int, dirt: DirtConfig, start: date = SPA
 def generate(out_dir: Path, scale: str = "small", seed: int = 42, dirt_rate: float = 0.05,
              mariadb_url: str | None = None, progress: Progress | None = None,
              dirt_overrides: Mapping[str, float] | None = None,
-             effects: Effects | Mapping[str, float] | None = None) -> dict:
+             effects: Effects | Mapping[str, float] | None = None, years: int = SPAN_YEARS,
+             communities: int = N_COMMUNITIES, grids: int = N_GRIDS, names: str = "default") -> dict:
     """Writes the simulated source systems under out_dir and returns the manifest.
 
     `effects` (default: none) injects known effects, see `simulator.effects.Effects`; their ground
-    truth goes into the manifest under `effects` (absent when no effect is on)."""
+    truth goes into the manifest under `effects` (absent when no effect is on).
+
+    A variant city (for benchmarks that must hold on a city the hub was not tuned on): `years` whole
+    calendar years from 2024 (default 2), `communities` / `grids` (default 100 / 634), `names` the name
+    style of `simulator.names.NAME_STYLES` (default `default`). With the defaults the output is the same,
+    byte for byte; otherwise the manifest records them under `variant`."""
+    start, end = span(years)
+    check_geography(communities, grids)
+    if names not in NAME_STYLES:
+        raise ValueError(f"unknown name style {names!r}; use one of {', '.join(NAME_STYLES)}")
+    fx = Effects.coerce(effects)
+    if fx.joint_mechanism_complaint_drop > 0 and years < 2:
+        raise ValueError("the joint_mechanism_complaint_drop effect compares two years: it needs years >= 2")
     out_dir = Path(out_dir)
     report = progress or (lambda stage, done, total: None)
     stages = ["world", "reference", "party", "grid", "approval", "services", "property", "hotline", "truth"]
@@ -101,8 +117,8 @@ def generate(out_dir: Path, scale: str = "small", seed: int = 42, dirt_rate: flo
     out_dir.mkdir(parents=True, exist_ok=True)
     dirt = DirtConfig(dirt_rate, dict(dirt_overrides or {}))
     stage("world")
-    fx = Effects.coerce(effects)
-    world = build_world(seed, scale, dirt, effects=fx)
+    world = build_world(seed, scale, dirt, start=start, end=end, effects=fx, communities=communities, grids=grids,
+                        names=names)
     counts: dict[str, dict[str, int]] = {}
 
     stage("reference")
@@ -149,6 +165,9 @@ def generate(out_dir: Path, scale: str = "small", seed: int = 42, dirt_rate: flo
                       "grids": len(world.geo.grids), "estates": len(world.geo.estates)},
         "increments": [],
     }
+    variant = {"years": years, "communities": communities, "grids": grids, "names": names}
+    if variant != {"years": SPAN_YEARS, "communities": N_COMMUNITIES, "grids": N_GRIDS, "names": "default"}:
+        manifest["variant"] = variant
     if fx.any:
         manifest["effects"] = {"config": fx.to_dict(), **world.effect_truth}
     write_manifest(out_dir, manifest)

@@ -8,6 +8,14 @@ import numpy as np
 
 SPAN_START = date(2024, 1, 1)
 SPAN_END = date(2025, 12, 31)
+SPAN_YEARS = SPAN_END.year - SPAN_START.year + 1
+
+
+def span(years: int = SPAN_YEARS) -> tuple[date, date]:
+    """The simulated window: `years` whole calendar years from SPAN_START (default: the two of 2024-2025)."""
+    if not 1 <= years <= 10:
+        raise ValueError(f"years must be between 1 and 10, got {years}")
+    return SPAN_START, date(SPAN_START.year + years - 1, 12, 31)
 
 
 def day_range(start: date, end: date) -> tuple[np.datetime64, int]:

@@ -35,6 +35,7 @@ class World:
     truth: list[pd.DataFrame] = field(default_factory=list)
     effects: Effects = field(default_factory=Effects)               # injected effects (default: none)
     effect_truth: dict = field(default_factory=dict)                # their ground truth, for the manifest
+    names: str = "default"                                          # name style (simulator.names.NAME_STYLES)
 
     def rng(self, *labels: str | int) -> np.random.Generator:
         return stream(self.seed, self.scale, self.n_residents, *labels)

@@ -61,10 +61,20 @@ def main() -> None:
 @click.option("--effect", "effects", multiple=True, metavar="NAME=VALUE",
               help="Inject a known effect (repeatable), e.g. joint_mechanism_complaint_drop=0.3 or "
                    "certified_worker_on_time_lift=0.1; its ground truth goes into manifest.json.")
+@click.option("--years", type=click.IntRange(1, 10), default=2, show_default=True,
+              help="Variant city: whole calendar years in the window, from 2024.")
+@click.option("--communities", type=int, default=100, show_default=True,
+              help="Variant city: number of communities (18-702).")
+@click.option("--grids", type=int, default=634, show_default=True,
+              help="Variant city: number of grids (at least one per community, at most 5000).")
+@click.option("--surnames", type=click.Choice(["default", "southern", "uniform"]), default="default",
+              show_default=True, help="Variant city: name style (southern: 陈/黄/林/梁 head, repeated two-character "
+                                      "given names; uniform: no head).")
 def simulate(scale: str, seed: int, dirt_rate: float, out: Path | None, mariadb_url: str | None,
-             effects: tuple[str, ...]) -> None:
+             effects: tuple[str, ...], years: int, communities: int, grids: int, surnames: str) -> None:
     """Generate the six department systems (and ground truth) as the contracts describe them."""
     from simulator.effects import Effects
+    from simulator.geography import check_geography
     from yiwang.demo import run_simulator
 
     parsed: dict[str, float] = {}
@@ -79,8 +89,13 @@ def simulate(scale: str, seed: int, dirt_rate: float, out: Path | None, mariadb_
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--effect") from e
     out = out or get_settings().home / "sources"
+    try:
+        check_geography(communities, grids)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--communities / --grids") from e
+    variant = {"years": years, "communities": communities, "grids": grids, "names": surnames}
     manifest = run_simulator(out, scale=scale, seed=seed, dirt_rate=dirt_rate, mariadb_url=mariadb_url,
-                             console=console, effects=parsed)
+                             console=console, effects=parsed, variant=variant)
     console.print(f"[green]simulated[/] {scale} city (seed {seed}) into {out}")
     _print_counts(manifest)
 

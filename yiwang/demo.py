@@ -25,12 +25,14 @@ BUILD_DAG = "yiwang_build"
 
 
 def run_simulator(out: Path, *, scale: str, seed: int, dirt_rate: float = 0.05, mariadb_url: str | None = None,
-                  console: Console, effects: dict[str, float] | None = None) -> dict[str, Any]:
+                  console: Console, effects: dict[str, float] | None = None,
+                  variant: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`variant`: years / communities / grids / names of a variant city (simulator.generate)."""
     import simulator
 
     with Progress(console) as p:
         return simulator.generate(out, scale=scale, seed=seed, dirt_rate=dirt_rate, mariadb_url=mariadb_url,
-                                  progress=p.callback("simulate"), effects=effects or None)
+                                  progress=p.callback("simulate"), effects=effects or None, **(variant or {}))
 
 
 def ensure_secrets(console: Console) -> None:

@@ -212,7 +212,8 @@ def _events(world: World, workers: pd.DataFrame | None = None) -> tuple[pd.DataF
     at_grid = np.isin(hj, ["上报", "核查", "评价", "反馈"])
     czdw = np.where(at_grid, grid_units[ev], dept_names[ev])
     m = len(ev)
-    czr = np.array([s + g for s, g in zip(sample_surnames(rng, m), sample_given_names(rng, rng.choice(np.array(["男", "女"]), size=m)))],
+    czr = np.array([s + g for s, g in zip(sample_surnames(rng, m, world.names),
+                                          sample_given_names(rng, rng.choice(np.array(["男", "女"]), size=m), world.names))],
                    dtype=object)
     bz = np.where(rng.random(m) < 0.3, "已按要求处理", None)
     steps = pd.DataFrame({"lzid": [f"{keys[e]}{p + 1:02d}" for e, p in zip(ev, pos)], "sjbh": keys[ev], "hj": hj,

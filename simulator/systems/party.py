@@ -81,7 +81,7 @@ def _orgs(world: World) -> pd.DataFrame:
                                         lambda v, k, i: legacy_org_code(v) if k == "uscc_legacy_org_code" else v.lower(),
                                         {"uscc_lowercase": has_letters}, eligible=pd.notna(hosts))
     sex = rng.choice(np.array(["男", "女"], dtype=object), size=n)
-    orgs["sj_xm"] = [s + g for s, g in zip(sample_surnames(rng, n), sample_given_names(rng, sex))]
+    orgs["sj_xm"] = [s + g for s, g in zip(sample_surnames(rng, n, world.names), sample_given_names(rng, sex, world.names))]
     lxdh = _phones(rng, n)
     lxdh[rng.random(n) < 0.1] = None
     orgs["lxdh"] = lxdh
