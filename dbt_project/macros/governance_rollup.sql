@@ -62,3 +62,67 @@ left join agg as prev
 select * from agg
 {%- endif %}
 {%- endmacro %}
+
+{#- Rollups of mart_governance.governance_events by calendar month, quarter and year in one relation:
+        {{ governance_period_rollup(dims=[...]) }}
+    dims as for governance_rollup. An event belongs to the month, quarter and year it was reported in; its status
+    is as of the as-of date. Each row carries its period_type ('month' | 'quarter' | 'year'), period_start and
+    period_end, whether the period ended by the as-of date, and the previous period's events and on-time rate
+    (events NULL in the data's first period of that type, 0 when the key had none). -#}
+{% macro governance_period_rollup(dims) -%}
+{%- set key = dims[0][0] -%}
+with events as (
+    {%- for p, months in calendar_periods() %}
+    {%- if not loop.first %}
+    union all
+    {%- endif %}
+    select
+        e.*,
+        '{{ p }}'                                as period_type,
+        {{ period_start(p, 'e.reported_on') }}   as period_start
+    from {{ ref('governance_events') }} as e
+    {%- endfor %}
+),
+
+agg as (
+    select
+        {%- for col, expr in dims %}
+        cast({{ expr }} as varchar) as {{ col }},
+        {%- endfor %}
+        cast(e.period_type as varchar) as period_type,
+        cast(e.period_start as date) as period_start,
+        {{ governance_measures() }}
+    from events as e
+    group by {% for col, expr in dims if not expr.startswith("'") %}{{ expr }}, {% endfor %}e.period_type, e.period_start
+),
+
+first_periods as (
+    select e.period_type, min(e.period_start) as first_start from events as e group by e.period_type
+),
+
+as_of as (
+    select as_of_date from {{ ref('int_as_of_date') }}
+)
+
+select
+    agg.*,
+    case agg.period_type
+        {%- for p, months in calendar_periods() %}
+        when '{{ p }}' then {{ period_end('agg.period_start', months) }}
+        {%- endfor %}
+    end                                                                                     as period_end,
+    cast(case agg.period_type
+        {%- for p, months in calendar_periods() %}
+        when '{{ p }}' then {{ period_end('agg.period_start', months) }} <= a.as_of_date
+        {%- endfor %}
+    end as boolean)                                                                         as is_period_closed,
+    cast(case when agg.period_start = fp.first_start then null else coalesce(prev.events, 0) end as integer) as events_prev_period,
+    cast(prev.on_time_rate as double precision)                                             as on_time_rate_prev_period
+from agg
+cross join as_of as a
+inner join first_periods as fp on fp.period_type = agg.period_type
+left join agg as prev
+  on (prev.{{ key }} = agg.{{ key }} or (prev.{{ key }} is null and agg.{{ key }} is null))
+ and prev.period_type = agg.period_type
+ and prev.period_start = {{ previous_period_start('agg.period_type', 'agg.period_start') }}
+{%- endmacro %}
