@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import sys
@@ -178,14 +179,17 @@ def extract(systems: tuple[str, ...], full_refresh: bool) -> None:
 @click.option("--accept-output-change", is_flag=True,
               help="Publish even when the output gate finds the marts changed (NULL dimensions, fewer communities, "
                    "rows moved with no new delivery): the change is deliberate. Same as YIWANG_ACCEPT_OUTPUT_CHANGE=1.")
-def build(target: str | None, accept_output_change: bool) -> None:
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Build the marts as of this day (YYYY-MM-DD; dbt var as_of): records after it are left out, rolling "
+                   "windows end on it, period marts show what was known then [default: the latest day of the data].")
+def build(target: str | None, accept_output_change: bool, as_of: dt.datetime | None) -> None:
     """Run the raw gate, `dbt build` and the mart gate in-process (what the build DAG does)."""
     from yiwang.demo import run_build
 
     if accept_output_change:  # read by Settings (yiwang.publish.publish)
         os.environ["YIWANG_ACCEPT_OUTPUT_CHANGE"] = "1"
         get_settings.cache_clear()
-    if not run_build(console, target=target):
+    if not run_build(console, target=target, as_of=as_of.date() if as_of else None):
         sys.exit(1)
 
 

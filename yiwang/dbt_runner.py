@@ -10,6 +10,7 @@ run time; on PostgreSQL :func:`pg_hmac_options` hands it to the session through 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -146,9 +147,11 @@ def run_dbt(
     *,
     project_dir: Path | None = None,
     settings: Settings | None = None,
+    dbt_vars: Mapping[str, Any] | None = None,
 ) -> Any:
     """Run ``dbt <args>`` in-process against the configured warehouse; return the ``dbtRunnerResult``.
 
+    ``dbt_vars`` (e.g. ``{"as_of": "2025-06-30"}``) go to dbt as ``--vars`` (JSON).
     Raises :class:`DbtRunError` (naming the failed nodes) when dbt reports failure or raises.
     """
     from dbt.cli.main import dbtRunner
@@ -164,6 +167,8 @@ def run_dbt(
         "--target",
         target or default_target(settings),
     ]
+    if dbt_vars:
+        cli_args += ["--vars", json.dumps(dict(dbt_vars), sort_keys=True)]
     try:
         with _environ(dbt_env(settings)):
             result = dbtRunner().invoke(cli_args)

@@ -121,9 +121,10 @@ def run_airflow(console: Console, settings: Settings, first_delivery: list[str] 
     return ok
 
 
-def run_build(console: Console, target: str | None = None) -> bool:
+def run_build(console: Console, target: str | None = None, as_of: dt.date | None = None) -> bool:
     """What the build DAG does, in-process (yiwang.publish.build_and_publish): source freshness, raw gate
-    (failing rows quarantined), dbt build into the build schemas, mart gate, publish, docs site."""
+    (failing rows quarantined), dbt build into the build schemas, mart gate, publish, docs site. ``as_of``: the
+    marts as of that day (dbt var ``as_of``)."""
     from yiwang.publish import build_and_publish
 
     def say(step: str, detail: str) -> None:
@@ -131,7 +132,7 @@ def run_build(console: Console, target: str | None = None) -> bool:
 
     try:
         with console.status("build: freshness, raw gate, dbt build, mart gate, publish, docs"):
-            build_and_publish(target=target, on_step=say)
+            build_and_publish(target=target, on_step=say, as_of=as_of)
     except Exception as e:  # noqa: BLE001 - report the failing step; the public marts stay as they were
         console.print(f"[red]build failed ({type(e).__name__}); the last published marts stay:[/]\n{e}")
         return False

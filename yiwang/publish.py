@@ -206,9 +206,13 @@ def build_schemas() -> Iterator[None]:
 
 def build_and_publish(settings: Settings | None = None, *, target: str | None = None, run_id: str | None = None,
                       dbt_args: list[str] | None = None, freshness: bool = True, docs: bool = True,
-                      on_step: Any = None, accept_output_change: bool | None = None) -> BuildOutcome:
+                      on_step: Any = None, accept_output_change: bool | None = None,
+                      as_of: dt.date | None = None) -> BuildOutcome:
     """What the build DAG does, in-process. Raises at the first failing step (StaleSourcesError, GateFailed,
-    DbtRunError, OutputGateFailed); the public marts then stay as the last successful build left them."""
+    DbtRunError, OutputGateFailed); the public marts then stay as the last successful build left them.
+
+    ``as_of``: the dbt var ``as_of`` — the marts describe that day (records after it left out, rolling windows and
+    period figures ending on it) instead of the latest day of the data."""
     from expectations.run import run_mart_gate, run_raw_gate
     from yiwang.dbt_runner import run_dbt
     from yiwang.freshness import check_freshness
@@ -222,8 +226,9 @@ def build_and_publish(settings: Settings | None = None, *, target: str | None = 
     out.raw_gate = run_raw_gate(settings)
     say("raw gate", f"passed, {out.raw_gate.quarantined} rows quarantined")
     with build_schemas():
-        run_dbt(dbt_args or ["build"], target=target, settings=settings)
-    say("dbt build", "ok")
+        run_dbt(dbt_args or ["build"], target=target, settings=settings,
+                dbt_vars={"as_of": as_of.isoformat()} if as_of else None)
+    say("dbt build", f"ok, as of {as_of.isoformat()}" if as_of else "ok")
     out.mart_gate = run_mart_gate(settings, schema_suffix=BUILD_SUFFIX)
     say("mart gate", "passed")
     out.published = publish(run_id, out.mart_gate.to_dict(), settings, accept_output_change=accept_output_change)

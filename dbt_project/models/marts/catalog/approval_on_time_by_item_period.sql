@@ -44,6 +44,7 @@ figures as (
         sum(case when cp.on_time_status = 'pending' then 1 else 0 end)              as pending_cases,
         sum(case when cp.on_time_status = 'withdrawn' then 1 else 0 end)            as withdrawn_cases,
         sum(case when cp.on_time_status = 'no_deadline' then 1 else 0 end)          as no_deadline_cases,
+        sum(case when cp.completed_at is null and cp.on_time_status <> 'withdrawn' then 1 else 0 end) as open_cases,
         percentile_cont(0.5) within group (
             order by case when cp.on_time_status in ('on_time', 'overdue', 'no_deadline') and cp.completed_at is not null
                           then cp.handling_working_days end)                       as median_handling_working_days
@@ -82,11 +83,12 @@ select
     cast(coalesce(f.pending_cases, 0) as integer)                           as pending_cases,
     cast(coalesce(f.withdrawn_cases, 0) as integer)                         as withdrawn_cases,
     cast(coalesce(f.no_deadline_cases, 0) as integer)                       as no_deadline_cases,
+    cast(coalesce(f.open_cases, 0) as integer)                              as open_cases,
     cast(f.on_time_cases as double precision) / nullif(f.on_time_cases + f.overdue_cases, 0) as on_time_rate,
     cast(f.median_handling_working_days as double precision)                as median_handling_working_days,
     cast(a.as_of_date as date)                                              as as_of_date,
     cast(e.period_end <= a.as_of_date as boolean)                           as is_period_closed,
-    cast(e.period_end <= a.as_of_date and coalesce(f.pending_cases, 0) = 0 as boolean) as figures_final
+    cast(e.period_end <= a.as_of_date and coalesce(f.open_cases, 0) = 0 as boolean) as figures_final
 from ended as e
 cross join items as i
 cross join as_of as a

@@ -17,6 +17,7 @@ select
     cast(sum(p.pending_cases) as integer)                                   as pending_cases,
     cast(sum(p.withdrawn_cases) as integer)                                 as withdrawn_cases,
     cast(sum(p.no_deadline_cases) as integer)                               as no_deadline_cases,
+    cast(sum(p.open_cases) as integer)                                      as open_cases,
     cast(sum(p.on_time_cases) as double precision)
         / nullif(sum(p.on_time_cases) + sum(p.overdue_cases), 0)            as on_time_rate,
     cast(max(p.as_of_date) as date)                                         as as_of_date,
