@@ -67,42 +67,30 @@
         "cast(substr(" ~ id_no ~ ", 13, 2) as integer)") }}
 {%- endmacro %}
 
-{#- Chinese numerals 1..99 (三, 十二, 二十, 二十三) or digit-by-digit (五〇一) -> digits text. -#}
-{% macro idn_cn_number(expr) -%}
-    replace(regexp_replace(regexp_replace(translate({{ expr }}, '〇零一二三四五六七八九', '00123456789'),
-        '^十', '1十'), '十$', '十0'), '十', '')
-{%- endmacro %}
+{#- Addresses and estates: the identity layer uses the place normalisers of macros/places/place_text.sql
+    (one normaliser for addresses, one for estate names, everywhere); these names are kept for its models. -#}
 
-{#- Address text -> cleaned form with Arabic numerals for building / unit / room:
-    full-width -> half-width, spaces gone, 三栋二单元五〇一 -> 3栋2单元501. -#}
+{#- Address text -> canonical form (address_clean): full-width -> half-width, blanks gone, the house number
+    in any form (三栋二单元五〇一, 3号楼2单元501室, 3-2-501) -> 3栋2单元501. -#}
 {% macro idn_address_clean(expr) -%}
-    {%- set cn = '[〇零一二三四五六七八九十]' -%}
-    {%- set tail = '(' ~ cn ~ '+)(?:栋|幢|号楼)(' ~ cn ~ '+)单元(' ~ cn ~ '+)室?$' -%}
-    {%- set s = regex_replace_all(
-        "translate(" ~ clean_text(expr) ~ ", '０１２３４５６７８９－—', '0123456789--')", '[[:space:]　]', '') -%}
-    {{ let_in(s, "(case when " ~ regex_like('__adr', tail) ~ "
-        then " ~ regex_replace_all('__adr', tail, '') ~ "
-             || " ~ idn_cn_number(regex_extract('__adr', tail, 1)) ~ " || '栋'
-             || " ~ idn_cn_number(regex_extract('__adr', tail, 2)) ~ " || '单元'
-             || " ~ idn_cn_number(regex_extract('__adr', tail, 3)) ~ "
-        else __adr end)", '__adr') }}
+    {{ address_clean(expr) }}
 {%- endmacro %}
 
-{#- The building / unit / room tail of a cleaned address: 3栋2单元501室, 3幢2单元501, 3号楼2单元501,
-    3-2-501. Group 1 = everything before it (province/city/district/estate), 2 building, 3 unit, 4 room. -#}
+{#- A whole flat in an address_clean text: group 1 = everything before it (province/city/district/estate),
+    2 building, 3 unit, 4 room. -#}
 {% macro idn_flat_pattern() -%}
-    ^(.*[^0-9])?([0-9]+)(?:栋|幢|号楼|-)([0-9]+)(?:单元|-)([0-9]+)室?$
+    ^(.*[^0-9])?([0-9]+)栋([0-9]+)单元([0-9]+)$
 {%- endmacro %}
 
-{#- Estate comparison key: the estate name without the generic suffixes its aliases and property-file
-    spellings vary in (友育华庭 / 友育小区 / 友育华庭一期 -> 友育; 解放路12号院 / 解放路12号 -> 解放路12;
-    星河大厦 / 星河大楼 -> 星河). -#}
+{#- Estate comparison key: the estate name's core (estate_core of estate_name_norm: 友育华庭 / 友育小区 /
+    友育华庭一期 -> 友育; 星河大厦 / 星河大楼 -> 星河), a numbered compound without 号院 / 号 (解放路12号院 /
+    解放路12号 -> 解放路12). -#}
 {% macro idn_estate_key(expr) -%}
-    nullif({{ regex_replace_all(regex_replace_all(expr, '[一二三四五六七八九]期$', ''),
-        '(花园小区|小区|花园|家园|新村|嘉园|雅居|华庭|名都|公寓|苑|号院|号|大厦|大楼|社区)$', '') }}, '')
+    nullif(regexp_replace({{ estate_core(estate_name_norm(expr)) }}, '([0-9])号$', '\1'), '')
 {%- endmacro %}
 
-{#- Strip "…省" and "…市" prefixes (used only when no known district name was found in the text). -#}
+{#- Leading province / city / district / street names (strip_admin_prefix, used when no known district
+    name was found in the text). -#}
 {% macro idn_strip_admin_prefix(expr) -%}
-    {{ regex_replace_all(regex_replace_all(expr, '^[^省市区县]{2,7}省', ''), '^[^省市区县]{2,7}市', '') }}
+    {{ strip_admin_prefix(expr, levels=['province', 'city', 'district', 'street']) }}
 {%- endmacro %}

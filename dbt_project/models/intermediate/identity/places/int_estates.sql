@@ -2,7 +2,8 @@
 -- One row per estate (小区 / 楼院 / 楼宇), however it is spelt: property-file names of every
 -- company ("友育华庭", "友育华庭一期"), address names and aliases ("友育小区"), yard and tower
 -- aliases. The estate is its match key; estate_key is an opaque hash of that key (stable across
--- runs, nothing personal in it). main_grid_code is the grid holding most of its households.
+-- runs, nothing personal in it). main_grid_code is the grid holding most of its buildings seen (then most
+-- households): a few households seen in the buildings of a second grid do not move the estate.
 with names as (
     select estate_match_key, estate_text, source_system, source_table
     from {{ ref('int_place_addresses_parsed') }}
@@ -26,7 +27,9 @@ display as (
 ),
 
 grid_households as (
-    select estate_match_key, grid_code, sum(households) as households, sum(records) as records
+    select
+        estate_match_key, grid_code,
+        count(distinct building) as buildings, sum(households) as households, sum(records) as records
     from {{ ref('int_estate_building_grids') }}
     group by estate_match_key, grid_code
 ),
@@ -35,7 +38,7 @@ main_grid as (
     select
         estate_match_key, grid_code,
         row_number() over (partition by estate_match_key
-                           order by households desc, records desc, grid_code) as rn,
+                           order by buildings desc, households desc, records desc, grid_code) as rn,
         count(*) over (partition by estate_match_key) as n_grids
     from grid_households
 ),

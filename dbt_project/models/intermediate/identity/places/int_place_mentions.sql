@@ -78,9 +78,9 @@ with mentions as (
     where estate_name is not null
 
     union all
-    select 'services', 'sites', s.source_key, null, null, s.community_text, null, null, null, null, null
+    select 'services', 'sites', s.source_key, null, null, s.community_text, null, null, s.address, null, null
     from {{ ref('stg_services__sites') }} as s
-    where s.community_text is not null or (s.longitude is not null and s.latitude is not null)
+    where coalesce(s.community_text, s.address) is not null or (s.longitude is not null and s.latitude is not null)
 
     union all
     select 'services', 'orders', source_key, null, null, null, null, null, address, null, null
