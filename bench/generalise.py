@@ -135,6 +135,7 @@ def run_variant(name: str, v: Variant, a: argparse.Namespace) -> dict:
         if not a.fresh and {k: prev.get(k) for k in built} == built:
             log(name, f"reusing the built home {home} (simulate / extract / build of an earlier run)")
             times.update(prev["times"])
+            t = time.perf_counter()
         else:
             shutil.rmtree(home, ignore_errors=True)
             home.mkdir(parents=True)
