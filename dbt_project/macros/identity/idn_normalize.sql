@@ -94,3 +94,18 @@
 {% macro idn_strip_admin_prefix(expr) -%}
     {{ strip_admin_prefix(expr, levels=['province', 'city', 'district', 'street']) }}
 {%- endmacro %}
+
+{#- A title-only name: a surname (one or two characters) and a form of address instead of a given name
+    (李先生, 王女士, 欧阳小姐, 张师傅, 刘阿姨). Common in hotline and complaint records; it names no one, so it is
+    never name evidence (two 李先生 sharing a family phone are not one person). idn_title_gender gives the
+    sex the title states ('M', 'F'; NULL when it states none, as 师傅 / 老师 / 同志). -#}
+{% macro idn_title_only(expr) -%}
+    coalesce({{ regex_like(expr, '^[^0-9A-Za-z]{1,2}(先生|男士|女士|小姐|太太|夫人|阿姨|大妈|大姐|大爷|大哥|大叔|奶奶|爷爷|师傅|老师|同志|老板|经理)$') }}, false)
+{%- endmacro %}
+
+{% macro idn_title_gender(expr) -%}
+    (case
+        when {{ regex_like(expr, '^[^0-9A-Za-z]{1,2}(先生|男士|大爷|大哥|大叔|爷爷)$') }} then 'M'
+        when {{ regex_like(expr, '^[^0-9A-Za-z]{1,2}(女士|小姐|太太|夫人|阿姨|大妈|大姐|奶奶)$') }} then 'F'
+    end)
+{%- endmacro %}

@@ -1,9 +1,10 @@
 {#- Why each record joined its resident: one row per merge of a record into a cluster (the cluster's
     founding record has none). matched_* is the record it was matched to; agreed_fields lists what
     agreed (id_no = same valid ID number, id_no_body17 = same ID without its wrong check char, dy_id =
-    party registration of that member, name / phone / flat / id_partial / birth_date); match_score is
-    100 for deterministic rules, else the additive score (name 2, phone 6, flat 5, partial ID 6,
-    birth date 3). No values are shown, only which fields agreed. -#}
+    party registration of that member, name / phone / flat / id_partial / birth_date / household_phone,
+    -phone_differs); match_score is 100 for deterministic rules, else the Fellegi–Sunter match weight
+    (log2 odds, weights learnt per build in int_residents_match_weights) and match_probability
+    1 / (1 + 2^-weight); 'strong' from probability 0.999. No values are shown, only which fields agreed. -#}
 {{ config(materialized='table', schema='identity') }}
 
 {%- set run_ts = "cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as timestamp)" %}
@@ -18,10 +19,11 @@ select
     t.source_key                                as matched_source_key,
     m.match_rule,
     case when m.match_rule in ('id_exact', 'party_member_link', 'party_member_record') then 'deterministic'
-         when m.match_score >= 11 then 'strong'
+         when m.match_probability >= 0.999 then 'strong'
          else 'moderate' end                    as match_strength,
     m.agreed_fields,
     m.match_score,
+    m.match_probability,
     {{ run_ts }}                                as matched_at
 from {{ ref('int_residents_records_matched') }} as m
 inner join {{ ref('resident_key_registry') }} as x on x.record_ref = m.record_ref

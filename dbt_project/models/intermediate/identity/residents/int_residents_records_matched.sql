@@ -9,29 +9,63 @@
        linear in the records): name + phone, name + flat (estate key, building, unit, room), name + partial
        ID (first 6 + last 4 of a masked ID), name + birth date, and name + household phone (the record's
        phone is on file, under any name, at the flat where the member lives). Every candidate pair is
-       scored
-           name 2 (always agrees, it is in every block) + phone 6 + flat 5 + partial ID 6 + birth date 3
-           + household phone 4 (only when neither the phone nor the flat agrees directly)
+       scored with Fellegi–Sunter weights learnt from this city's records (int_residents_match_weights):
+           prior + name (term frequency: log2(m_name * named records / records of this name))
+           + phone / flat / partial ID / birth date: log2(m/u) when they agree, log2((1-m)/(1-u)) when a
+             flat is on both and differs
+           + household phone (only when neither the phone nor the flat agrees directly)
        and dropped on any conflict (valid IDs, birth date, gender or partial ID differ; an ID with a wrong
-       check char is no conflict: it is often an Excel-mangled number). A record goes to
-       the anchor of its best-scoring pair, less 3 (var identity_phone_mismatch_penalty) when the record
-       has a phone, the anchor's cluster knows phones and none of them is the record's (evidence listed
-       as "-phone_differs"): of two same-named people at one flat, an order placed from a phone the
-       mother is known by goes to the daughter with no phone on file, not to the mother. A remaining
-       tie between two anchors leaves the record unassigned (ambiguous).
-       So a shared family phone never merges two people unless the names agree, and twins (same surname,
-       birth date and flat, different given names) never meet in a block.
-    3. The remaining records are linked among themselves with the same blocks and guards, and grouped by
-       min-label propagation over those links (var identity_propagation_rounds, default 6 rounds).
+       check char is no conflict: it is often an Excel-mangled number). A record goes to the anchor of
+       its best-scoring pair, plus the phone disagreement weight when the record has a phone, the anchor's
+       cluster knows phones and none of them is the record's (evidence listed as "-phone_differs"): of two
+       same-named people at one flat, an order placed from a phone the mother is known by goes to the
+       daughter with no phone on file, not to the mother. It is assigned only when its match probability
+       1 / (1 + 2^-weight) reaches var identity_match_probability (default 0.95) and no other anchor
+       scores the same (a tie leaves the record unassigned: ambiguous).
+       A title-only name (李先生, 王女士) has no name key (int_residents_records_prepared), so it is never
+       name evidence; a shared family phone never merges two people unless the names agree; twins (same
+       surname, birth date and flat, different given names) never meet in a block.
+    3. The remaining records are linked among themselves with the same blocks, guards, weights and
+       probability, and grouped by min-label propagation over those links (var
+       identity_propagation_rounds, default 6 rounds).
     4. A party service record (dj_fwjl, no name, only dy_id) joins the resident of its member record.
 -#}
 {{ config(materialized='table', schema='identity_work') }}
 
 {%- set rounds = var('identity_propagation_rounds', 6) %}
-{%- set phone_mismatch_penalty = var('identity_phone_mismatch_penalty', 3) %}
+{%- set match_probability = var('identity_match_probability', 0.95) %}
 
 with p as (
     select * from {{ ref('int_residents_records_prepared') }}
+),
+
+-- the learnt weights, one row; min_weight = log2 odds of the required match probability
+w as (
+    select
+        max(case when comparison = 'prior' then agree_weight end) as w_prior,
+        max(case when comparison = 'name' then m_probability end) as m_name,
+        max(case when comparison = 'phone' then agree_weight end) as w_phone,
+        max(case when comparison = 'phone' then disagree_weight end) as w_phone_differs,
+        max(case when comparison = 'flat' then agree_weight end) as w_flat,
+        max(case when comparison = 'flat' then disagree_weight end) as w_flat_differs,
+        max(case when comparison = 'id_partial' then agree_weight end) as w_partial,
+        max(case when comparison = 'birth_date' then agree_weight end) as w_birth,
+        max(case when comparison = 'household_phone' then agree_weight end) as w_household,
+        ln({{ match_probability }} / (1 - {{ match_probability }})) / ln(2) as min_weight
+    from {{ ref('int_residents_match_weights') }}
+),
+
+-- term frequency of each name: agreeing on a common name is weaker evidence than on a rare one
+name_weights as (
+    select f.name_key,
+           ln(w.m_name * cast(f.named as double precision) / cast(f.n as double precision)) / ln(2) as w_name
+    from (
+        select name_key, count(*) as n, sum(count(*)) over () as named
+        from p
+        where name_key is not null
+        group by name_key
+    ) as f
+    cross join w
 ),
 
 -- 1. deterministic anchors ------------------------------------------------------------------------
@@ -68,10 +102,10 @@ anchored as (
            case when a.record_ref = a.cluster_ref then 'anchor_founder' else 'id_exact' end as match_rule,
            case when a.record_ref <> a.cluster_ref then a.cluster_ref end as matched_record_ref,
            case when a.record_ref <> a.cluster_ref then 'id_no' end as agreed_fields,
-           100 as match_score
+           cast(100 as double precision) as match_score
     from id_anchor as a
     union all
-    select record_ref, cluster_ref, 'id_body_name', matched_record_ref, 'id_no_body17,name', 12
+    select record_ref, cluster_ref, 'id_body_name', matched_record_ref, 'id_no_body17,name', 100
     from body_link
     union all
     select record_ref, cluster_ref, 'party_member_link', matched_record_ref, 'dy_id', 100
@@ -163,21 +197,23 @@ anchor_candidates_{{ k }} as (
 ),
 
 anchor_pairs_{{ k }} as (
-    select c.u_ref, c.m_ref, c.cluster_ref,
+    select c.u_ref, c.m_ref, c.cluster_ref, nw.w_name,
            {{ idn_pair_features('u', 'm') }},
            c.household = 1 as household_phone
     from anchor_candidates_{{ k }} as c
     inner join unanchored_{{ k }} as u on u.record_ref = c.u_ref
     inner join p as m on m.record_ref = c.m_ref
+    inner join name_weights as nw on nw.name_key = u.name_key
 ),
 
 anchor_scored_{{ k }} as (
-    select *,
-           2 + case when phone_agree then 6 else 0 end + case when flat_agree then 5 else 0 end
-             + case when partial_agree then 6 else 0 end + case when birth_agree then 3 else 0 end
-             + case when household_phone and not phone_agree and not flat_agree then 4 else 0 end as score
-    from anchor_pairs_{{ k }}
-    where not conflict
+    select a.*,
+           {{ idn_pair_weight('a', 'w') }}
+             + case when a.household_phone and not a.phone_agree and not a.flat_agree then w.w_household else 0 end
+               as score
+    from anchor_pairs_{{ k }} as a
+    cross join w
+    where not a.conflict
 ),
 
 anchor_best_pair_{{ k }} as (
@@ -212,8 +248,9 @@ anchor_ranked_{{ k }} as (
            row_number() over (partition by u_ref order by adj_score desc, cluster_ref) as rn,
            count(*) over (partition by u_ref, adj_score) as n_at_score
     from (
-        select *, score - case when phone_mismatch then {{ phone_mismatch_penalty }} else 0 end as adj_score
-        from anchor_adjusted_{{ k }}
+        select a.*, a.score + case when a.phone_mismatch then w.w_phone_differs else 0 end as adj_score
+        from anchor_adjusted_{{ k }} as a
+        cross join w
     ) as a
 ),
 
@@ -228,7 +265,7 @@ assigned_{{ k }} as (
            || case when phone_mismatch then ',-phone_differs' else '' end as agreed_fields,
            adj_score as match_score
     from anchor_ranked_{{ k }}
-    where rn = 1 and n_at_score = 1
+    where rn = 1 and n_at_score = 1 and adj_score >= (select min_weight from w)
 ),
 {% endfor %}
 
@@ -288,19 +325,24 @@ rest_candidates as (
 ),
 
 rest_edges as (
-    select c.a_ref, c.b_ref,
+    select c.a_ref, c.b_ref, nw.w_name,
            {{ idn_pair_features('a', 'b') }}
     from rest_candidates as c
     inner join rest as a on a.record_ref = c.a_ref
     inner join rest as b on b.record_ref = c.b_ref
+    inner join name_weights as nw on nw.name_key = a.name_key
 ),
 
 rest_links as (
-    select a_ref, b_ref, phone_agree, flat_agree, partial_agree, birth_agree,
-           2 + case when phone_agree then 6 else 0 end + case when flat_agree then 5 else 0 end
-             + case when partial_agree then 6 else 0 end + case when birth_agree then 3 else 0 end as score
-    from rest_edges
-    where not conflict
+    select * from (
+        select e.a_ref, e.b_ref, e.phone_agree, e.flat_agree, e.partial_agree, e.birth_agree,
+               {{ idn_pair_weight('e', 'w') }} as score,
+               w.min_weight
+        from rest_edges as e
+        cross join w
+        where not e.conflict
+    ) as s
+    where score >= min_weight
 ),
 
 label_0 as (
@@ -339,7 +381,7 @@ linked as (
 nameless as (
     select p.record_ref, p.record_ref as cluster_ref, 'unmatched_nameless' as match_rule,
            cast(null as varchar) as matched_record_ref, cast(null as varchar) as agreed_fields,
-           cast(null as integer) as match_score
+           cast(null as double precision) as match_score
     from p
     left join anchored as a on a.record_ref = p.record_ref
     where a.record_ref is null and p.name_key is null and p.source_table <> 'dj_fwjl'
@@ -375,7 +417,7 @@ all_matches as (
            case when member_cluster_ref is null then 'unmatched_member_unknown' else 'party_member_record' end,
            member_record_ref,
            case when member_cluster_ref is not null then 'dy_id' end,
-           case when member_cluster_ref is not null then 100 end
+           case when member_cluster_ref is not null then cast(100 as double precision) end
     from service_records
 )
 
@@ -388,6 +430,11 @@ select
     m.match_rule,
     m.matched_record_ref,
     m.agreed_fields,
-    m.match_score
+    -- the weight to 4 decimals and 1 / (1 + 2^-weight) to 6 (decisions above use the unrounded weight);
+    -- deterministic rules carry 100 and probability 1
+    cast(m.match_score as decimal(10, 4)) as match_score,
+    cast(case when m.match_score >= 100 then 1.0
+              when m.match_score is not null then 1 / (1 + power(2.0, -m.match_score)) end as decimal(8, 6))
+        as match_probability
 from p
 inner join all_matches as m on m.record_ref = p.record_ref
