@@ -137,7 +137,7 @@ IN_SERVICE_SQL = """
     with v as (select trim(dy_id) id, trim(djzt) djzt, nullif(trim(gzdw), '') gzdw,
                       row_number() over (partition by trim(dy_id) order by gxsj desc, _loaded_at desc) rn
                from raw_party.dj_dy where nullif(trim(dy_id), '') is not null)
-    select count(*) from v where rn = 1 and djzt = '正常' and gzdw is not null"""
+    select count(*) from v where rn = 1 and djzt = '正常' and gzdw is not null and gzdw not in ('退休', '离休', '离退休')"""
 
 
 def test_party_check_in_rate_counts_every_in_service_member(small_db, schema: str = "mart_party") -> None:
