@@ -29,9 +29,9 @@ PERSON_TABLES = {("party", "dj_dy"), ("party", "dj_bd"), ("party", "dj_fwjl"), (
                  ("grid", "wg_syrk"), ("grid", "wg_wgy"), ("grid", "wg_sj"),
                  ("approval", "cases"), ("property", "owners"), ("property", "complaints"),
                  ("services", "orders"), ("hotline", "tickets")}
-RESIDENT_MODELS = ["int_residents_records_unioned", "int_residents_records_prepared", "int_residents_records_matched",
-                   "resident_key_registry", "resident_xref", "dim_resident", "resident_match_evidence",
-                   "resident_key_history"]
+RESIDENT_MODELS = ["int_residents_records_unioned", "int_residents_records_prepared", "int_residents_match_weights",
+                   "int_residents_records_matched", "resident_key_registry", "resident_xref", "dim_resident",
+                   "resident_match_evidence", "resident_key_history", "resident_key_lookup"]
 IDENTITY_TABLES = ["resident_xref", "dim_resident", "resident_match_evidence", "resident_key_history",
                    "resident_key_registry"]
 
@@ -123,6 +123,28 @@ def test_resident_bcubed_f1_on_small(city: dict) -> None:
     assert score.precision >= 0.99, score
 
 
+def test_match_weights_are_learnt_from_the_city(city: dict) -> None:
+    """The Fellegi–Sunter weights come from this city's records: every comparison was seen on pairs sharing a
+    valid ID, agreement is evidence for (m > u, positive weight) and disagreement against, the prior is the
+    odds of two random records being one person (far below even); no probabilistic merge is below the
+    required probability, and every merge's weight is explained by its agreed fields."""
+    w = _read(city["home"], "select * from identity_work.int_residents_match_weights").set_index("comparison")
+    assert set(w.index) == {"prior", "name", "phone", "flat", "id_partial", "birth_date", "household_phone"}
+    fields = w.drop(index="prior")
+    assert (fields["pairs_compared"] > 0).all(), fields
+    assert (fields["m_probability"] > fields["u_probability"]).all(), fields
+    assert (fields["agree_weight"] > 0).all() and (fields["disagree_weight"] < 0).all(), fields
+    n_records = _read(city["home"], "select count(*) as n from identity_work.int_residents_records_prepared")["n"][0]
+    assert w.loc["prior", "agree_weight"] < -3, w.loc["prior"]
+    assert 0 < w.loc["prior", "m_probability"] < 10 / n_records, w.loc["prior"]  # of the order of 1/N
+    m = _read(city["home"], "select match_rule, agreed_fields, match_score, match_probability "
+                            "from identity_work.int_residents_records_matched "
+                            "where match_rule in ('probabilistic_anchor', 'probabilistic_link')")
+    assert len(m) > 0
+    assert (m["match_probability"].astype(float) >= 0.95).all(), m.sort_values("match_probability").head()
+    assert m["agreed_fields"].str.startswith("name").all()  # a merge always rests on an agreeing name
+
+
 def test_identity_build_on_postgres(city: dict, small_pg) -> None:
     """Same sources, extracted into PostgreSQL, identity models built with target postgres: same keys."""
     from sqlalchemy import create_engine
@@ -132,6 +154,7 @@ def test_identity_build_on_postgres(city: dict, small_pg) -> None:
         pg = pd.read_sql("select source_system, source_table, source_key, resident_key from identity.resident_xref", c)
         pg_hmac = pd.read_sql("select record_ref, id_hmac, phone_hmac from identity_work.int_residents_records_prepared "
                               "where id_hmac is not null order by record_ref limit 200", c)
+        pg_weights = pd.read_sql("select * from identity_work.int_residents_match_weights", c)
     eng.dispose()
     duck = city["after"]
     assert len(pg) == len(duck)
@@ -142,3 +165,9 @@ def test_identity_build_on_postgres(city: dict, small_pg) -> None:
                                     "identity_work.int_residents_records_prepared where id_hmac is not null")
     m = pg_hmac.merge(duck_hmac, on="record_ref", suffixes=("_pg", "_duck"))
     assert len(m) and (m["id_hmac_pg"] == m["id_hmac_duck"]).all()
+    # the same records learn the same weights on both engines (integer counts, one division each)
+    duck_weights = _read(city["home"], "select * from identity_work.int_residents_match_weights")
+    wd = duck_weights.merge(pg_weights, on="comparison", suffixes=("_duck", "_pg"))
+    assert len(wd) == len(duck_weights) == 7
+    assert (wd["pairs_compared_duck"] == wd["pairs_compared_pg"]).all()
+    assert ((wd["agree_weight_duck"] - wd["agree_weight_pg"]).abs() < 1e-9).all(), wd
