@@ -311,6 +311,48 @@ def print_summary(results: list[dict]) -> None:
         print(f"FAILED: {', '.join(failed)}")
 
 
+def markdown(results: list[dict]) -> str:
+    """The summary as a Markdown table (for bench/README.md)."""
+    ok = [r for r in results if "error" not in r]
+    cols = [c for c, _ in SUMMARY_COLUMNS]
+    lines = [
+        "| variant | tuning seed | " + " | ".join(cols) + " | identity stage s | Splink s |",
+        "|---|---|" + "---|" * (len(cols) + 2),
+    ]
+    for r in results:
+        if "error" in r:
+            lines.append(
+                f"| {r['variant']} | {'yes' if r['tuning_seed'] else 'no'} | failed at {r['error']['stage']} |"
+            )
+            continue
+        cells = " | ".join(fmt(fn(r), 0).strip() for _, fn in SUMMARY_COLUMNS)
+        t = r["times"]
+        lines.append(
+            f"| {r['variant']} | {'yes' if r['tuning_seed'] else 'no'} | {cells} | "
+            f"{t['identity_stage']:.0f} | {t.get('splink', float('nan')):.1f} |"
+        )
+    if ok:
+        mins = []
+        for _, fn in SUMMARY_COLUMNS:
+            vals = [(fn(r), r["variant"]) for r in ok if fn(r) is not None]
+            mins.append(f"{min(vals)[0]:.4f} ({min(vals)[1]})" if vals else "-")
+        lines.append("| **minimum** | | " + " | ".join(mins) + " | | |")
+        lines += [
+            "",
+            "Grid accuracy / coverage per source table:",
+            "",
+            "| table | " + " | ".join(r["variant"] for r in ok) + " | minimum |",
+            "|---|" + "---|" * (len(ok) + 1),
+        ]
+        for tbl in sorted({t for r in ok for t in r["grid"]["grid_per_table"]}):
+            acc = [r["grid"]["grid_per_table"].get(tbl) for r in ok]
+            cov = [r["grid"]["grid_coverage_per_table"].get(tbl) for r in ok]
+            cells = " | ".join(f"{fmt(x, 0).strip()} / {fmt(c, 0).strip()}" for x, c in zip(acc, cov))
+            lo = min((x, c) for x, c in zip(acc, cov) if x is not None)
+            lines.append(f"| {tbl} | {cells} | {lo[0]:.4f} / {min(c for c in cov if c is not None):.4f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", default="small", choices=["small", "medium", "city"])
@@ -341,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         help="keep each variant's YIWANG_HOME (a later run reuses a kept, built home)",
     )
     ap.add_argument("--fresh", action="store_true", help="recompute variants that already have results")
+    ap.add_argument("--markdown", action="store_true", help="also print the summary as a Markdown table")
     a = ap.parse_args(argv)
     names = [n.strip() for n in a.variants.split(",") if n.strip()]
     unknown = [n for n in names if n not in VARIANTS]
@@ -378,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print_variant(r)
     print_summary(results)
+    if a.markdown:
+        print("\n" + markdown(results))
     return 1 if any("error" in r for r in results) else 0
 
 
