@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from yiwang.contracts import Table
+from yiwang.ops import ensure_ops
 from yiwang.privacy import pseudonymise_csv_line, pseudonymise_row, pseudonymise_text, pseudonymise_values
 from yiwang.settings import hmac_key
 from yiwang.warehouse import Tx, Warehouse, qident, qname
@@ -30,35 +31,6 @@ META_COLUMNS = ("_batch_id", "_loaded_at", "_row_hash")
 FILE_META = "_source_file"
 CHUNK_ROWS = 50_000
 
-OPS_DDL = [
-    "create schema if not exists ops",
-    """create table if not exists ops.load_ledger (
-        system varchar not null, table_name varchar not null, batch_id varchar not null,
-        source_file varchar, started_at timestamp not null, finished_at timestamp not null,
-        rows_read bigint not null, rows_landed bigint not null, rows_new bigint not null,
-        rows_quarantined bigint not null, cursor_before varchar, cursor_after varchar,
-        status varchar not null, message varchar)""",
-    """create table if not exists ops.quarantine (
-        quarantine_id varchar primary key, system varchar not null, table_name varchar not null,
-        batch_id varchar not null, source_file varchar, rule varchar not null, reason varchar not null,
-        row_data varchar, quarantined_at timestamp not null, status varchar not null)""",
-    """create table if not exists ops.load_state (
-        system varchar not null, table_name varchar not null, cursor_value varchar,
-        updated_at timestamp not null, primary key (system, table_name))""",
-    """create table if not exists ops.file_state (
-        system varchar not null, path varchar not null, checksum varchar not null, size bigint,
-        mtime double precision, batch_id varchar not null, loaded_at timestamp not null,
-        primary key (system, path))""",
-    # source rows whose cursor lies beyond extraction time + skew: landed, but the cursor does not follow them
-    """create table if not exists ops.future_rows (
-        system varchar not null, table_name varchar not null, row_key varchar, cursor_column varchar,
-        cursor_value varchar not null, _row_hash varchar not null, batch_id varchar not null,
-        extracted_at timestamp not null, flagged_at timestamp not null)""",
-    # rows a raw gate rejected after landing; staging leaves them out (macro latest_version)
-    """create table if not exists ops.raw_rejects (
-        system varchar not null, table_name varchar not null, _row_hash varchar not null, rule varchar not null,
-        batch_id varchar, quarantine_id varchar not null, rejected_at timestamp not null)""",
-]
 
 
 class LedgerMismatch(RuntimeError):
@@ -83,11 +55,6 @@ class LedgerEntry:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def ensure_ops(tx: Tx) -> None:
-    for stmt in OPS_DDL:
-        tx.execute(stmt)
 
 
 def uuid7() -> uuid.UUID:

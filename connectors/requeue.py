@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.landing import ensure_ops, set_cursor
+from connectors.landing import set_cursor
+from yiwang.ops import ensure_ops
 from yiwang.warehouse import Warehouse
 
 

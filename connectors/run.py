@@ -9,12 +9,13 @@ from typing import Any
 from connectors.errors import ExtractError, TableFailure
 from connectors.files import extract_files
 from connectors.http import extract_http
-from connectors.landing import LedgerEntry, ensure_ops
+from connectors.landing import LedgerEntry
 from connectors.lock import run_lock
 from connectors.reference import extract_reference_dir
 from connectors.sql import extract_sql
 from connectors.types import Progress, no_progress
 from yiwang.contracts import Table, load_contract
+from yiwang.ops import ensure_ops
 from yiwang.settings import ConfigError, Settings, SourceConfig, get_settings
 from yiwang.warehouse import Warehouse, open_warehouse
 

@@ -32,9 +32,7 @@ from typing import Any
 
 import yaml
 
-from yiwang.warehouse import Tx, Warehouse, qident, qname
-
-BUILD_SUFFIX = "__build"  # == yiwang.publish.BUILD_SUFFIX (not imported: publish imports this module)
+from yiwang.warehouse import BUILD_SUFFIX, Tx, Warehouse, qident, qname
 
 # kind of a dimension -> the reference deliveries holding its keys: (schema, table, key column)
 REFERENCE_KEYS: dict[str, tuple[tuple[str, str, str], ...]] = {

@@ -23,7 +23,6 @@ from typing import Any
 
 import pandas as pd
 
-from connectors.landing import OPS_DDL
 from expectations.suites import (
     MART_SUITES,
     UNREADABLE,
@@ -35,6 +34,7 @@ from expectations.suites import (
     suites,
 )
 from yiwang.contracts import load_contract
+from yiwang.ops import OPS_DDL
 from yiwang.settings import Settings, get_settings
 from yiwang.warehouse import apply_duckdb_limits, qident, qliteral, qname
 
@@ -635,7 +635,7 @@ def _record(settings: Settings, result: GateResult, verdicts: list[_Verdict], ru
     """Quarantine (raw gate) and one ops.gate_log row per suite, in one transaction."""
     import json
 
-    from connectors.landing import ensure_ops
+    from yiwang.ops import ensure_ops
     from yiwang.warehouse import open_warehouse
 
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

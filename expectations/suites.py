@@ -24,7 +24,7 @@ from typing import Any, Literal
 import yaml
 
 from yiwang.contracts import Table, load_contract
-from yiwang.publish import BUILD_SUFFIX
+from yiwang.warehouse import BUILD_SUFFIX
 
 Layer = Literal["raw", "mart"]
 

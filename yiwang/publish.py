@@ -22,10 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from yiwang.settings import Settings, get_settings
-from yiwang.warehouse import Tx, open_warehouse, qident, qname
-
-BUILD_SUFFIX = "__build"
-SUFFIX_ENV = "YIWANG_BUILD_SCHEMA_SUFFIX"  # read by dbt_project/macros/generate_schema_name.sql
+from yiwang.warehouse import BUILD_SUFFIX, SUFFIX_ENV, Tx, open_warehouse, qident, qname
 
 BUILD_LOG_DDL = [
     "create schema if not exists ops",

@@ -16,6 +16,12 @@ import pandas as pd
 
 _IDENT_OK = re.compile(r"^[^\"\x00]+$")
 
+# Marts are built into `mart_*__build` schemas, gated there and only then published to `mart_*` (the dbt macro
+# generate_schema_name adds the suffix when YIWANG_BUILD_SCHEMA_SUFFIX is set). Named here, in the foundation,
+# because the gates (expectations/) and the publisher (yiwang.publish) both need it.
+BUILD_SUFFIX = "__build"
+SUFFIX_ENV = "YIWANG_BUILD_SCHEMA_SUFFIX"
+
 
 def qident(name: str) -> str:
     """Quote an identifier (schema, table or column)."""

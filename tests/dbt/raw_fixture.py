@@ -291,7 +291,7 @@ def build_raw_fixture(conn: Any, rows: dict[tuple[str, str], list[dict]] | None 
     duck = _is_duckdb(conn)
     cur = conn if duck else conn.cursor()
     inserted: dict[str, int] = {}
-    from connectors.landing import OPS_DDL  # the loader's ops tables (staging anti-joins ops.raw_rejects)
+    from yiwang.ops import OPS_DDL  # the ops tables (staging anti-joins ops.raw_rejects)
 
     for stmt in OPS_DDL:
         cur.execute(stmt)
