@@ -19,10 +19,8 @@ import json
 import shutil
 import sqlite3
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from openpyxl import load_workbook
@@ -31,6 +29,8 @@ from simulator.ids import id_check_char
 from simulator.pipeline import TRUTH_COLUMNS, write_manifest, write_parquet
 from simulator.rng import stream
 from simulator.writers.tabular_files import csv_bytes, xlsx_bytes
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _restore(out_dir: Path, which: str) -> list[Path]:
@@ -171,8 +171,8 @@ def simulate_increment(out_dir: Path, seed: int = 1, fraction: float = 0.01) -> 
     summary["party"] = {"dj_dy_updated": len(chosen)}
 
     # --- API systems
-    for system, resource, key, cursor, iso in (("approval", "cases", "bjbh", "updatedAt", True),
-                                               ("services", "orders", "ddbh", "updatedAt", False)):
+    for system, resource, key, _cursor, _iso in (("approval", "cases", "bjbh", "updatedAt", True),
+                                                 ("services", "orders", "ddbh", "updatedAt", False)):
         path = out_dir / "api" / system / f"{resource}.jsonl"
         recs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         rmap = truth[(truth.source_system == system) & (truth.source_table == resource)].set_index("source_key")

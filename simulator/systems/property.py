@@ -121,7 +121,7 @@ def _owners(world: World, formats: list[CompanyFormat]) -> list[PropertyFile]:
                                                                      h["ld"], h["dy"], h["fh"])], dtype=object)
         xlsx = formats[c.company_idx].fmt == "xlsx"
         ids, _ = dirty_column(world, SYSTEM, "owners", "yzzjhm", "owner_id", ids, keys,
-                              lambda v, k, i: (v[:6] + "********" + v[-4:]) if k == "owners_masked_id" else
+                              lambda v, k, i, xlsx=xlsx: (v[:6] + "********" + v[-4:]) if k == "owners_masked_id" else
                               (float(v[:17] + ("0" if v[17] == "X" else v[17])) if xlsx else
                                f"{float(v[:17] + ('0' if v[17] == 'X' else v[17])):.5E}"),
                               eligible=pd.notna(ids))
