@@ -1,6 +1,10 @@
 -- Units per subject, month and points metric (积分量化), before the scoring rules are applied.
 --   grid_worker  (网格员): the worker responsible for the event's grid (stg_grid__grids.grid_worker_id,
---                the grid system's current assignment) gets its events:
+--                the grid system's current assignment) gets its events. The event's grid is the one the
+--                identity layer places it in (int_grid_resolved, what identity.grid_xref publishes: the stated
+--                code when it exists, else its coordinates, else its address), never the stated code alone;
+--                an event placed in no grid scores nobody. On-time status as in governance_events (macro
+--                grid_event_on_time_status; events reported after the as-of day left out):
 --                  events_closed          events closed in the month (closed_at)
 --                  events_closed_on_time  of those, closed at or before the 限时办结 deadline
 --                  events_satisfied       of those, evaluated 满意
@@ -11,13 +15,43 @@
 --                records (dj_fwjl), month served (fwrq).
 -- Only months up to the as-of month; only units > 0.
 with as_of as (
-    select as_of_date from {{ ref('int_as_of_date') }}
+    select as_of_date, snapshot_at from {{ ref('int_as_of_date') }}
+),
+
+events as (
+    select
+        e.event_id,
+        e.source_key,
+        e.event_source,
+        e.reported_at,
+        e.deadline_at,
+        e.satisfaction,
+        case when e.closed_at < a.snapshot_at then e.closed_at end  as closed_at,
+        a.snapshot_at
+    from {{ ref('stg_grid__events') }} as e
+    cross join as_of as a
+    where e.reported_at < a.snapshot_at
+),
+
+placed as (
+    select r.source_key, r.grid_code
+    from {{ ref('int_grid_resolved') }} as r
+    where r.source_system = 'grid' and r.source_table = 'wg_sj' and r.grid_code is not null
 ),
 
 grid_events as (
-    select g.grid_worker_id, e.*
-    from {{ ref('governance_events') }} as e
-    inner join {{ ref('stg_grid__grids') }} as g on g.grid_code = e.grid_code
+    select
+        g.grid_worker_id,
+        ev.event_source,
+        ev.closed_at,
+        ev.deadline_at,
+        ev.closed_at is not null                                    as is_closed,
+        coalesce(ev.satisfaction = '满意', false)                   as is_satisfied,
+        {{ month_start('ev.reported_at') }}                         as reported_month,
+        {{ grid_event_on_time_status('ev.closed_at', 'ev.deadline_at', 'ev.snapshot_at') }} as on_time_status
+    from events as ev
+    inner join placed as p on p.source_key = ev.source_key
+    inner join {{ ref('stg_grid__grids') }} as g on g.grid_code = p.grid_code
     where g.grid_worker_id is not null
 ),
 

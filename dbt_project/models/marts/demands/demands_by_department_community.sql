@@ -7,7 +7,7 @@ with xref as (
     select x.source_system, x.source_table, x.source_key, x.demand_key from {{ ref('demand_xref') }} as x
 ),
 
--- the community the identity layer gives a ticket / complaint (identity.grid_xref)
+-- the community the identity layer gives an event / ticket / complaint (identity.grid_xref)
 places as (
     select x.source_system, x.source_table, x.source_key, x.community_code from {{ ref('grid_xref') }} as x
 ),
@@ -28,7 +28,8 @@ records as (
     from {{ ref('stg_grid__events') }} as e
     left join dispatch_steps as ds on ds.event_id = e.event_id
     left join departments as dp on dp.department_uscc = e.handling_dept_uscc
-    left join {{ ref('stg_grid__grids') }} as g on g.grid_code = e.grid_code
+    left join places as g
+        on g.source_system = 'grid' and g.source_table = 'wg_sj' and g.source_key = e.source_key
     union all
     select 'hotline', 'tickets', t.ticket_id, t.received_at, coalesce(t.dispatched_at, t.received_at), t.completed_at,
            case when t.follow_up_result in ('满意', '基本满意', '不满意') then t.follow_up_result end,

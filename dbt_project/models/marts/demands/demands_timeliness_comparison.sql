@@ -1,6 +1,7 @@
 -- Per year: on-time closure of grid events in grids with a full-time certified grid worker against
 -- the other grids (pooled over events: closed on time / closed), and the difference in share points.
-with g as (select * from {{ ref('demands_grid_timeliness') }}),
+-- Events the identity layer places in no grid (demands_grid_timeliness placement 'unplaced') are in neither.
+with g as (select * from {{ ref('demands_grid_timeliness') }} where grid_code is not null),
 
 agg as (
     select

@@ -1,5 +1,10 @@
 -- Closed-loop grid events (网格事件闭环), one row per event (wg_sj), with stage times from the workflow
 -- (wg_sjlz, see int_grid_event_stages) and the on-time status against 限时办结 (clsx) as of the as-of date.
+-- Place: the grid the identity layer resolves the event to (identity.grid_xref: a stated code that exists,
+-- else its coordinates, else its address), with community and street from identity.dim_grid (the community
+-- alone when that is all the evidence gives). The stated code (wgbm) is kept as stated_grid_code for audit
+-- only: a missing or unknown code no longer drops the event from its grid. An event the identity layer
+-- cannot place has placement 'unplaced' and NULL place columns.
 with as_of as (
     select as_of_date, snapshot_at from {{ ref('int_as_of_date') }}
 ),
@@ -14,17 +19,16 @@ events as (
     where e.reported_at < a.snapshot_at
 ),
 
+places as (
+    select x.source_key, x.grid_code, x.community_code, x.resolution_level, x.evidence
+    from {{ ref('grid_xref') }} as x
+    where x.source_system = 'grid' and x.source_table = 'wg_sj'
+),
+
 classified as (
     select
         ev.*,
-        case
-            when ev.closed_as_of is not null and ev.deadline_at is null then 'no_deadline'
-            when ev.closed_as_of is not null and ev.closed_as_of <= ev.deadline_at then 'on_time'
-            when ev.closed_as_of is not null then 'overdue'
-            when ev.deadline_at is null then 'no_deadline'
-            when ev.deadline_at < ev.snapshot_at then 'overdue'
-            else 'open'
-        end as on_time_status
+        {{ grid_event_on_time_status('ev.closed_as_of', 'ev.deadline_at', 'ev.snapshot_at') }} as on_time_status
     from events as ev
 )
 
@@ -34,12 +38,18 @@ select
     cast(e.category_code as varchar)                                    as category_code,
     cast(cat.major_name as varchar)                                     as category_major_name,
     cast(cat.minor_name as varchar)                                     as category_minor_name,
-    cast(e.grid_code as varchar)                                        as grid_code,
+    cast(p.grid_code as varchar)                                        as grid_code,
     cast(g.grid_name as varchar)                                        as grid_name,
-    cast(g.community_code as varchar)                                   as community_code,
-    cast(g.community_name as varchar)                                   as community_name,
-    cast(g.street_code as varchar)                                      as street_code,
-    cast(g.street_name as varchar)                                      as street_name,
+    cast(coalesce(g.community_code, c.community_code) as varchar)       as community_code,
+    cast(coalesce(g.community_name, c.community_name) as varchar)       as community_name,
+    cast(substr(coalesce(g.street_code, c.street_code), 1, 9) as varchar) as street_code,
+    cast(coalesce(g.street_name, c.street_name) as varchar)             as street_name,
+    cast(case when p.grid_code is not null then 'grid'
+              when p.community_code is not null then 'community'
+              else 'unplaced' end as varchar)                           as placement,
+    cast(case when p.grid_code is not null or p.community_code is not null then p.evidence end
+         as varchar)                                                    as place_evidence,
+    cast(e.grid_code as varchar)                                        as stated_grid_code,
     cast(e.handling_dept_uscc as varchar)                               as department_uscc,
     cast(d.department_name as varchar)                                  as department_name,
     cast(e.status as varchar)                                           as status,
@@ -74,6 +84,8 @@ select
     cast(coalesce(e.on_time_status = 'on_time' and e.satisfaction = '满意', false) as boolean) as is_closed_on_time_satisfied
 from classified as e
 left join {{ ref('int_grid_event_stages') }} as st on st.event_id = e.event_id
-left join {{ ref('stg_grid__grids') }} as g on g.grid_code = e.grid_code
+left join places as p on p.source_key = e.source_key
+left join {{ ref('dim_grid') }} as g on g.grid_code = p.grid_code
+left join {{ ref('int_communities') }} as c on c.community_code = p.community_code and p.grid_code is null
 left join {{ ref('stg_reference__departments') }} as d on d.department_uscc = e.handling_dept_uscc
 left join {{ ref('stg_reference__event_categories') }} as cat on cat.category_code = e.category_code

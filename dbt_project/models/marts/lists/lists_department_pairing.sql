@@ -1,11 +1,13 @@
 -- 部门结对社区: no source carries the pairing of the city's departments with communities, so it is
 -- derived: a community's paired department is the department (reference list, by credit code) that
--- handled the most grid events (wg_sj.czbm_uscc) in the community's grids; ties go to the lower code.
+-- handled the most grid events (wg_sj.czbm_uscc) in the community; ties go to the lower code. An event's
+-- community is the one the identity layer places it in (identity.grid_xref), never its stated grid code alone.
 with handled as (
     select g.community_code, e.handling_dept_uscc as department_uscc, count(*) as events_handled
     from {{ ref('stg_grid__events') }} as e
-    inner join {{ ref('stg_grid__grids') }} as g on g.grid_code = e.grid_code
-    where e.handling_dept_uscc is not null
+    inner join {{ ref('grid_xref') }} as g
+        on g.source_system = 'grid' and g.source_table = 'wg_sj' and g.source_key = e.source_key
+    where e.handling_dept_uscc is not null and g.community_code is not null
     group by g.community_code, e.handling_dept_uscc
 ),
 

@@ -1,8 +1,9 @@
 -- 需求清单: demands raised in each community, by source and category. Hotline tickets (category = 诉求类别,
--- else 诉求类型), grid events (community of the grid; category = the major category, stated or found in the
--- description by stg_grid__events, 未分类 when unknown) and property complaints (category = 投诉类别). A
--- ticket's or complaint's community is the one the identity layer gives the record (identity.grid_xref: its
--- grid, else the community it names, every spelling of a community name matched to the city's divisions).
+-- else 诉求类型), grid events (category = the major category, stated or found in the description by
+-- stg_grid__events, 未分类 when unknown) and property complaints (category = 投诉类别). Every record's community
+-- is the one the identity layer gives it (identity.grid_xref: its grid — for an event the stated code when it
+-- exists, else its coordinates or address, never the stated code alone — else the community it names, every
+-- spelling of a community name matched to the city's divisions).
 -- Unresolved: community_code NULL.
 with places as (
     select x.source_system, x.source_table, x.source_key, x.community_code from {{ ref('grid_xref') }} as x
@@ -20,7 +21,8 @@ grid as (
     select g.community_code, 'grid' as source, coalesce(e.category_major_name, '未分类') as category,
            e.event_id as need_id, e.closed_at as completed_at
     from {{ ref('stg_grid__events') }} as e
-    left join {{ ref('stg_grid__grids') }} as g on g.grid_code = e.grid_code
+    left join places as g
+        on g.source_system = 'grid' and g.source_table = 'wg_sj' and g.source_key = e.source_key
 ),
 
 property as (
