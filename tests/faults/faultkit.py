@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,3 +203,48 @@ def hub(tiny_city: Path, tmp_path: Path, warehouse_url: str, monkeypatch: pytest
         get_settings.cache_clear()
 
 
+
+@contextmanager
+def api_reader(limit: int = 50) -> Iterator[list[str]]:
+    """The serving API on loopback, read in a loop (every 20 ms) while the block runs; yields the outcomes
+    ('ok', or what went wrong) so a test can assert readers never failed while the pipeline wrote."""
+    import threading
+    import time
+
+    import requests
+    import uvicorn
+
+    from serving.app import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="serving-api", daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started and server.servers:
+            break
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    outcomes: list[str] = []
+    stop = threading.Event()
+
+    def read_loop() -> None:
+        session = requests.Session()
+        deadline = time.monotonic() + 1800  # bounded even if the pipeline hangs
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                r = session.get(f"{url}/v1/catalog", params={"limit": limit}, timeout=30)
+                ok = r.status_code == 200 and len(r.json()["items"]) == limit
+                outcomes.append("ok" if ok else f"HTTP {r.status_code}: {r.text[:200]}")
+            except requests.RequestException as e:
+                outcomes.append(f"error: {e}")
+            time.sleep(0.02)
+
+    reader = threading.Thread(target=read_loop, name="api-reader", daemon=True)
+    reader.start()
+    try:
+        yield outcomes
+    finally:
+        stop.set()
+        reader.join(timeout=60)
+        server.should_exit = True
+        thread.join(timeout=30)
