@@ -3,8 +3,8 @@
 A medium city (50 000 residents, dirt off so that file faults do not blur the comparison) with
 - complaints per 100 households down 30 % in year 2 in estates with the joint mechanism (党组织+业委会+物业),
 - on-time closure +10 percentage points in grids with a full-time certified grid worker.
-Only the systems these marts need are extracted (reference, grid, property) and only the models they
-need are built. About 1.5-2 minutes.
+Only the models these marts need are built. Every system is extracted: grid events are placed in their grid by
+the identity layer (identity.grid_xref, which reads every system's place evidence), not by their stated code.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def effects_city(tmp_path_factory: pytest.TempPathFactory):
     import duckdb
 
     home = tmp_path_factory.mktemp("marts_b_effects")
-    extract(home, ["grid", "property"], simulate={
+    extract(home, ["grid", "property", "party", "approval", "services", "hotline"], simulate={
         "scale": "medium", "seed": 7, "dirt_rate": 0.0,
         "effects": {"joint_mechanism_complaint_drop": DROP, "certified_worker_on_time_lift": LIFT}})
     dbt(home, ["build", "--select", "+property_mechanism_comparison", "+demands_timeliness_comparison",
@@ -70,5 +70,11 @@ def test_certified_worker_on_time_lift_recovered(effects_city) -> None:
           f"difference {rate_c - rate_o:+.4f} (injected {LIFT:+.2f})")
     assert rate_c - rate_o == pytest.approx(LIFT, abs=0.01)
     truth = manifest["effects"]["certified_worker_on_time"]
-    assert cc == truth["closed_certified_with_grid_code"]
-    assert oc == truth["on_time_certified_with_grid_code"]
+    # Events are placed by the identity layer (identity.grid_xref), not by their stated code alone, so the
+    # closed events that state no grid code count too: the mart lies between the truth over the events with a
+    # code and the truth over all events, and every closed event is in a group or in the unplaced row.
+    assert truth["closed_certified_with_grid_code"] <= cc <= truth["closed_certified_all"]
+    assert truth["on_time_certified_with_grid_code"] <= oc <= truth["on_time_certified_all"]
+    (unplaced,) = db.execute("select coalesce(sum(events_closed), 0) from mart_demands.demands_grid_timeliness "
+                             "where grid_code is null").fetchone()
+    assert cc + co + unplaced == truth["closed_certified_all"] + truth["closed_other_all"]
