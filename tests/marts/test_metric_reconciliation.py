@@ -10,7 +10,10 @@ after the minimum honest cleaning the contract and docs/conventions.md prescribe
   per key (cursor, then _loaded_at)";
 - rows the raw gate rejected (`ops.raw_rejects`, by `_row_hash`) never reach a mart — conventions, ops.raw_rejects;
 - texts are trimmed; timestamps without an offset are Asia/Shanghai local time, with an offset shifted to +08:00
-  (contract header, "time"); dates come in the formats the contract's `dirt:` lists.
+  (contract header, "time"); dates come in the formats the contract's `dirt:` lists;
+- where a mart resolves identity (an event's grid, a member's home community) the test resolves it from the raw
+  fields directly (the stated grid code the grid system knows; the home address's estate, placed by the grid
+  system's residents) and compares exactly on the records that places unambiguously, bounding the rest.
 
 Tolerances: counts exactly, rates within 0.5 points (0.005 as a fraction, 0.5 for a rate per 100 households).
 Reconciliations already in tests/marts_a/test_marts_a.py (catalog totals and the five busiest items, governance
@@ -146,20 +149,35 @@ def assert_close(got: float | None, want: float | None, tol: float, what: object
 
 
 # -- grid events as of the as-of date ------------------------------------------------------------------
-def grid_events(wh, as_of: dt.date) -> pd.DataFrame:
-    """wg_sj, latest version per sjbh, with the on-time status as of the end of the as-of day:
-    docs/marts_catalog_governance_points.md "Governance": closed at or before clsx -> on_time; closed later, or
-    open with clsx before the snapshot -> overdue; open within the deadline -> open; events reported after the
-    as-of day are left out; a closure after it counts as not yet closed."""
-    snapshot = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+def grid_events(wh, as_of: dt.date | None) -> pd.DataFrame:
+    """wg_sj, latest version per sjbh. `grid_code` = the stated wgbm when the grid system knows that grid (wg_grid,
+    latest version), else None with `placed` False. The marts place an event where the identity layer resolves it —
+    the stated code when the grid system knows it, else the event's coordinates or address (docs/identity.md) — so
+    the events placed from raw are compared exactly and the others (no or an unknown stated code) bound the
+    difference: a grid's mart figure may exceed the raw one only by unplaced events, and all the excesses together
+    (plus the mart's unplaced row) add up to exactly the unplaced events.
+    With `as_of`, the on-time status as of the end of that day (docs/marts_catalog_governance_points.md
+    "Governance"): closed at or before clsx -> on_time; closed later, or open with clsx before the snapshot ->
+    overdue; open within the deadline -> open; events reported after the as-of day are left out; a closure after it
+    counts as not yet closed."""
     ev = latest(raw(wh, "grid", "wg_sj"), "sjbh", "update_time")
+    known = set(latest(raw(wh, "grid", "wg_grid"), "wgbm", "update_time").index)
     out = pd.DataFrame({
-        "event_id": ev["sjbh"].map(text), "grid_code": ev["wgbm"].map(text), "source": ev["sjly"].map(text),
+        "event_id": ev["sjbh"].map(text), "stated": ev["wgbm"].map(text), "source": ev["sjly"].map(text),
         "reported": ev["sbsj"].map(local_ts), "deadline": ev["clsx"].map(local_ts), "closed": ev["jasj"].map(local_ts),
         "satisfaction": ev["myd"].map(satisfaction),
     })
-    out = out[out["reported"].map(lambda t: t is not None and t < snapshot)].copy()
-    out["closed"] = out["closed"].map(lambda t: t if t is not None and t < snapshot else None)
+    for col in ("reported", "deadline", "closed"):  # None, not NaT, for the checks below
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    out["placed"] = out["stated"].isin(known)
+    out["grid_code"] = out["stated"].where(out["placed"], None)
+    out = out[out["reported"].map(lambda t: t is not None)].copy()
+    if as_of is None:
+        return out
+    snapshot = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    out = out[out["reported"].map(lambda t: t < snapshot)].copy()
+    closed = out["closed"].map(lambda t: t if t is not None and t < snapshot else None)
+    out["closed"] = closed.astype(object).where(closed.notna(), None)
 
     def status(r) -> str | None:  # noqa: ANN001
         if r.closed is not None:
@@ -168,79 +186,101 @@ def grid_events(wh, as_of: dt.date) -> pd.DataFrame:
             return None
         return "overdue" if r.deadline < snapshot else "open"
 
-    for col in ("reported", "deadline", "closed"):  # None, not NaT, for the checks below
-        out[col] = out[col].astype(object).where(out[col].notna(), None)
     out["status"] = [status(r) for r in out.itertuples()]
     return out
 
 
+def assert_placed_exactly(got: dict, want: dict, unplaced: dict, what: str) -> set:
+    """got / want: (grid or None, period) -> tuple of counts; unplaced: period -> the same counts over the events
+    placed from raw in no grid. Each grid's mart counts are at least the raw ones and exceed them only by unplaced
+    events; per period the excesses (the mart's NULL row included) add up to the unplaced counts exactly.
+    Returns the keys whose counts agree exactly."""
+    periods = {p for _, p in got} | {p for _, p in want}
+    exact = set()
+    for period in periods:
+        excess = None
+        for key in {k for k in got if k[1] == period} | {k for k in want if k[1] == period}:
+            g = got.get(key)
+            w = want.get(key) or tuple(0 for _ in (g or unplaced.get(period, ())))
+            g = g or tuple(0 for _ in w)
+            diff = tuple(a - b for a, b in zip(g, w, strict=True))
+            assert all(d >= 0 for d in diff), (what, key, g, w)
+            excess = diff if excess is None else tuple(a + b for a, b in zip(excess, diff, strict=True))
+            if not any(diff):
+                exact.add(key)
+        assert excess == unplaced.get(period, tuple(0 for _ in excess)), (what, period, excess, unplaced.get(period))
+    return exact
+
+
 # -- 1. event on-time rate by grid (mart_governance) ---------------------------------------------------------
 def test_event_on_time_rate_by_grid(wh) -> None:
-    """On-time rate per grid and month reported = on time / (on time + overdue) (NULL when none is decided),
-    events attributed to their grid code (NULL = none); and per grid over all months."""
+    """On-time rate per grid and month reported = on time / (on time + overdue) (NULL when none is decided). Grids
+    from raw as in grid_events: exact where the mart's counts equal the raw ones, bounded by the unplaced events
+    elsewhere (in the small city about 4 % of the events state no grid)."""
     ev = grid_events(wh, mart_as_of(wh))
-    ev["grid"] = ev["grid_code"].fillna("<none>")
     ev["month"] = ev["reported"].map(month_start)
-    want = {(None if g == "<none>" else g, m): (int((x["status"] == "on_time").sum()),
-                                                int((x["status"] == "overdue").sum()))
-            for (g, m), x in ev.groupby(["grid", "month"])}
-    got = {(g, m): (a, b, r) for g, m, a, b, r in wh.execute(
-        "select grid_code, month_start, on_time_events, overdue_events, on_time_rate "
-        "from mart_governance.governance_by_grid_month").fetchall()}
-    assert len({g for g, _ in want}) > 50
-    assert set(got) == set(want)
-    per_grid: dict[str | None, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for key, (on_time, overdue) in want.items():
-        assert got[key][:2] == (on_time, overdue), key
-        assert_close(got[key][2], rate(on_time, on_time + overdue), RATE_TOL, key)
-        acc = per_grid[key[0]]
-        acc[0] += on_time
-        acc[1] += overdue
-        acc[2] += got[key][0]
-        acc[3] += got[key][1]
-    for grid, (on_time, overdue, mart_on_time, mart_overdue) in per_grid.items():
-        assert_close(rate(mart_on_time, mart_on_time + mart_overdue), rate(on_time, on_time + overdue), RATE_TOL,
-                     grid)
+
+    def counts(x: pd.DataFrame) -> tuple[int, int, int]:
+        return len(x), int((x["status"] == "on_time").sum()), int((x["status"] == "overdue").sum())
+
+    placed = ev[ev["placed"]]
+    want = {(g, m): counts(x) for (g, m), x in placed.groupby(["grid_code", "month"])}
+    unplaced = {m: counts(x) for m, x in ev[~ev["placed"]].groupby("month")}
+    rows = wh.execute("select grid_code, month_start, events, on_time_events, overdue_events, on_time_rate "
+                      "from mart_governance.governance_by_grid_month").fetchall()
+    got = {(g, m): (n, a, b) for g, m, n, a, b, _ in rows}
+    rates = {(g, m): r for g, m, *_, r in rows}
+    assert len({g for g, _ in want}) > 50 and len(ev[~ev["placed"]]) <= len(ev) / 10
+    exact = assert_placed_exactly(got, want, unplaced, "governance_by_grid_month")
+    assert len(exact) >= len(want) - len(ev[~ev["placed"]])
+    for key in exact & set(want):
+        _, on_time, overdue = want[key]
+        assert_close(rates[key], rate(on_time, on_time + overdue), RATE_TOL, key)
 
 
 # -- 2. on-time closure, grids with a certified full-time grid worker vs the others (mart_demands) ----------------
 def test_event_on_time_by_certified_grid_worker(wh) -> None:
-    """demands_grid_timeliness / demands_timeliness_comparison: per grid and year reported, closed events and those
-    closed by the deadline (jasj <= clsx); a grid is 'certified' when one of its grid workers (wg_wgy, latest
-    version) is 在岗, 专职 and holds the social-work certificate (sgzs). Rates pooled over closed events."""
-    ev = latest(raw(wh, "grid", "wg_sj"), "sjbh", "update_time")
-    ev = pd.DataFrame({"grid": ev["wgbm"].map(text), "reported": ev["sbsj"].map(local_ts),
-                       "deadline": ev["clsx"].map(local_ts), "closed": ev["jasj"].map(local_ts)})
-    ev = ev[ev["grid"].notna() & ev["reported"].notna()]
+    """demands_grid_timeliness / demands_timeliness_comparison: per grid and year reported, events, closed events
+    and those closed by the deadline (jasj <= clsx); a grid is 'certified' when one of its grid workers (wg_wgy,
+    latest version) is 在岗, 专职 and holds the social-work certificate (sgzs). Rates pooled over closed events.
+    Grids from raw as in grid_events (exact where the mart agrees, bounded by the unplaced events elsewhere); a
+    year's certified / other figures may take at most the unplaced events of that year on top of the raw ones, and
+    the rates are the mart's own counts' ratios."""
+    ev = grid_events(wh, None)
     ev["year"] = ev["reported"].map(lambda t: t.year)
-    ev["is_closed"] = ev["closed"].notna()
+    ev["is_closed"] = ev["closed"].map(lambda t: t is not None)
     ev["on_time"] = [c is not None and d is not None and c <= d for c, d in zip(ev["closed"], ev["deadline"],
                                                                                    strict=True)]
     workers = latest(raw(wh, "grid", "wg_wgy"), "wgy_id", "update_time")
     certified = {text(g) for g, zt, lx, cert in workers[["wgbm", "zt", "rylx", "sgzs"]].itertuples(index=False)
                  if text(g) and text(zt) == "在岗" and text(lx) == "专职" and to_bool(cert)}
-    per_grid = ev.groupby(["grid", "year"]).agg(events=("grid", "size"), closed=("is_closed", "sum"),
-                                                on_time=("on_time", "sum"))
-    want = {(g, y): (int(r.events), int(r.closed), int(r.on_time), g in certified)
-            for (g, y), r in per_grid.iterrows()}
-    got = {(g, y): (e, c, o, bool(cert)) for g, y, e, c, o, cert in wh.execute(
-        "select grid_code, year, events, events_closed, closed_on_time, has_certified_fulltime_worker "
-        "from mart_demands.demands_grid_timeliness").fetchall()}
-    assert got == want
+
+    def counts(x: pd.DataFrame) -> tuple[int, int, int]:
+        return len(x), int(x["is_closed"].sum()), int(x["on_time"].sum())
+
+    want = {(g, y): counts(x) for (g, y), x in ev[ev["placed"]].groupby(["grid_code", "year"])}
+    unplaced = {y: counts(x) for y, x in ev[~ev["placed"]].groupby("year")}
+    rows = wh.execute("select grid_code, year, events, events_closed, closed_on_time, has_certified_fulltime_worker "
+                      "from mart_demands.demands_grid_timeliness").fetchall()
+    got = {(g, y): (e, c, o) for g, y, e, c, o, _ in rows}
+    assert_placed_exactly(got, want, unplaced, "demands_grid_timeliness")
+    for g, y, *_, cert in rows:
+        if g is not None:
+            assert bool(cert) == (g in certified), (g, y)
     mart = {r[0]: r[1:] for r in wh.execute(
         "select year, closed_certified, on_time_certified, closed_other, on_time_other, on_time_rate_certified, "
         "on_time_rate_other from mart_demands.demands_timeliness_comparison").fetchall()}
-    years = sorted({y for _, y in want})
-    assert sorted(mart) == years
-    for year in years:
-        rows = [v for (g, y), v in want.items() if y == year]
-        cc = sum(v[1] for v in rows if v[3])
-        oc = sum(v[2] for v in rows if v[3])
-        co = sum(v[1] for v in rows if not v[3])
-        oo = sum(v[2] for v in rows if not v[3])
-        assert mart[year][:4] == (cc, oc, co, oo), year
-        assert_close(mart[year][4], rate(oc, cc), RATE_TOL, (year, "certified"))
-        assert_close(mart[year][5], rate(oo, co), RATE_TOL, (year, "other"))
+    assert sorted(mart) == sorted({y for _, y in want})
+    for year, m in mart.items():
+        side = {flag: [v for (g, y), v in want.items() if y == year and (g in certified) is flag] for flag in (True, False)}
+        _, free_closed, free_on_time = unplaced.get(year, (0, 0, 0))
+        for flag, closed, on_time, mart_rate in ((True, m[0], m[1], m[4]), (False, m[2], m[3], m[5])):
+            c, o = sum(v[1] for v in side[flag]), sum(v[2] for v in side[flag])
+            assert 0 <= on_time - o <= free_on_time and 0 <= (closed - on_time) - (c - o) <= free_closed - free_on_time, \
+                (year, flag, (closed, on_time), (c, o))
+            assert_close(mart_rate, rate(on_time, closed), RATE_TOL, (year, flag))
+            if not free_closed:
+                assert_close(mart_rate, rate(o, c), RATE_TOL, (year, flag, "raw"))
 
 
 # -- 3. approval on time by item type, in working days (mart_catalog.service_catalog) ---------------------------
@@ -445,18 +485,20 @@ def test_points_every_metric_total_and_year_to_date(wh) -> None:
     """积分量化 (docs/marts_catalog_governance_points.md "Points"): the grid worker responsible for an event's grid
     (wg_grid.wgy_id, latest version) scores events_closed, events_closed_on_time, events_satisfied (month closed),
     events_overdue (month of the deadline), patrol_events (网格员巡查, month reported); a party member scores the
-    sum of dj_fwjl.jf (month served). Statuses as of the as-of day; months up to it; units > 0. Then each month's
-    total and the calendar-year running total. (tests/marts_a checks the units of two metrics; this checks the
-    units and points of all six, the totals and points_ytd.)"""
+    sum of dj_fwjl.jf (month served). Statuses as of the as-of day; months up to it; units > 0; the rule version
+    valid on the month's first day, capped. Then each month's total and the calendar-year running total.
+    Events are placed from raw as in grid_events: a worker's mart units may exceed the raw ones only by events
+    placed from raw in no grid (at most their number per metric and month, in all); units, points, totals and
+    points_ytd must agree exactly wherever the units do. (tests/marts_a checks the units of two metrics.)"""
     as_of = mart_as_of(wh)
     ev = grid_events(wh, as_of)
     grids = latest(raw(wh, "grid", "wg_grid"), "wgbm", "update_time")
     worker = {k: text(w) for k, w in zip(grids.index, grids["wgy_id"], strict=True) if text(w)}
-    units: dict[tuple[str, str, dt.date, str], float] = defaultdict(float)
+    units: dict[tuple[str, str | None, dt.date, str], float] = defaultdict(float)
     for e in ev.itertuples():
-        w = worker.get(e.grid_code)
-        if w is None:
+        if e.placed and worker.get(e.grid_code) is None:
             continue
+        w = worker.get(e.grid_code)  # None: an event placed in no grid from raw (bounds the mart's extra units)
         if e.closed is not None:
             units[("grid_worker", w, month_start(e.closed), "events_closed")] += 1
             if e.status == "on_time":
@@ -472,38 +514,53 @@ def test_points_every_metric_total_and_year_to_date(wh) -> None:
         day, pts = local_date(fwrq), to_int(jf)
         if text(dy) and day and day <= as_of and pts is not None:
             units[("party_member", text(dy), month_start(day), "service_points")] += pts
+    free = {(m, x): u for (_, s, m, x), u in units.items() if s is None}
     want = {}
     for (kind, subject, month, metric), u in units.items():
-        if u > 0 and month <= as_of and (scored := _rule_points(kind, metric, month, u)) is not None:
+        if subject and u > 0 and month <= as_of and (scored := _rule_points(kind, metric, month, u)) is not None:
             want[(kind, subject, month, metric)] = (u, *scored)
     got = {(k, s, m, x): (u, p, v) for k, s, m, x, u, p, v in wh.execute(
         "select subject_kind, subject_id, month_start, metric, units, points, rule_version "
         "from mart_points.points_monthly_detail").fetchall()}
     assert {k[3] for k in want} == {"events_closed", "events_closed_on_time", "events_satisfied", "events_overdue",
                                     "patrol_events", "service_points"}
-    assert set(got) == set(want)
-    for key, (u, p, v) in want.items():
-        assert got[key][0] == u and got[key][2] == v, key
-        assert got[key][1] == pytest.approx(p, abs=1e-9), key
+    excess: dict[tuple[dt.date, str], float] = defaultdict(float)
+    agree = set()
+    for key in set(got) | set(want):
+        g, w = got.get(key, (0.0, None, None)), want.get(key, (0.0, None, None))
+        assert g[0] >= w[0], (key, g, w)
+        excess[(key[2], key[3])] += g[0] - w[0]
+        if g[0] == w[0]:
+            agree.add(key)
+            assert g[2] == w[2] and g[1] == pytest.approx(w[1], abs=1e-9), (key, g, w)
+    for mm, x in excess.items():
+        assert x <= free.get(mm, 0), (mm, x, free.get(mm, 0))
+    assert len(agree) >= len(want) - sum(free.values())
 
+    def month_key(k: tuple) -> tuple:
+        return k[:3]
+
+    agreeing_months = {month_key(k) for k in set(got) | set(want)} - {month_key(k) for k in (set(got) | set(want)) - agree}
     totals: dict[tuple[str, str, dt.date], float] = defaultdict(float)
-    for (kind, subject, month, _), (_, p, _) in want.items():
-        totals[(kind, subject, month)] += p
-    ytd, running = {}, defaultdict(float)
-    for kind, subject, month in sorted(totals):
-        running[(kind, subject, month.year)] += totals[(kind, subject, month)]
-        ytd[(kind, subject, month)] = running[(kind, subject, month.year)]
+    for key, (_, p, _) in want.items():
+        totals[month_key(key)] += p
     mart = {(k, s, m): (t, y) for k, s, m, t, y in wh.execute(
         "select subject_kind, subject_id, month_start, total_points, points_ytd from mart_points.points_monthly").fetchall()}
-    assert set(mart) == set(totals)
-    for key, total in totals.items():
-        assert mart[key][0] == pytest.approx(total, abs=1e-9), key
-        assert mart[key][1] == pytest.approx(ytd[key], abs=1e-9), key
+    assert set(mart) == {month_key(k) for k in got}
+    running: dict[tuple, float] = defaultdict(float)
+    subjects_agree = {k[:2] for k in agreeing_months} - {k[:2] for k in set(mart) - agreeing_months}
+    for kind, subject, month in sorted(totals):
+        running[(kind, subject, month.year)] += totals[(kind, subject, month)]
+        if (kind, subject, month) in agreeing_months:
+            assert mart[(kind, subject, month)][0] == pytest.approx(totals[(kind, subject, month)], abs=1e-9)
+        if (kind, subject) in subjects_agree:
+            assert mart[(kind, subject, month)][1] == pytest.approx(running[(kind, subject, month.year)], abs=1e-9)
+    assert len(agreeing_months) >= len(totals) - sum(free.values())
 
 
 # -- 5. check-in rate of in-service party members by home community (mart_party) ------------------------------
 RETIRED = {"退休", "离休", "离退休"}
-_ADDRESS = re.compile(r"^(?:.*?省)?(?:.*?市)?(?P<district>[^省市]*?区)?(?P<estate>.+?)(?:\d+|[一二三四五六七八九十]+)(?:栋|-)")
+_ADDRESS = re.compile(r"^(?:.*?省)?(?:.*?市)?(?P<district>[^省市]*?区)?(?P<estate>.+?)(?:\d+|[一二三四五六七八九十百零〇]+)(?:栋|幢|号楼|-)")
 
 
 def _estate_of(address: object) -> tuple[str | None, str] | None:
@@ -526,9 +583,11 @@ def test_party_check_in_rate_by_community(wh) -> None:
     of that district — the community = the first 12 digits of their grid codes (contract: grid_code = community
     code + 3 digits) — when they all live in ONE community; else the community named in the member's latest
     registration (dj_bd.czd_sq, matched to the divisions reference by its core name, the mart's own fallback);
-    else unknown. A member whose home is ambiguous that way (estate in several communities, or a community text
-    naming several) is left out of the comparison: every community's mart count may exceed the independent one
-    by at most the number left out, and rates are compared on the communities whose counts agree."""
+    else unknown (an address naming no estate of the grid system and no registration). A member whose home this
+    cannot say unambiguously (an address this simple parser does not read, an estate in several communities, a
+    community text naming several) is left out of the comparison: every community's mart count (and the unknown
+    row's) may exceed the independent one by at most the number left out (at most a tenth of the members), and
+    counts and rates must agree exactly on the communities where the counts agree."""
     members = latest(raw(wh, "party", "dj_dy"), "dy_id", "gxsj")
     in_service = [(text(d), a) for d, gz, zt, a in members[["dy_id", "gzdw", "djzt", "jtzz"]].itertuples(index=False)
                   if text(zt) == "正常" and text(gz) and text(gz) not in RETIRED]
@@ -554,8 +613,9 @@ def test_party_check_in_rate_by_community(wh) -> None:
     want: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
     left_out = 0
     for member, address in in_service:
-        home = places.get(_estate_of(address)) or declared.get(member) or {None}
-        if len(home) > 1:
+        estate = _estate_of(address)
+        home = places.get(estate) or declared.get(member) or ({None} if estate else set())
+        if len(home) != 1:
             left_out += 1
             continue
         (code,) = home
@@ -566,7 +626,7 @@ def test_party_check_in_rate_by_community(wh) -> None:
     got = {c: (n, k, r) for c, n, k, r in wh.execute(
         "select community_code, in_service_members, members_checked_in, check_in_rate "
         "from mart_party.party_check_in_rate_by_community").fetchall()}
-    assert sum(n for n, _ in want.values()) > 20
+    assert sum(n for n, _ in want.values()) > 20 and left_out <= len(in_service) / 10
     assert sum(n for n, _, _ in got.values()) == sum(n for n, _ in want.values()) + left_out
     agreeing = 0
     for code in set(got) | set(want):
