@@ -33,8 +33,11 @@ def ledger_rows(warehouse: Path, system: str) -> int:
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return int(con.execute("select coalesce(sum(rows_read), 0) from ops.load_ledger where system = ?",
-                               [system]).fetchone()[0])
+        return int(
+            con.execute(
+                "select coalesce(sum(rows_read), 0) from ops.load_ledger where system = ?", [system]
+            ).fetchone()[0]
+        )
     finally:
         con.close()
 
@@ -73,14 +76,21 @@ def bench_scale(scale: str, home: Path) -> list[dict]:
 
     secs, peak = run_measured([YIWANG, "simulate", "--scale", scale], env)
     manifest = json.loads((home / "sources" / "manifest.json").read_text())
-    total = sum(sum(t.values()) for t in (manifest.get("counts") or manifest.get("row_counts") or {}).values()
-                if isinstance(t, dict))
+    total = sum(
+        sum(t.values())
+        for t in (manifest.get("counts") or manifest.get("row_counts") or {}).values()
+        if isinstance(t, dict)
+    )
     rows.append({"stage": "simulate", "rows": total, "seconds": secs, "peak_mb": peak / 2**20})
 
     from simulator import http_api
 
-    server = http_api.serve_in_thread(home / "sources", port=0, approval_token=env["YIWANG_APPROVAL_TOKEN"],
-                                      services_api_key=env["YIWANG_SERVICES_API_KEY"])
+    server = http_api.serve_in_thread(
+        home / "sources",
+        port=0,
+        approval_token=env["YIWANG_APPROVAL_TOKEN"],
+        services_api_key=env["YIWANG_SERVICES_API_KEY"],
+    )
     env["YIWANG_APPROVAL_URL"] = f"{server.url}/approval"
     env["YIWANG_SERVICES_URL"] = f"{server.url}/services"
     try:
@@ -88,7 +98,9 @@ def bench_scale(scale: str, home: Path) -> list[dict]:
         for system in SYSTEMS:
             secs, peak = run_measured([YIWANG, "extract", system], env)
             n = ledger_rows(home / "warehouse.duckdb", system)
-            rows.append({"stage": f"extract+load {system}", "rows": n, "seconds": secs, "peak_mb": peak / 2**20})
+            rows.append(
+                {"stage": f"extract+load {system}", "rows": n, "seconds": secs, "peak_mb": peak / 2**20}
+            )
     finally:
         server.stop()
 
@@ -103,10 +115,22 @@ def bench_scale(scale: str, home: Path) -> list[dict]:
         base_rows, base_secs = base_rows + n, base_secs + s
     sql_secs = sum(r["seconds"] for r in rows if r["stage"] in ("extract+load party", "extract+load grid"))
     sql_rows = sum(r["rows"] for r in rows if r["stage"] in ("extract+load party", "extract+load grid"))
-    rows.append({"stage": "baseline: bare pandas copy of party+grid", "rows": base_rows, "seconds": base_secs,
-                 "peak_mb": float("nan")})
-    rows.append({"stage": "ratio: yiwang SQL load time / baseline", "rows": sql_rows,
-                 "seconds": sql_secs / base_secs if base_secs else float("nan"), "peak_mb": float("nan")})
+    rows.append(
+        {
+            "stage": "baseline: bare pandas copy of party+grid",
+            "rows": base_rows,
+            "seconds": base_secs,
+            "peak_mb": float("nan"),
+        }
+    )
+    rows.append(
+        {
+            "stage": "ratio: yiwang SQL load time / baseline",
+            "rows": sql_rows,
+            "seconds": sql_secs / base_secs if base_secs else float("nan"),
+            "peak_mb": float("nan"),
+        }
+    )
     return rows
 
 
@@ -123,9 +147,15 @@ def main() -> None:
         results[scale] = rows
         print(f"{'stage':45} {'rows':>10} {'seconds':>9} {'rows/s':>10} {'peak MB':>9}")
         for r in rows:
-            rate = r["rows"] / r["seconds"] if r["seconds"] and not r["stage"].startswith("ratio") else float("nan")
-            print(f"{r['stage']:45} {r['rows']:>10} {r['seconds']:>9.2f} {rate:>10.0f} {r['peak_mb']:>9.0f}",
-                  flush=True)
+            rate = (
+                r["rows"] / r["seconds"]
+                if r["seconds"] and not r["stage"].startswith("ratio")
+                else float("nan")
+            )
+            print(
+                f"{r['stage']:45} {r['rows']:>10} {r['seconds']:>9.2f} {rate:>10.0f} {r['peak_mb']:>9.0f}",
+                flush=True,
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -70,9 +70,11 @@ class MaxCursor:
         """The ledger note for future-dated rows, if any."""
         if not self.future:
             return None
-        return (f"FUTURE: {self.future} row(s) with {column} beyond extraction time + skew (latest "
-                f"{self.future_max}): landed, cursor not moved past {self.ceiling:%Y-%m-%d %H:%M:%S%z}; "
-                "listed in ops.future_rows")
+        return (
+            f"FUTURE: {self.future} row(s) with {column} beyond extraction time + skew (latest "
+            f"{self.future_max}): landed, cursor not moved past {self.ceiling:%Y-%m-%d %H:%M:%S%z}; "
+            "listed in ops.future_rows"
+        )
 
 
 def _text(value: object) -> str:

@@ -32,10 +32,25 @@ from charset_normalizer import from_bytes
 
 # (codec, label) in order of preference; the contract's encodings first
 CANDIDATES = (("utf-8", "utf-8"), ("gb18030", "gb18030"), ("cp950", "big5"))
-FAMILY = {"utf_8": "utf-8", "utf_8_sig": "utf-8", "ascii": "utf-8", "gb18030": "gb18030", "gbk": "gb18030",
-          "gb2312": "gb18030", "hz": "gb18030", "big5": "big5", "cp950": "big5", "big5hkscs": "big5"}
-BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+FAMILY = {
+    "utf_8": "utf-8",
+    "utf_8_sig": "utf-8",
+    "ascii": "utf-8",
+    "gb18030": "gb18030",
+    "gbk": "gb18030",
+    "gb2312": "gb18030",
+    "hz": "gb18030",
+    "big5": "big5",
+    "cp950": "big5",
+    "big5hkscs": "big5",
+}
+BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 GOOD_SHARE = 0.10  # at most this share of unusual characters: a plausible decoding
 BAD_SHARE = 0.25  # at least this share: certainly a wrong decoding; in between: ambiguous
@@ -143,8 +158,15 @@ def _non_ascii(text: str) -> int:
     return len(text) - len(text.encode("ascii", "ignore"))
 
 
-def _try(codec: str, label: str, data: bytes, raw_lines: list[bytes], ends_with_newline: bool, sep: bytes,
-         limit: int | None = None) -> _Try:
+def _try(
+    codec: str,
+    label: str,
+    data: bytes,
+    raw_lines: list[bytes],
+    ends_with_newline: bool,
+    sep: bytes,
+    limit: int | None = None,
+) -> _Try:
     """Decode with ``codec``; stop early (header_ok False) once more than ``limit`` lines fail."""
     lines: list[str | None]
     bad: list[BadLine] = []
@@ -161,12 +183,29 @@ def _try(codec: str, label: str, data: bytes, raw_lines: list[bytes], ends_with_
                 lines.append(raw.decode(codec))
             except UnicodeDecodeError as e:
                 lines.append(None)
-                if i == last and not ends_with_newline and e.end >= len(raw) and "end of data" in str(e.reason):
-                    bad.append(BadLine(i + 1, raw, "truncated_row",
-                                       f"line {i + 1}: the file ends inside a character (truncated file)"))
+                if (
+                    i == last
+                    and not ends_with_newline
+                    and e.end >= len(raw)
+                    and "end of data" in str(e.reason)
+                ):
+                    bad.append(
+                        BadLine(
+                            i + 1,
+                            raw,
+                            "truncated_row",
+                            f"line {i + 1}: the file ends inside a character (truncated file)",
+                        )
+                    )
                 else:
-                    bad.append(BadLine(i + 1, raw, "encoding",
-                                       f"line {i + 1}: not valid {label} ({e.reason} at byte {e.start})"))
+                    bad.append(
+                        BadLine(
+                            i + 1,
+                            raw,
+                            "encoding",
+                            f"line {i + 1}: not valid {label} ({e.reason} at byte {e.start})",
+                        )
+                    )
                     if limit is not None and len(bad) > limit:  # certainly not this encoding: stop here
                         return _Try(codec, label, lines, bad, 0, 0, False)
         text = "\n".join("" if line is None else line for line in lines)
@@ -219,9 +258,15 @@ def _mojibake_lines(t: _Try) -> None:
         text = t.lines[i]
         assert text is not None
         t.lines[i] = None
-        t.bad.append(BadLine(i + 1, text.encode(t.codec), "encoding",
-                             f"line {i + 1}: reads as {u} unusual character(s) of {n} in {t.label}: "
-                             "another encoding (mis-encoded line)"))
+        t.bad.append(
+            BadLine(
+                i + 1,
+                text.encode(t.codec),
+                "encoding",
+                f"line {i + 1}: reads as {u} unusual character(s) of {n} in {t.label}: "
+                "another encoding (mis-encoded line)",
+            )
+        )
     t.bad.sort(key=lambda b: b.line)
 
 
@@ -230,17 +275,21 @@ def decode_lines(data: bytes) -> Decoded:
     for bom, codec in BOMS:
         if data.startswith(bom):
             if codec == "utf-8-sig":
-                raw_lines, ends, sep = _split(data[len(bom):])
-                t = _try("utf-8", "utf-8", data[len(bom):], raw_lines, ends, sep)
+                raw_lines, ends, sep = _split(data[len(bom) :])
+                t = _try("utf-8", "utf-8", data[len(bom) :], raw_lines, ends, sep)
                 if not t.header_ok:
-                    raise UndecodableFile("starts with a UTF-8 byte-order mark but its first line is not UTF-8")
+                    raise UndecodableFile(
+                        "starts with a UTF-8 byte-order mark but its first line is not UTF-8"
+                    )
                 _mojibake_lines(t)
                 return Decoded("utf-8-sig", t.lines, t.bad, ["encoding utf-8-sig"], ends)
             try:
                 text = data.decode(codec)
             except UnicodeDecodeError as e:
-                raise UndecodableFile(f"starts with a {codec.upper()} byte-order mark but does not decode "
-                                      f"({e.reason} at byte {e.start})") from e
+                raise UndecodableFile(
+                    f"starts with a {codec.upper()} byte-order mark but does not decode "
+                    f"({e.reason} at byte {e.start})"
+                ) from e
             parts = text.lstrip("\ufeff").split("\n")
             ends = parts[-1] == ""
             if ends:
@@ -252,7 +301,10 @@ def decode_lines(data: bytes) -> Decoded:
     utf8 = _try("utf-8", "utf-8", data, raw_lines, ends, sep, limit)
     if not utf8.bad and not utf8.mojibake:  # valid UTF-8 throughout: nothing else reads it as well
         return Decoded("utf-8", utf8.lines, [], ["encoding utf-8"], ends)
-    tries = [utf8, *(_try(codec, label, data, raw_lines, ends, sep, limit) for codec, label in CANDIDATES[1:])]
+    tries = [
+        utf8,
+        *(_try(codec, label, data, raw_lines, ends, sep, limit) for codec, label in CANDIDATES[1:]),
+    ]
     summary = "; ".join(t.describe() for t in tries)
     ok = [t for t in tries if _acceptable(t, n_lines)]
     fewest = min((t.failing for t in ok), default=0)
@@ -279,8 +331,10 @@ def decode_lines(data: bytes) -> Decoded:
             clearly = all((t.failing, t.share) > (best.failing, best.share) for t in others)
             detected = _detector_family(best, raw_lines) if best in ok and not dominated else best.label
             if not dominated and (detected != best.label or not clearly):
-                raise UndecodableFile(f"encoding is ambiguous ({summary}; charset-normalizer detects "
-                                      f"{detected or 'nothing'}): not decoded rather than guessed")
+                raise UndecodableFile(
+                    f"encoding is ambiguous ({summary}; charset-normalizer detects "
+                    f"{detected or 'nothing'}): not decoded rather than guessed"
+                )
             chosen = best
     _mojibake_lines(chosen)
     encoding = "utf-8" if chosen.codec == "utf-8" else chosen.codec

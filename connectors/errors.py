@@ -43,8 +43,12 @@ def fail_every_table(wh: Warehouse, tables: list[Table], error: BaseException) -
     return [TableFailure(t.system, t.name, error) for t in tables]
 
 
-def land_each(tables: list[Table], land: Callable[[Table], LedgerEntry], label: str,
-              progress: Callable[[str, int, int | None], None]) -> tuple[list[LedgerEntry], list[TableFailure]]:
+def land_each(
+    tables: list[Table],
+    land: Callable[[Table], LedgerEntry],
+    label: str,
+    progress: Callable[[str, int, int | None], None],
+) -> tuple[list[LedgerEntry], list[TableFailure]]:
     """Land every table with ``land``; a failing one does not stop the others. Returns (entries, failures)."""
     entries: list[LedgerEntry] = []
     failures: list[TableFailure] = []

@@ -106,12 +106,18 @@ def land_file(wh: Warehouse, table: Table, f: DropFile) -> LedgerEntry:
                 # Not decoded, so no row can be told from another (nor a name from an address): the file stays
                 # in the landing directory; the quarantine row describes it without its content.
                 lines = f.path.read_bytes().count(b"\n")
-                load.quarantine({"source_file": f.rel, "size": f.size, "checksum": f.checksum, "lines": lines},
-                                "encoding", f"{f.rel}: {e}")
+                load.quarantine(
+                    {"source_file": f.rel, "size": f.size, "checksum": f.checksum, "lines": lines},
+                    "encoding",
+                    f"{f.rel}: {e}",
+                )
                 load.message = "file quarantined whole: its encoding cannot be told"
             except UnreadableFile as e:
-                load.quarantine({"source_file": f.rel, "size": f.size, "checksum": f.checksum},
-                                "unreadable_file", f"{f.rel}: {e}")
+                load.quarantine(
+                    {"source_file": f.rel, "size": f.size, "checksum": f.checksum},
+                    "unreadable_file",
+                    f"{f.rel}: {e}",
+                )
                 load.message = "unreadable file quarantined whole"
             else:
                 for r in parsed.rejected:
@@ -122,8 +128,12 @@ def land_file(wh: Warehouse, table: Table, f: DropFile) -> LedgerEntry:
         assert load.entry is not None
         return load.entry
     except MissingColumns as e:
-        record_failure(wh, table, f"{f.rel}: {e} (nothing landed; the file is read again on the next run)",
-                       source_file=f.rel)
+        record_failure(
+            wh,
+            table,
+            f"{f.rel}: {e} (nothing landed; the file is read again on the next run)",
+            source_file=f.rel,
+        )
         raise
     except Exception as e:
         record_failure(wh, table, f"{f.rel}: {type(e).__name__}: {e}", source_file=f.rel)

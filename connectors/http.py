@@ -108,7 +108,9 @@ class PageFetcher:
             body = self._get(params)
             items = body.get("items")
             if not isinstance(items, list):
-                raise SourceUnavailableError(f"{self.where}: response has no 'items' list (page {self.pages + 1})")
+                raise SourceUnavailableError(
+                    f"{self.where}: response has no 'items' list (page {self.pages + 1})"
+                )
             self.pages += 1
             yield items
             token = body.get("next_page_token")
@@ -119,7 +121,9 @@ class PageFetcher:
         try:
             resp = self.session.get(self.url, params=params, timeout=self.timeout)
         except requests.exceptions.RetryError as e:
-            raise SourceUnavailableError(f"{self.where}: still failing after the configured retries: {e}") from e
+            raise SourceUnavailableError(
+                f"{self.where}: still failing after the configured retries: {e}"
+            ) from e
         except requests.exceptions.RequestException as e:
             raise SourceUnavailableError(f"{self.where}: request failed: {type(e).__name__}: {e}") from e
         if resp.status_code != 200:
@@ -154,7 +158,9 @@ def extract_resource(
     key = table.key
     try:
         ceiling = cursor_ceiling(source.options)
-        poisoned = beyond(cursor_before, ceiling)  # a cursor moved into the future by an earlier run: start over
+        poisoned = beyond(
+            cursor_before, ceiling
+        )  # a cursor moved into the future by an earlier run: start over
         cursor_from = None if poisoned else cursor_before
         with TableLoad(wh, table, cursor_before=cursor_before) as load:
             seen: set[tuple[Any, ...]] = set()
@@ -189,7 +195,9 @@ def extract_resource(
             load.reset_cursor = poisoned
             notes = [f"{fetcher.pages} page(s)"]
             if poisoned:
-                notes.append(f"stored cursor {cursor_before} lies beyond extraction time: read from the beginning")
+                notes.append(
+                    f"stored cursor {cursor_before} lies beyond extraction time: read from the beginning"
+                )
             if (future := max_cursor.note(table.cursor)) is not None:
                 notes.append(future)
             if window_rows:
@@ -218,5 +226,6 @@ def extract_http(
     except Exception as e:
         return [], fail_every_table(wh, tables, e)
     with session:
-        return land_each(tables, lambda t: extract_resource(wh, source, t, session, progress), "resources",
-                         progress)
+        return land_each(
+            tables, lambda t: extract_resource(wh, source, t, session, progress), "resources", progress
+        )

@@ -22,8 +22,13 @@ def parse_jsonl(data: bytes, table: Table) -> ParsedFile:
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            out.rejected.append(Rejected(raw.decode("utf-8", errors="backslashreplace"), "encoding",
-                                         f"line {n}: not UTF-8 ({e.reason} at byte {e.start})"))
+            out.rejected.append(
+                Rejected(
+                    raw.decode("utf-8", errors="backslashreplace"),
+                    "encoding",
+                    f"line {n}: not UTF-8 ({e.reason} at byte {e.start})",
+                )
+            )
             continue
         try:
             obj = json.loads(line)
@@ -31,12 +36,15 @@ def parse_jsonl(data: bytes, table: Table) -> ParsedFile:
             out.rejected.append(Rejected(line, "malformed_json", f"line {n}: {e.msg} at column {e.colno}"))
             continue
         if not isinstance(obj, dict):
-            out.rejected.append(Rejected(line, "not_an_object", f"line {n}: a JSON {type(obj).__name__}, "
-                                                                 "not an object"))
+            out.rejected.append(
+                Rejected(line, "not_an_object", f"line {n}: a JSON {type(obj).__name__}, not an object")
+            )
             continue
         missing = [k for k in table.key if obj.get(k) is None or str(obj.get(k)).strip() == ""]
         if missing:
-            out.rejected.append(Rejected(obj, "missing_key", f"line {n}: no value for key {', '.join(missing)}"))
+            out.rejected.append(
+                Rejected(obj, "missing_key", f"line {n}: no value for key {', '.join(missing)}")
+            )
             continue
         out.rows.append(obj)
     if not out.rows and not out.rejected:

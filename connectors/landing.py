@@ -32,7 +32,6 @@ FILE_META = "_source_file"
 CHUNK_ROWS = 50_000
 
 
-
 class LedgerMismatch(RuntimeError):
     """rows read != rows landed + rows quarantined: a bug in a connector, never committed."""
 
@@ -206,8 +205,15 @@ class TableLoad:
         key = "|".join(clean.get(k) or "" for k in self.table.key) if self.table.key else None
         self._future.append((key, to_text(cursor_value) or "", row_hash(clean, self.source_file)))
 
-    def quarantine(self, row: Any, rule: str, reason: str, *, count_as_read: bool = True,
-                   columns: list[str | None] | None = None) -> None:
+    def quarantine(
+        self,
+        row: Any,
+        rule: str,
+        reason: str,
+        *,
+        count_as_read: bool = True,
+        columns: list[str | None] | None = None,
+    ) -> None:
         """Send one input row (dict, list of cells or the raw text line) to ops.quarantine with its reason.
 
         ``columns`` names the cells of a list or of a CSV text line by position (the file's header)."""
@@ -218,13 +224,19 @@ class TableLoad:
         # Quarantine lives outside raw: personal data is pseudonymised (HMAC, key from the environment),
         # whatever shape the row has: fields by name, cells by their column, unparsed text by pattern.
         if isinstance(row, str):
-            data = (pseudonymise_csv_line(row, columns, self._key) if columns is not None
-                    else pseudonymise_text(row, self._key))
+            data = (
+                pseudonymise_csv_line(row, columns, self._key)
+                if columns is not None
+                else pseudonymise_text(row, self._key)
+            )
         elif isinstance(row, Mapping):
             data = json.dumps(pseudonymise_row(dict(row), self._key), ensure_ascii=False, default=str)
         elif isinstance(row, (list, tuple)) and columns is not None:
-            data = json.dumps(pseudonymise_values(list(row), columns, self._key, aligned=len(row) <= len(columns)),
-                              ensure_ascii=False, default=str)
+            data = json.dumps(
+                pseudonymise_values(list(row), columns, self._key, aligned=len(row) <= len(columns)),
+                ensure_ascii=False,
+                default=str,
+            )
         else:
             data = pseudonymise_text(json.dumps(row, ensure_ascii=False, default=str), self._key)
         self._tx.execute(
@@ -251,9 +263,12 @@ class TableLoad:
             return 0
         cols = ", ".join(qident(k) for k in keys)
         raw = qname(self.schema, self.table.name)
-        return int(self._tx.scalar(
-            f"select count(*) from (select {cols} from {raw} union select {cols} from {qident(self._tmp)}) as k"
-        ) or 0)
+        return int(
+            self._tx.scalar(
+                f"select count(*) from (select {cols} from {raw} union select {cols} from {qident(self._tmp)}) as k"
+            )
+            or 0
+        )
 
     # -- internals ----------------------------------------------------------------------------
     @property
@@ -307,8 +322,11 @@ class TableLoad:
         # insertion only when the path's latest landing already holds it. A row seen in an earlier delivery
         # only (A, then B, then A again) lands again with this batch's _loaded_at, so staging's latest
         # version per key is the latest delivery's.
-        path_latest = (tx.scalar(f"select max(_loaded_at) from {raw} where _source_file = ?", [self.source_file])
-                       if self.is_file and self.source_file is not None else None)
+        path_latest = (
+            tx.scalar(f"select max(_loaded_at) from {raw} where _source_file = ?", [self.source_file])
+            if self.is_file and self.source_file is not None
+            else None
+        )
         if path_latest is not None and loaded_at <= path_latest:  # a clock stepped back: keep the order
             loaded_at = path_latest + dt.timedelta(microseconds=1)
         # In-batch exact duplicates (the same row twice in one delivery) go to quarantine, one row each.
@@ -317,9 +335,15 @@ class TableLoad:
         )
         cols = [*self._raw_columns, "_row_hash", "_seq"]
         for d in dups:
-            row = {c: v for c, v in zip(cols, d, strict=True) if c not in ("_row_hash", "_seq") and v is not None}
-            self.quarantine(row, "duplicate_in_batch", "exact duplicate of an earlier row in the same batch",
-                            count_as_read=False)
+            row = {
+                c: v for c, v in zip(cols, d, strict=True) if c not in ("_row_hash", "_seq") and v is not None
+            }
+            self.quarantine(
+                row,
+                "duplicate_in_batch",
+                "exact duplicate of an earlier row in the same batch",
+                count_as_read=False,
+            )
         distinct = int(tx.scalar(f"select count(distinct _row_hash) from {tmp}") or 0)
         before = int(tx.scalar(f"select count(*) from {raw}") or 0)
         data_cols = ", ".join(qident(c) for c in self._raw_columns)
@@ -360,37 +384,87 @@ class TableLoad:
             tx.execute(
                 "insert into ops.future_rows select ?, ?, ?, ?, ?, ?, ?, ?, ? where not exists (select 1 from "
                 "ops.future_rows where system = ? and table_name = ? and _row_hash = ?)",
-                [self.table.system, self.table.name, key, self.table.cursor, value, h, self.batch_id,
-                 self.extracted_at, loaded_at, self.table.system, self.table.name, h],
+                [
+                    self.table.system,
+                    self.table.name,
+                    key,
+                    self.table.cursor,
+                    value,
+                    h,
+                    self.batch_id,
+                    self.extracted_at,
+                    loaded_at,
+                    self.table.system,
+                    self.table.name,
+                    h,
+                ],
             )
         if self.table.cursor and self.cursor_after is not None and not self.is_file:
             set_cursor(tx, self.table.system, self.table.name, self.cursor_after)
         elif self.table.cursor and self.reset_cursor and not self.is_file:
-            tx.execute("delete from ops.load_state where system = ? and table_name = ?",
-                       [self.table.system, self.table.name])
+            tx.execute(
+                "delete from ops.load_state where system = ? and table_name = ?",
+                [self.table.system, self.table.name],
+            )
         if self.file_state is not None:
             fs = self.file_state
-            tx.execute("delete from ops.file_state where system = ? and path = ?", [self.table.system, fs["path"]])
+            tx.execute(
+                "delete from ops.file_state where system = ? and path = ?", [self.table.system, fs["path"]]
+            )
             tx.execute(
                 "insert into ops.file_state values (?, ?, ?, ?, ?, ?, ?)",
-                [self.table.system, fs["path"], fs["checksum"], fs.get("size"), fs.get("mtime"),
-                 self.batch_id, loaded_at],
+                [
+                    self.table.system,
+                    fs["path"],
+                    fs["checksum"],
+                    fs.get("size"),
+                    fs.get("mtime"),
+                    self.batch_id,
+                    loaded_at,
+                ],
             )
 
 
 def write_ledger(tx: Tx, e: LedgerEntry, started: dt.datetime, finished: dt.datetime) -> None:
     tx.execute(
         "insert into ops.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [e.system, e.table_name, e.batch_id, e.source_file, started, finished, e.rows_read, e.rows_landed,
-         e.rows_new, e.rows_quarantined, e.cursor_before, e.cursor_after, e.status, e.message],
+        [
+            e.system,
+            e.table_name,
+            e.batch_id,
+            e.source_file,
+            started,
+            finished,
+            e.rows_read,
+            e.rows_landed,
+            e.rows_new,
+            e.rows_quarantined,
+            e.cursor_before,
+            e.cursor_after,
+            e.status,
+            e.message,
+        ],
     )
 
 
-def record_failure(wh: Warehouse, table: Table, message: str, cursor: str | None = None,
-                   source_file: str | None = None) -> LedgerEntry:
+def record_failure(
+    wh: Warehouse, table: Table, message: str, cursor: str | None = None, source_file: str | None = None
+) -> LedgerEntry:
     """A load that failed writes one ledger row (0 read, 0 landed) and moves no cursor."""
-    entry = LedgerEntry(table.system, table.name, new_batch_id(table.system, table.name), source_file,
-                        0, 0, 0, 0, cursor, cursor, "failed", message[:2000])
+    entry = LedgerEntry(
+        table.system,
+        table.name,
+        new_batch_id(table.system, table.name),
+        source_file,
+        0,
+        0,
+        0,
+        0,
+        cursor,
+        cursor,
+        "failed",
+        message[:2000],
+    )
     now = utcnow()
     with wh.transaction() as tx:
         ensure_ops(tx)

@@ -28,12 +28,18 @@ class LockHeld(ConnectorError):
 
     def __init__(self, name: str, path: Path, holder: dict[str, object]) -> None:
         self.holder = holder
-        who = (f"pid {holder.get('pid', '?')} on host {holder.get('host', '?')}, started at "
-               f"{holder.get('started_at', '?')}" if holder else "a process that has not written its name yet")
+        who = (
+            f"pid {holder.get('pid', '?')} on host {holder.get('host', '?')}, started at "
+            f"{holder.get('started_at', '?')}"
+            if holder
+            else "a process that has not written its name yet"
+        )
         command = f" ({holder['command']})" if holder.get("command") else ""
         what = f"extract of {name.removeprefix('extract-')}" if name.startswith("extract-") else name
-        super().__init__(f"another {what} is running: {who}{command}. Wait for it to finish, then run again "
-                         f"(lock file {path})")
+        super().__init__(
+            f"another {what} is running: {who}{command}. Wait for it to finish, then run again "
+            f"(lock file {path})"
+        )
 
 
 def _holder(path: Path) -> dict[str, object]:
@@ -56,9 +62,12 @@ def run_lock(home: Path, name: str = "extract") -> Iterator[Path]:
         os.close(fd)
         raise LockHeld(name, path, _holder(path)) from None
     try:
-        info = {"pid": os.getpid(), "host": socket.gethostname(),
-                "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200] if sys.argv else ""}
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200] if sys.argv else "",
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         yield path

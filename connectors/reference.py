@@ -20,8 +20,10 @@ def extract_reference_dir(
     """Land ``{table}.csv`` for each reference table; unchanged files are skipped, a missing one is a failure."""
     tables = list(load_contract().reference.values())
     if not reference_dir.is_dir():
-        raise SourceUnavailableError(f"reference: directory {reference_dir} does not exist (reference_dir in "
-                                     "sources.yaml / YIWANG_REFERENCE_DIR)")
+        raise SourceUnavailableError(
+            f"reference: directory {reference_dir} does not exist (reference_dir in "
+            "sources.yaml / YIWANG_REFERENCE_DIR)"
+        )
     wanted = {f"{t.name}.csv": t for t in tables}
     files = [f for f in scan(reference_dir, (".csv",)) if f.rel in wanted]
     failures: list[TableFailure] = []

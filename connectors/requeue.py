@@ -22,19 +22,28 @@ class RequeueResult:
     cursors_rewound: dict[str, str | None]
 
 
-def list_quarantine(wh: Warehouse, *, system: str | None = None, table: str | None = None,
-                    status: str | None = "open", limit: int = 50) -> list[dict]:
+def list_quarantine(
+    wh: Warehouse,
+    *,
+    system: str | None = None,
+    table: str | None = None,
+    status: str | None = "open",
+    limit: int = 50,
+) -> list[dict]:
     where, params = _filters(system, table, None, status, None)
     with wh.transaction() as tx:
         ensure_ops(tx)
         cols = tx.columns("ops", "quarantine")
-        rows = tx.query(f"select * from ops.quarantine {where} order by quarantined_at, quarantine_id limit ?",
-                        [*params, limit])
+        rows = tx.query(
+            f"select * from ops.quarantine {where} order by quarantined_at, quarantine_id limit ?",
+            [*params, limit],
+        )
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
-def _filters(system: str | None, table: str | None, rule: str | None, status: str | None,
-             ids: list[str] | None) -> tuple[str, list]:
+def _filters(
+    system: str | None, table: str | None, rule: str | None, status: str | None, ids: list[str] | None
+) -> tuple[str, list]:
     clauses, params = [], []
     for col, val in (("system", system), ("table_name", table), ("rule", rule), ("status", status)):
         if val:
@@ -46,8 +55,14 @@ def _filters(system: str | None, table: str | None, rule: str | None, status: st
     return ("where " + " and ".join(clauses)) if clauses else "", params
 
 
-def requeue(wh: Warehouse, *, ids: list[str] | None = None, system: str | None = None, table: str | None = None,
-            rule: str | None = None) -> RequeueResult:
+def requeue(
+    wh: Warehouse,
+    *,
+    ids: list[str] | None = None,
+    system: str | None = None,
+    table: str | None = None,
+    rule: str | None = None,
+) -> RequeueResult:
     if not (ids or system):
         raise ValueError("say which rows to re-queue: quarantine ids, or at least --system")
     where, params = _filters(system, table, rule, "open", ids)
@@ -55,7 +70,9 @@ def requeue(wh: Warehouse, *, ids: list[str] | None = None, system: str | None =
     starts: dict[str, list[str | None]] = {}
     with wh.transaction() as tx:
         ensure_ops(tx)
-        rows = tx.query(f"select system, table_name, batch_id, source_file from ops.quarantine {where}", params)
+        rows = tx.query(
+            f"select system, table_name, batch_id, source_file from ops.quarantine {where}", params
+        )
         for sys_, tbl, batch, source_file in rows:
             if source_file:
                 tx.execute("delete from ops.file_state where system = ? and path = ?", [sys_, source_file])

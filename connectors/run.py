@@ -19,7 +19,9 @@ from yiwang.ops import ensure_ops
 from yiwang.settings import ConfigError, Settings, SourceConfig, get_settings
 from yiwang.warehouse import Warehouse, open_warehouse
 
-Extractor = Callable[[Warehouse, SourceConfig, list[Table], Progress], tuple[list[LedgerEntry], list[TableFailure]]]
+Extractor = Callable[
+    [Warehouse, SourceConfig, list[Table], Progress], tuple[list[LedgerEntry], list[TableFailure]]
+]
 
 EXTRACTORS: dict[str, Extractor] = {"sql": extract_sql, "http": extract_http, "files": extract_files}
 
@@ -101,10 +103,20 @@ def ledger_summary(wh: Warehouse) -> list[dict[str, Any]]:
             "sum(rows_read), sum(rows_landed), sum(rows_new), sum(rows_quarantined), max(finished_at) "
             "from ops.load_ledger group by system order by system"
         )
-    keys = ("system", "batches", "failed", "rows_read", "rows_landed", "rows_new", "rows_quarantined",
-            "last_finished_at")
+    keys = (
+        "system",
+        "batches",
+        "failed",
+        "rows_read",
+        "rows_landed",
+        "rows_new",
+        "rows_quarantined",
+        "last_finished_at",
+    )
     return [
-        {k: (int(v) if k not in ("system", "last_finished_at") and v is not None else v)
-         for k, v in zip(keys, r, strict=True)}
+        {
+            k: (int(v) if k not in ("system", "last_finished_at") and v is not None else v)
+            for k, v in zip(keys, r, strict=True)
+        }
         for r in rows
     ]

@@ -142,7 +142,9 @@ def extract_sql_table(
     reader = SqlTableReader(engine, source, table)
     try:
         ceiling = cursor_ceiling(source.options)
-        poisoned = beyond(cursor_before, ceiling)  # a cursor moved into the future by an earlier run: start over
+        poisoned = beyond(
+            cursor_before, ceiling
+        )  # a cursor moved into the future by an earlier run: start over
         cursor_from = None if poisoned else cursor_before
         columns = reader.source_columns()
         mapping = reader.column_map(columns)
@@ -173,14 +175,18 @@ def extract_sql_table(
             load.reset_cursor = poisoned
             notes = []
             if poisoned:
-                notes.append(f"stored cursor {cursor_before} lies beyond extraction time: read from the beginning")
+                notes.append(
+                    f"stored cursor {cursor_before} lies beyond extraction time: read from the beginning"
+                )
             if (future := max_cursor.note(table.cursor)) is not None:
                 notes.append(future)
             if window_rows:
                 notes.append(f"lookback re-read {window_rows} row(s) older than the cursor")
             if missing:
-                notes.append(f"LATE: {missing} source row(s) older than the lookback window are not in raw; "
-                             f"run `yiwang extract --full-refresh {table.system}`")
+                notes.append(
+                    f"LATE: {missing} source row(s) older than the lookback window are not in raw; "
+                    f"run `yiwang extract --full-refresh {table.system}`"
+                )
             if extras:
                 notes.append(f"columns beyond the contract landed: {', '.join(extras)}")
             load.message = "; ".join(notes) or None
@@ -207,6 +213,8 @@ def extract_sql(
     except Exception as e:
         return [], fail_every_table(wh, tables, e)
     try:
-        return land_each(tables, lambda t: extract_sql_table(wh, source, t, engine, progress), "tables", progress)
+        return land_each(
+            tables, lambda t: extract_sql_table(wh, source, t, engine, progress), "tables", progress
+        )
     finally:
         engine.dispose()

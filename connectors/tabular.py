@@ -168,16 +168,21 @@ def check_header(out: ParsedFile, header: Sequence[object], names: list[str], ta
             f"the header has: {', '.join(shown) or 'nothing'})"
         )
     _note_mapping(out, header, names, table)
-    absent = [c for c in table.columns if c not in names
-              and c not in MERGED_KEY_PARTS.get((table.system, table.name), frozenset())]
+    absent = [
+        c
+        for c in table.columns
+        if c not in names and c not in MERGED_KEY_PARTS.get((table.system, table.name), frozenset())
+    ]
     if absent and table.headers:
         out.notes.append(f"contract column(s) not in the file: {', '.join(absent)}")
 
 
 def no_header(table: Table, first: Sequence[object], where: str) -> MissingColumns:
     preview = pseudonymise_text(", ".join(str(c) for c in list(first)[:12] if c not in (None, "")))
-    return MissingColumns(f"no {where} names the contract's fields {', '.join(required_columns(table))} "
-                          f"(first row: {preview or 'empty'})")
+    return MissingColumns(
+        f"no {where} names the contract's fields {', '.join(required_columns(table))} "
+        f"(first row: {preview or 'empty'})"
+    )
 
 
 def parse_csv(data: bytes, table: Table) -> ParsedFile:
@@ -191,9 +196,13 @@ def parse_csv(data: bytes, table: Table) -> ParsedFile:
     out.notes.extend(decoded.notes)
     feed = ["" if line is None else line for line in decoded.lines]  # a bad line reads as blank: numbers hold
     last = len(feed) - 1
-    reader = csv.reader((line + ("\n" if i < last or decoded.ends_with_newline else "")
-                         for i, line in enumerate(feed)), strict=True)
-    records: list[tuple[list[str] | None, int, int, str]] = []  # (fields or None, first line, last line, error)
+    reader = csv.reader(
+        (line + ("\n" if i < last or decoded.ends_with_newline else "") for i, line in enumerate(feed)),
+        strict=True,
+    )
+    records: list[
+        tuple[list[str] | None, int, int, str]
+    ] = []  # (fields or None, first line, last line, error)
     prev = 0
     while True:
         try:
@@ -209,7 +218,9 @@ def parse_csv(data: bytes, table: Table) -> ParsedFile:
     parsed = [f or [] for f, _, _, _ in records]
     hdr = find_header(parsed, hmap)
     if hdr is None:
-        raise no_header(table, next((f for f in parsed if not _blank(f)), []), f"row in the first {HEADER_SCAN_ROWS}")
+        raise no_header(
+            table, next((f for f in parsed if not _blank(f)), []), f"row in the first {HEADER_SCAN_ROWS}"
+        )
     if any(not _blank(f) for f in parsed[:hdr]):
         out.notes.append(f"{hdr} title row(s) above the header skipped")
     header = parsed[hdr]
@@ -218,23 +229,31 @@ def parse_csv(data: bytes, table: Table) -> ParsedFile:
     header_line = records[hdr][2]
     columns: list[str | None] = list(names)
     for bad in decoded.bad:
-        out.rejected.append(Rejected(decoded.text_of(bad.raw), bad.rule, bad.reason,
-                                     columns if bad.line > header_line else None))
+        out.rejected.append(
+            Rejected(
+                decoded.text_of(bad.raw), bad.rule, bad.reason, columns if bad.line > header_line else None
+            )
+        )
     width = len(header)
-    for fields, first, end, error in records[hdr + 1:]:
+    for fields, first, end, error in records[hdr + 1 :]:
         if fields is not None and len(fields) == width:  # the common case first
             if not _blank(fields):
                 out.rows.append(dict(zip(names, fields, strict=True)))
             continue
         where = _lines_label(first, end)
-        line = "\n".join(feed[first - 1:end]).rstrip("\r\n")
+        line = "\n".join(feed[first - 1 : end]).rstrip("\r\n")
         if fields is None:
             truncated = "end of data" in error or "unexpected end" in error
-            out.rejected.append(Rejected(
-                line, "truncated_row" if truncated else "malformed_csv",
-                f"{where}: unterminated quote at the end of the file (truncated file): {error}" if truncated
-                else f"{where}: bad CSV quoting: {error}", columns,
-            ))
+            out.rejected.append(
+                Rejected(
+                    line,
+                    "truncated_row" if truncated else "malformed_csv",
+                    f"{where}: unterminated quote at the end of the file (truncated file): {error}"
+                    if truncated
+                    else f"{where}: bad CSV quoting: {error}",
+                    columns,
+                )
+            )
             continue
         if _blank(fields):
             continue
@@ -242,11 +261,15 @@ def parse_csv(data: bytes, table: Table) -> ParsedFile:
             fields = fields[:width]
         if len(fields) != width:
             short = len(fields) < width
-            out.rejected.append(Rejected(
-                line, "truncated_row" if short else "field_count",
-                f"{where}: row has {len(fields)} field(s), the header has {width}"
-                + (" (truncated file or row)" if short else ""), columns,
-            ))
+            out.rejected.append(
+                Rejected(
+                    line,
+                    "truncated_row" if short else "field_count",
+                    f"{where}: row has {len(fields)} field(s), the header has {width}"
+                    + (" (truncated file or row)" if short else ""),
+                    columns,
+                )
+            )
             continue
         out.rows.append(dict(zip(names, fields, strict=True)))
     if not out.rows and not out.rejected:
@@ -300,9 +323,14 @@ def _emit_xlsx_rows(rows: Iterable[Sequence[Any]], names: list[str], out: Parsed
             continue
         if len(values) > width:
             if not _blank(values[width:]):
-                out.rejected.append(Rejected(values, "field_count",
-                                             f"row {n}: values beyond the header's {width} column(s)",
-                                             list(names)))
+                out.rejected.append(
+                    Rejected(
+                        values,
+                        "field_count",
+                        f"row {n}: values beyond the header's {width} column(s)",
+                        list(names),
+                    )
+                )
                 continue
             values = values[:width]
         values += [None] * (width - len(values))
@@ -340,12 +368,14 @@ def parse_xlsx(path: Path, table: Table) -> ParsedFile:
                 header.pop()
             names = hmap.resolve(header)
             check_header(out, header, names, table)
-            nxt = _emit_xlsx_rows(head[hdr + 1:], names, out, hdr + 2)
+            nxt = _emit_xlsx_rows(head[hdr + 1 :], names, out, hdr + 2)
             _emit_xlsx_rows(rows, names, out, nxt)
         if chosen is None:
             sheets = ", ".join(ws.title for ws in wb.worksheets)
-            raise MissingColumns(f"no sheet ({sheets}) has a header naming the contract's fields "
-                                 f"{', '.join(required_columns(table))} in its first {HEADER_SCAN_ROWS} rows")
+            raise MissingColumns(
+                f"no sheet ({sheets}) has a header naming the contract's fields "
+                f"{', '.join(required_columns(table))} in its first {HEADER_SCAN_ROWS} rows"
+            )
         out.notes.append(f"sheet {chosen!r}")
         if ignored:
             out.notes.append(f"ignored sheet(s): {', '.join(ignored)}")

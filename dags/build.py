@@ -77,7 +77,9 @@ def _dbt_layer_tasks(project_dir: Path) -> tuple[Any, Any]:
     from cosmos.operators.local import DbtBuildLocalOperator
 
     profile = ProfileConfig(
-        profile_name=PROFILE_NAME, target_name=default_target(), profiles_yml_filepath=project_dir / "profiles.yml"
+        profile_name=PROFILE_NAME,
+        target_name=default_target(),
+        profiles_yml_filepath=project_dir / "profiles.yml",
     )
     tasks = [
         DbtBuildLocalOperator(
@@ -126,7 +128,9 @@ def make_build_dag(
         def source_freshness() -> dict[str, Any]:
             from yiwang.freshness import check_freshness
 
-            res = check_freshness(project_dir=project_dir)  # raises StaleSourcesError naming the stale system(s)
+            res = check_freshness(
+                project_dir=project_dir
+            )  # raises StaleSourcesError naming the stale system(s)
             return {"checked": res.checked, "warned": sorted(res.warned)}
 
         @task(retries=0)
@@ -145,8 +149,9 @@ def make_build_dag(
         def publish(mart_result: dict[str, Any]) -> dict[str, Any]:
             from yiwang.publish import publish as publish_marts
 
-            return publish_marts(run_id=get_current_context()["run_id"], mart_gate=mart_result,
-                                 project_dir=project_dir).to_dict()
+            return publish_marts(
+                run_id=get_current_context()["run_id"], mart_gate=mart_result, project_dir=project_dir
+            ).to_dict()
 
         @task(on_execute_callback=_set_dbt_env_public)
         def docs() -> str:

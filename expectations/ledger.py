@@ -20,8 +20,12 @@ def ledger_problems(wh: Warehouse) -> list[str]:
         "select system, table_name, batch_id, rows_read, rows_landed, rows_new, rows_quarantined, status "
         "from ops.load_ledger order by started_at"
     )
-    raw_tables = {(s, t) for s, t in wh.query(
-        "select table_schema, table_name from information_schema.tables where table_schema like 'raw_%'")}
+    raw_tables = {
+        (s, t)
+        for s, t in wh.query(
+            "select table_schema, table_name from information_schema.tables where table_schema like 'raw_%'"
+        )
+    }
     gate_rule = "(rule like 'gx:%' or rule = 'schema_drift')"
     ok_batches: set[str] = set()
     # a file batch id is deterministic (path + checksum): a re-queued, unchanged file lands again under the same
@@ -44,16 +48,24 @@ def ledger_problems(wh: Warehouse) -> list[str]:
         if status != "failed":
             continue
         q = wh.scalar(f"select count(*) from ops.quarantine where batch_id = ? and not {gate_rule}", [batch])
-        in_raw = (wh.scalar(f"select count(*) from {qname('raw_' + system, table)} where _batch_id = ?", [batch])
-                  if (f"raw_{system}", table) in raw_tables else 0)
+        in_raw = (
+            wh.scalar(f"select count(*) from {qname('raw_' + system, table)} where _batch_id = ?", [batch])
+            if (f"raw_{system}", table) in raw_tables
+            else 0
+        )
         if (q, in_raw) != (0, 0) and batch not in ok_batches:
-            problems.append(f"{system}.{table} batch {batch}: failed batch left rows behind (raw {in_raw}, "
-                            f"quarantine {q})")
+            problems.append(
+                f"{system}.{table} batch {batch}: failed batch left rows behind (raw {in_raw}, "
+                f"quarantine {q})"
+            )
     for (system, table, batch), (quarantined, new) in sums.items():
         where = f"{system}.{table} batch {batch}"
         q = wh.scalar(f"select count(*) from ops.quarantine where batch_id = ? and not {gate_rule}", [batch])
-        in_raw = (wh.scalar(f"select count(*) from {qname('raw_' + system, table)} where _batch_id = ?", [batch])
-                  if (f"raw_{system}", table) in raw_tables else 0)
+        in_raw = (
+            wh.scalar(f"select count(*) from {qname('raw_' + system, table)} where _batch_id = ?", [batch])
+            if (f"raw_{system}", table) in raw_tables
+            else 0
+        )
         if q != quarantined:
             problems.append(f"{where}: {q} quarantine rows, ledger says {quarantined}")
         if in_raw != new:
@@ -61,7 +73,9 @@ def ledger_problems(wh: Warehouse) -> list[str]:
     for schema, table in sorted(raw_tables):
         for (batch,) in wh.query(f"select distinct _batch_id from {qname(schema, table)}"):
             if batch not in ok_batches:
-                problems.append(f"{schema}.{table}: rows of batch {batch} that no successful ledger row accounts for")
+                problems.append(
+                    f"{schema}.{table}: rows of batch {batch} that no successful ledger row accounts for"
+                )
     return problems
 
 
@@ -69,5 +83,7 @@ def assert_ledger_reconciles(wh: Warehouse) -> list[tuple[Any, ...]]:
     """Raise AssertionError listing every violation; returns the ledger rows."""
     problems = ledger_problems(wh)
     assert not problems, "ledger does not reconcile:\n  " + "\n  ".join(problems)
-    return wh.query("select system, table_name, batch_id, rows_read, rows_landed, rows_new, rows_quarantined, "
-                    "status, message from ops.load_ledger order by started_at")
+    return wh.query(
+        "select system, table_name, batch_id, rows_read, rows_landed, rows_new, rows_quarantined, "
+        "status, message from ops.load_ledger order by started_at"
+    )

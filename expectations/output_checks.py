@@ -55,7 +55,13 @@ LOG_DDL = [
 
 # rules in ops.output_gate_log: the findings, plus one `reference_keys` row per kind and one `summary` row
 NEVER_EMPTY, NULL_APPEARED, NULL_SHIFT, DIMENSION_SHRANK, ROW_COUNT_MOVED, DIMENSION_MISSING = (
-    "never_empty", "null_appeared", "null_shift", "dimension_shrank", "row_count_moved", "dimension_missing")
+    "never_empty",
+    "null_appeared",
+    "null_shift",
+    "dimension_shrank",
+    "row_count_moved",
+    "dimension_missing",
+)
 
 
 class OutputGateFailed(RuntimeError):
@@ -94,12 +100,20 @@ class OutputReport:
         return "accepted" if self.findings and self.accepted else ("failed" if self.findings else "passed")
 
     def message(self) -> str:
-        since = f"last publish {self.last_publish:%Y-%m-%d %H:%M:%S} UTC" if self.last_publish else "first publish"
-        lines = [f"output gate: {len(self.findings)} finding(s) in {self.marts} built marts ({since}); "
-                 "publish refused, the public marts stay as the last publish left them:"]
+        since = (
+            f"last publish {self.last_publish:%Y-%m-%d %H:%M:%S} UTC"
+            if self.last_publish
+            else "first publish"
+        )
+        lines = [
+            f"output gate: {len(self.findings)} finding(s) in {self.marts} built marts ({since}); "
+            "publish refused, the public marts stay as the last publish left them:"
+        ]
         lines += [f"  - [{f.rule}] {f.message}" for f in self.findings]
-        lines.append("If the change is deliberate, publish with `yiwang build --accept-output-change` "
-                     "(or YIWANG_ACCEPT_OUTPUT_CHANGE=1).")
+        lines.append(
+            "If the change is deliberate, publish with `yiwang build --accept-output-change` "
+            "(or YIWANG_ACCEPT_OUTPUT_CHANGE=1)."
+        )
         return "\n".join(lines)
 
 
@@ -110,7 +124,9 @@ def _model_entries(project_dir: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for path in sorted((project_dir / "models").rglob("*.yml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        out += [dict(m, _path=str(path)) for m in doc.get("models") or [] if isinstance(m, dict) and m.get("name")]
+        out += [
+            dict(m, _path=str(path)) for m in doc.get("models") or [] if isinstance(m, dict) and m.get("name")
+        ]
     return out
 
 
@@ -129,8 +145,10 @@ def declared_dimensions(project_dir: Path | None = None) -> dict[str, dict[str, 
         if dims is None:
             continue
         if not isinstance(dims, dict):
-            raise ValueError(f"{m['_path']}: model {m['name']}: meta.dimensions must map column -> kind "
-                             f"({', '.join(REFERENCE_KEYS)}), not {dims!r}")
+            raise ValueError(
+                f"{m['_path']}: model {m['name']}: meta.dimensions must map column -> kind "
+                f"({', '.join(REFERENCE_KEYS)}), not {dims!r}"
+            )
         out[m["name"]] = {str(c): str(k) for c, k in dims.items()}
     return out
 
@@ -158,13 +176,21 @@ def profile(tx: Tx, schema: str, table: str, columns: list[str]) -> Profile:
     for c in columns:
         parts += [f"count(*) - count({_text(c)})", f"count(distinct {_text(c)})"]
     row = tx.query(f"select {', '.join(parts)} from {qname(schema, table)}")[0]
-    return Profile(int(row[0]), {c: int(row[1 + 2 * i] or 0) for i, c in enumerate(columns)},
-                   {c: int(row[2 + 2 * i] or 0) for i, c in enumerate(columns)})
+    return Profile(
+        int(row[0]),
+        {c: int(row[1 + 2 * i] or 0) for i, c in enumerate(columns)},
+        {c: int(row[2 + 2 * i] or 0) for i, c in enumerate(columns)},
+    )
 
 
 def _base_table(tx: Tx, schema: str, table: str) -> bool:
-    return tx.scalar("select table_type from information_schema.tables where table_schema = ? and table_name = ?",
-                     [schema, table]) == "BASE TABLE"
+    return (
+        tx.scalar(
+            "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
+        == "BASE TABLE"
+    )
 
 
 def reference_keys(tx: Tx, kind: str, loaded_by: dt.datetime | None = None) -> int | None:
@@ -175,8 +201,10 @@ def reference_keys(tx: Tx, kind: str, loaded_by: dt.datetime | None = None) -> i
         if not tx.table_exists(schema, table) or column not in tx.columns(schema, table):
             continue
         seen = True
-        sql = (f"select count(distinct upper(trim({qident(column)}))) from {qname(schema, table)} "
-               f"where trim({qident(column)}) <> ''")
+        sql = (
+            f"select count(distinct upper(trim({qident(column)}))) from {qname(schema, table)} "
+            f"where trim({qident(column)}) <> ''"
+        )
         params: list[Any] = []
         if loaded_by is not None and "_loaded_at" in tx.columns(schema, table):
             sql += " and _loaded_at <= ?"
@@ -192,12 +220,19 @@ def _last_publish(tx: Tx) -> tuple[str, dt.datetime] | None:
     return (rows[0][0], rows[0][1]) if rows else None
 
 
-def _previous_references(tx: Tx, build_id: str, published_at: dt.datetime, kinds: set[str]) -> dict[str, int | None]:
+def _previous_references(
+    tx: Tx, build_id: str, published_at: dt.datetime, kinds: set[str]
+) -> dict[str, int | None]:
     recorded: dict[str, int] = {}
     if tx.table_exists("ops", "output_gate_log"):
-        recorded = {k: int(v) for k, v in tx.query(
-            "select column_name, current_value from ops.output_gate_log where build_id = ? and rule = 'reference_keys'"
-            " and current_value is not null", [build_id])}
+        recorded = {
+            k: int(v)
+            for k, v in tx.query(
+                "select column_name, current_value from ops.output_gate_log where build_id = ? and rule = 'reference_keys'"
+                " and current_value is not null",
+                [build_id],
+            )
+        }
     return {k: recorded[k] if k in recorded else reference_keys(tx, k, published_at) for k in kinds}
 
 
@@ -206,15 +241,22 @@ def _new_batches(tx: Tx, since: dt.datetime) -> int | None:
         return None
     cols = tx.columns("ops", "load_ledger")
     landed = "rows_new" if "rows_new" in cols else "rows_landed"
-    return int(tx.scalar(f"select count(*) from ops.load_ledger where finished_at > ? and {landed} > 0",
-                         [since]) or 0)
+    return int(
+        tx.scalar(f"select count(*) from ops.load_ledger where finished_at > ? and {landed} > 0", [since])
+        or 0
+    )
 
 
 # --- the gate ----------------------------------------------------------------------------------------------
 
 
-def check_output(tx: Tx, tables: list[tuple[str, str]], *, max_row_change: float,
-                 dimensions: dict[str, dict[str, str]] | None = None) -> OutputReport:
+def check_output(
+    tx: Tx,
+    tables: list[tuple[str, str]],
+    *,
+    max_row_change: float,
+    dimensions: dict[str, dict[str, str]] | None = None,
+) -> OutputReport:
     """Apply rules a-c (module docstring) to every built mart ``(mart_<x>__build, table)``; reads only."""
     dims_of = declared_dimensions() if dimensions is None else dimensions
     report = OutputReport(marts=len(tables))
@@ -234,8 +276,16 @@ def check_output(tx: Tx, tables: list[tuple[str, str]], *, max_row_change: float
         declared = dims_of.get(table, {})
         for c in declared:
             if c not in built_cols:
-                add(Finding(DIMENSION_MISSING, rel, c, None, None,
-                            f"{rel}: declared dimension column {c} is not in the built mart"))
+                add(
+                    Finding(
+                        DIMENSION_MISSING,
+                        rel,
+                        c,
+                        None,
+                        None,
+                        f"{rel}: declared dimension column {c} is not in the built mart",
+                    )
+                )
         dims = [c for c in declared if c in built_cols]
         now = profile(tx, build_schema, table, dims)
         before = None
@@ -245,40 +295,88 @@ def check_output(tx: Tx, tables: list[tuple[str, str]], *, max_row_change: float
         for c in dims:
             had = before is not None and c in before.blank
             if now.rows and not now.distinct[c]:
-                add(Finding(NEVER_EMPTY, rel, c, before.distinct[c] if had else None, 0,
-                            f"{rel}.{c}: no value in any of {now.rows} rows"
-                            + (f" (last publish: {before.distinct[c]} distinct values)" if had else "")))
+                add(
+                    Finding(
+                        NEVER_EMPTY,
+                        rel,
+                        c,
+                        before.distinct[c] if had else None,
+                        0,
+                        f"{rel}.{c}: no value in any of {now.rows} rows"
+                        + (f" (last publish: {before.distinct[c]} distinct values)" if had else ""),
+                    )
+                )
                 continue
             if not had:
                 continue
             if not now.rows and before.distinct[c]:
-                add(Finding(NEVER_EMPTY, rel, c, before.distinct[c], 0,
-                            f"{rel}.{c}: no rows, no value (last publish: {before.distinct[c]} distinct values "
-                            f"in {before.rows} rows)"))
+                add(
+                    Finding(
+                        NEVER_EMPTY,
+                        rel,
+                        c,
+                        before.distinct[c],
+                        0,
+                        f"{rel}.{c}: no rows, no value (last publish: {before.distinct[c]} distinct values "
+                        f"in {before.rows} rows)",
+                    )
+                )
                 continue
             if before.rows and not before.blank[c] and now.blank[c]:
-                add(Finding(NULL_APPEARED, rel, c, 0, now.blank[c],
-                            f"{rel}.{c}: {now.blank[c]} of {now.rows} rows NULL/blank "
-                            f"(last publish: none of {before.rows})"))
+                add(
+                    Finding(
+                        NULL_APPEARED,
+                        rel,
+                        c,
+                        0,
+                        now.blank[c],
+                        f"{rel}.{c}: {now.blank[c]} of {now.rows} rows NULL/blank "
+                        f"(last publish: none of {before.rows})",
+                    )
+                )
             elif before.blank[c] and now.blank[c] > before.blank[c] and now.filled(c) < before.filled(c):
-                add(Finding(NULL_SHIFT, rel, c, before.blank[c], now.blank[c],
-                            f"{rel}.{c}: NULL/blank rows {before.blank[c]} -> {now.blank[c]} while filled rows "
-                            f"{before.filled(c)} -> {now.filled(c)}"))
+                add(
+                    Finding(
+                        NULL_SHIFT,
+                        rel,
+                        c,
+                        before.blank[c],
+                        now.blank[c],
+                        f"{rel}.{c}: NULL/blank rows {before.blank[c]} -> {now.blank[c]} while filled rows "
+                        f"{before.filled(c)} -> {now.filled(c)}",
+                    )
+                )
             kind = declared[c]
             if now.distinct[c] < before.distinct[c]:
                 ref_now, ref_before = report.references.get(kind), previous_refs.get(kind)
                 if ref_now is None or ref_before is None or ref_now >= ref_before:
                     where = ", ".join(f"{s}.{t}" for s, t, _ in REFERENCE_KEYS.get(kind, ())) or "none"
                     refs = " -> ".join("?" if n is None else str(n) for n in (ref_before, ref_now))
-                    add(Finding(DIMENSION_SHRANK, rel, c, before.distinct[c], now.distinct[c],
-                                f"{rel}.{c}: {before.distinct[c]} -> {now.distinct[c]} distinct {kind} values while "
-                                f"the reference deliveries ({where}) did not shrink: {refs} keys"))
+                    add(
+                        Finding(
+                            DIMENSION_SHRANK,
+                            rel,
+                            c,
+                            before.distinct[c],
+                            now.distinct[c],
+                            f"{rel}.{c}: {before.distinct[c]} -> {now.distinct[c]} distinct {kind} values while "
+                            f"the reference deliveries ({where}) did not shrink: {refs} keys",
+                        )
+                    )
         if before is not None and report.new_batches == 0:
             moved = abs(now.rows - before.rows) / before.rows if before.rows else (1.0 if now.rows else 0.0)
             if moved > max_row_change:
-                add(Finding(ROW_COUNT_MOVED, rel, None, before.rows, now.rows,
-                            f"{rel}: {before.rows} -> {now.rows} rows ({moved:.0%} change, limit {max_row_change:.0%})"
-                            f" with no delivery landed since the last publish"))
+                add(
+                    Finding(
+                        ROW_COUNT_MOVED,
+                        rel,
+                        None,
+                        before.rows,
+                        now.rows,
+                        f"{rel}: {before.rows} -> {now.rows} rows ({moved:.0%} change, limit {max_row_change:.0%})"
+                        f" with no delivery landed since the last publish",
+                    )
+                )
     return report
 
 
@@ -288,23 +386,58 @@ def record(tx: Tx, report: OutputReport, build_id: str, run_id: str | None) -> N
         tx.execute(stmt)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     outcome = report.outcome
-    rows: list[list[Any]] = [[now, build_id, run_id, outcome, f.rule, f.relation, f.column, f.previous, f.current,
-                              f.message] for f in report.findings]
-    rows += [[now, build_id, run_id, outcome, "reference_keys", ", ".join(f"{s}.{t}" for s, t, _ in REFERENCE_KEYS[k]),
-              k, None, v, None] for k, v in report.references.items()]
-    rows.append([now, build_id, run_id, outcome, "summary", None, None, None, len(report.findings),
-                 f"{report.marts} marts checked, {len(report.findings)} finding(s), new delivery batches since the "
-                 f"last publish: {report.new_batches}"])
+    rows: list[list[Any]] = [
+        [now, build_id, run_id, outcome, f.rule, f.relation, f.column, f.previous, f.current, f.message]
+        for f in report.findings
+    ]
+    rows += [
+        [
+            now,
+            build_id,
+            run_id,
+            outcome,
+            "reference_keys",
+            ", ".join(f"{s}.{t}" for s, t, _ in REFERENCE_KEYS[k]),
+            k,
+            None,
+            v,
+            None,
+        ]
+        for k, v in report.references.items()
+    ]
+    rows.append(
+        [
+            now,
+            build_id,
+            run_id,
+            outcome,
+            "summary",
+            None,
+            None,
+            None,
+            len(report.findings),
+            f"{report.marts} marts checked, {len(report.findings)} finding(s), new delivery batches since the "
+            f"last publish: {report.new_batches}",
+        ]
+    )
     for r in rows:
         tx.execute("insert into ops.output_gate_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", r)
 
 
-def gate(tx: Tx, tables: list[tuple[str, str]], *, max_row_change: float, accept: bool,
-         project_dir: Path | None = None) -> OutputReport:
+def gate(
+    tx: Tx,
+    tables: list[tuple[str, str]],
+    *,
+    max_row_change: float,
+    accept: bool,
+    project_dir: Path | None = None,
+) -> OutputReport:
     """Check; raise :class:`OutputGateFailed` on a finding unless ``accept``. The caller records the report
     (:func:`record`) in the publish transaction, or with :func:`record_refusal` after it rolled back. The
     dimensions are those declared in the dbt project that built the marts (``project_dir``)."""
-    report = check_output(tx, tables, max_row_change=max_row_change, dimensions=declared_dimensions(project_dir))
+    report = check_output(
+        tx, tables, max_row_change=max_row_change, dimensions=declared_dimensions(project_dir)
+    )
     report.accepted = accept
     if report.failed and not accept:
         raise OutputGateFailed(report)

@@ -84,8 +84,12 @@ class GateResult:
         return {s.suite: s.failed for s in self.suites if not s.success}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"gate": self.gate, "success": self.success, "docs_path": self.docs_path,
-                "suites": [asdict(s) for s in self.suites]}
+        return {
+            "gate": self.gate,
+            "success": self.success,
+            "docs_path": self.docs_path,
+            "suites": [asdict(s) for s in self.suites],
+        }
 
     def summary(self) -> str:
         lines = [f"{self.gate} gate: {'passed' if self.success else 'FAILED'} (docs: {self.docs_path})"]
@@ -204,8 +208,9 @@ def reader_templates(settings: Settings) -> dict[str, str]:
     cache = settings.home / "cache" / f"raw_readers-{target}-{digest.hexdigest()[:16]}.json"
     if cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
-    compiled = compile_inline(f"{{{{ tojson(raw_reader_templates('{READER_PLACEHOLDER}')) }}}}", target,
-                              settings=settings)
+    compiled = compile_inline(
+        f"{{{{ tojson(raw_reader_templates('{READER_PLACEHOLDER}')) }}}}", target, settings=settings
+    )
     templates = json.loads(compiled)
     cache.parent.mkdir(parents=True, exist_ok=True)
     for old in cache.parent.glob(f"raw_readers-{target}-*.json"):
@@ -219,15 +224,16 @@ def _read_expr(templates: dict[str, str], reader: str, column_sql: str) -> str:
     cannot read it."""
     blank = templates["blank"].replace(READER_PLACEHOLDER, column_sql)
     value = templates[reader].replace(READER_PLACEHOLDER, column_sql)
-    return (f"(case when {blank} then null else coalesce(cast({value} as varchar), {qliteral(UNREADABLE)}) "
-            "end)")
+    return (
+        f"(case when {blank} then null else coalesce(cast({value} as varchar), {qliteral(UNREADABLE)}) end)"
+    )
 
 
 def _select(spec: SuiteSpec, present: list[str], templates: dict[str, str], *, extra: list[str] = ()) -> str:  # type: ignore[assignment]
     if spec.query:
         return spec.query
     wanted = [c for c in dict.fromkeys([*spec.columns(), *extra]) if c in present] or present[:1]
-    items = ['r.' + qident(c) for c in wanted]
+    items = ["r." + qident(c) for c in wanted]
     reads: dict[str, str] = {}
     for c in spec.checks:
         if c.read and c.read[1] in present:
@@ -320,7 +326,9 @@ class _Tally:
         return checked == 0 or (checked - self.unexpected) / checked >= mostly
 
     def describe(self) -> str:
-        args = ", ".join(f"{k}={v}" for k, v in self.check.kwargs.items() if k in ("column", "column_A", "value"))
+        args = ", ".join(
+            f"{k}={v}" for k, v in self.check.kwargs.items() if k in ("column", "column_A", "value")
+        )
         if self.error:
             return f"{self.check.type}({args}): error: {self.error}"
         if self.observed is not None and not self.element:
@@ -362,14 +370,24 @@ class _RowFailures:
         for b, n in batch.value_counts(dropna=False).items():
             key = None if pd.isna(b) else str(b)
             self.batch_rows[key] = self.batch_rows.get(key, 0) + int(n)
-        src = df["_source_file"] if "_source_file" in df.columns else pd.Series([None] * len(df), index=df.index)
+        src = (
+            df["_source_file"]
+            if "_source_file" in df.columns
+            else pd.Series([None] * len(df), index=df.index)
+        )
         for i, c in enumerate(spec.checks):
             mask = unexpected_mask(c, df)
             if mask is None or not mask.any():
                 continue
             rows = self.by_check.setdefault(i, [])
-            rows += [(None if pd.isna(h) else str(h), None if pd.isna(b) else str(b), None if pd.isna(f) else str(f))
-                     for h, b, f in zip(df["_row_hash"][mask], batch[mask], src[mask], strict=True)]
+            rows += [
+                (
+                    None if pd.isna(h) else str(h),
+                    None if pd.isna(b) else str(b),
+                    None if pd.isna(f) else str(f),
+                )
+                for h, b, f in zip(df["_row_hash"][mask], batch[mask], src[mask], strict=True)
+            ]
         for col in required:
             if col not in df.columns:
                 continue
@@ -392,7 +410,9 @@ def _required_columns(spec: SuiteSpec, present: list[str]) -> list[str]:
     return [f.name for f in table.fields if not f.nullable and f.name in present]
 
 
-def _resolve(reader: _Reader, spec: SuiteSpec, present: list[str], notes: list[str]) -> tuple[SuiteSpec, list[str]]:
+def _resolve(
+    reader: _Reader, spec: SuiteSpec, present: list[str], notes: list[str]
+) -> tuple[SuiteSpec, list[str]]:
     """Referential checks get their value set from the current delivery of the target (every landed row, read
     as staging reads it; rows a gate rejected included: a gate's verdict never becomes the next yardstick).
     Checks on columns the table does not have are dropped. Returns the suite and the referential failures that
@@ -409,24 +429,40 @@ def _resolve(reader: _Reader, spec: SuiteSpec, present: list[str], notes: list[s
         schema, table, column = c.value_set_from
         src = c.read[1] if c.read else column
         cols = reader.columns(schema, table)
-        expr = (_read_expr(reader.templates, c.read[0], "r." + qident(column)) if c.read
-                else "r." + qident(column))
-        values = sorted({str(r[0]) for r in reader._fetch(
-            f"select distinct {expr} from {qname(schema, table)} r", []) if r[0] is not None}) \
-            if column in cols else []
+        expr = (
+            _read_expr(reader.templates, c.read[0], "r." + qident(column))
+            if c.read
+            else "r." + qident(column)
+        )
+        values = (
+            sorted(
+                {
+                    str(r[0])
+                    for r in reader._fetch(f"select distinct {expr} from {qname(schema, table)} r", [])
+                    if r[0] is not None
+                }
+            )
+            if column in cols
+            else []
+        )
         if not values:
             filled = _read_expr(reader.templates, "text", "r." + qident(src))
             has_rows = reader._fetch(
-                f"select count(*) from {qname(spec.schema, spec.table)} r where {filled} is not null", [])[0][0]
+                f"select count(*) from {qname(spec.schema, spec.table)} r where {filled} is not null", []
+            )[0][0]
             if has_rows:
                 what = "is not landed" if column not in cols else "holds no value"
-                hard.append(f"{c.name}: reference {schema}.{table}.{column} {what}, so {has_rows} rows of "
-                            f"{spec.relation} cannot be checked")
+                hard.append(
+                    f"{c.name}: reference {schema}.{table}.{column} {what}, so {has_rows} rows of "
+                    f"{spec.relation} cannot be checked"
+                )
             else:
                 notes.append(f"{c.name}: nothing to check")
             continue
         checks.append(Check(c.type, {**c.kwargs, "value_set": values}, c.value_set_from, c.read, c.reason))
-    resolved = SuiteSpec(spec.name, spec.layer, spec.schema, spec.table, tuple(checks), spec.query, spec.batch_rows)
+    resolved = SuiteSpec(
+        spec.name, spec.layer, spec.schema, spec.table, tuple(checks), spec.query, spec.batch_rows
+    )
     return resolved, hard
 
 
@@ -450,10 +486,18 @@ def _validate(context: Any, reader: _Reader, spec: SuiteSpec, run_name: str) -> 
                 st = SuiteStats(spec.name, spec.relation, True, 0, 0, notes=["not landed yet: skipped"])
                 return _Verdict(st, spec)
             if spec.name not in HAND_WRITTEN:  # a manifest mart this build did not select
-                st = SuiteStats(spec.name, spec.relation, True, 0, 0, notes=["not built in this run: skipped"])
+                st = SuiteStats(
+                    spec.name, spec.relation, True, 0, 0, notes=["not built in this run: skipped"]
+                )
                 return _Verdict(st, spec)
-            st = SuiteStats(spec.name, spec.relation, False, len(spec.checks), 0,
-                            error=f"table {spec.relation} does not exist")
+            st = SuiteStats(
+                spec.name,
+                spec.relation,
+                False,
+                len(spec.checks),
+                0,
+                error=f"table {spec.relation} does not exist",
+            )
             return _Verdict(st, spec)
         spec, hard = _resolve(reader, spec, present, notes)
     else:
@@ -476,12 +520,20 @@ def _validate(context: Any, reader: _Reader, spec: SuiteSpec, run_name: str) -> 
             for r in vr.results:
                 by_id[r.expectation_config.id].add(r)
         if meta:
-            failures.add(spec, df, [*required, *sorted({c.column for c in spec.checks if c.read and c.column})])
+            failures.add(
+                spec, df, [*required, *sorted({c.column for c in spec.checks if c.read and c.column})]
+            )
     ok = [t.success(batches) for t in tallies]
     stats = SuiteStats(
-        suite=spec.name, relation=spec.relation, success=all(ok) and not hard, evaluated=n + len(hard),
-        successful=sum(ok), rows=rows, batches=batches,
-        failed=hard + [t.describe() for t, good in zip(tallies, ok, strict=True) if not good], notes=notes,
+        suite=spec.name,
+        relation=spec.relation,
+        success=all(ok) and not hard,
+        evaluated=n + len(hard),
+        successful=sum(ok),
+        rows=rows,
+        batches=batches,
+        failed=hard + [t.describe() for t, good in zip(tallies, ok, strict=True) if not good],
+        notes=notes,
     )
     verdict = _Verdict(stats, spec, hard=hard)
     if spec.layer == "raw" and "_row_hash" in meta:
@@ -506,15 +558,21 @@ def _judge_rows(v: _Verdict, tallies: list[_Tally], ok: list[bool], failures: _R
             if not good:
                 hard.append(t.describe())
             continue
-        if t.check.read and t.check.value_set_from is None and t.check.type != "expect_column_values_to_not_be_null":
+        if (
+            t.check.read
+            and t.check.value_set_from is None
+            and t.check.type != "expect_column_values_to_not_be_null"
+        ):
             per_batch: dict[str | None, int] = {}
             for _, b, _ in rows:
                 per_batch[b] = per_batch.get(b, 0) + 1
             filled = failures.required_filled.get(t.check.column or "", {})
             for b, bad in sorted(per_batch.items(), key=lambda kv: str(kv[0])):
                 if bad >= DRIFT_MIN_ROWS and bad >= filled.get(b, 0):
-                    st.drift.append(f"schema drift: {where}, column {t.check.read[1]}: all {bad} filled values of "
-                                    f"batch {b} fail '{t.check.reason}' (retyped at the source?)")
+                    st.drift.append(
+                        f"schema drift: {where}, column {t.check.read[1]}: all {bad} filled values of "
+                        f"batch {b} fail '{t.check.reason}' (retyped at the source?)"
+                    )
                     drifted.add(b)
         for h, b, f in rows:
             entry = v.to_quarantine.setdefault(h, (b, f, []))
@@ -524,8 +582,10 @@ def _judge_rows(v: _Verdict, tallies: list[_Tally], ok: list[bool], failures: _R
             continue  # a read value, or never filled anywhere: nothing to compare with
         for b, total in failures.batch_rows.items():
             if total >= DRIFT_MIN_ROWS and not filled.get(b):
-                st.drift.append(f"schema drift: {where}, column {col}: empty in all {total} rows of batch {b} "
-                                "(column dropped at the source?)")
+                st.drift.append(
+                    f"schema drift: {where}, column {col}: empty in all {total} rows of batch {b} "
+                    "(column dropped at the source?)"
+                )
                 drifted.add(b)
     # a drifted batch: all its rows go to quarantine too (read by batch in _quarantine)
     for b in drifted:
@@ -535,8 +595,11 @@ def _judge_rows(v: _Verdict, tallies: list[_Tally], ok: list[bool], failures: _R
     st.quarantined = len(v.to_quarantine)
     st.success = not hard and not st.drift
     st.successful = st.evaluated - len(hard) - (1 if st.drift else 0)
-    st.failed = hard + [f"{t.describe()} -> rows quarantined" for i, (t, good) in enumerate(zip(tallies, ok, strict=True))
-                        if failures.by_check.get(i) and t.describe() not in hard]
+    st.failed = hard + [
+        f"{t.describe()} -> rows quarantined"
+        for i, (t, good) in enumerate(zip(tallies, ok, strict=True))
+        if failures.by_check.get(i) and t.describe() not in hard
+    ]
 
 
 def _docs_path(context: Any) -> str | None:
@@ -584,24 +647,41 @@ def _quarantine(tx: Any, v: _Verdict, now: dt.datetime) -> int:
     for h, entry in v.to_quarantine.items():
         if h.startswith("batch:"):  # every row of a drifted batch
             b = entry[0]
-            for (rh, sf) in tx.query(
-                    f"select r._row_hash, {'r._source_file' if '_source_file' in cols else 'null'} from {raw} r "
-                    "where r._batch_id = ?", [b]):
+            for rh, sf in tx.query(
+                f"select r._row_hash, {'r._source_file' if '_source_file' in cols else 'null'} from {raw} r "
+                "where r._batch_id = ?",
+                [b],
+            ):
                 by_hash.setdefault(rh, (b, sf, ["schema drift"]))
         else:
             by_hash.setdefault(h, entry)
-    previous = {q for (q,) in tx.query(
-        "select quarantine_id from ops.raw_rejects where system = ? and table_name = ? and rule like 'gx:%'",
-        [spec.system, spec.table])}
-    tx.execute("delete from ops.raw_rejects where system = ? and table_name = ? and rule like 'gx:%'",
-               [spec.system, spec.table])
-    logged = dict(tx.query("select quarantine_id, status from ops.quarantine where system = ? and table_name = ? "
-                           "and rule like 'gx:%'", [spec.system, spec.table])) if by_hash else {}
+    previous = {
+        q
+        for (q,) in tx.query(
+            "select quarantine_id from ops.raw_rejects where system = ? and table_name = ? and rule like 'gx:%'",
+            [spec.system, spec.table],
+        )
+    }
+    tx.execute(
+        "delete from ops.raw_rejects where system = ? and table_name = ? and rule like 'gx:%'",
+        [spec.system, spec.table],
+    )
+    logged = (
+        dict(
+            tx.query(
+                "select quarantine_id, status from ops.quarantine where system = ? and table_name = ? "
+                "and rule like 'gx:%'",
+                [spec.system, spec.table],
+            )
+        )
+        if by_hash
+        else {}
+    )
     key = hmac_key() if by_hash else b""
     current: set[str] = set()
     hashes = sorted(by_hash)
     for i in range(0, len(hashes), 500):
-        part = hashes[i:i + 500]
+        part = hashes[i : i + 500]
         rows = tx.query(f"select * from {raw} where _row_hash in ({', '.join('?' for _ in part)})", part)
         seen: set[str] = set()
         for row in rows:
@@ -621,13 +701,28 @@ def _quarantine(tx: Any, v: _Verdict, now: dt.datetime) -> int:
             else:
                 data = {k: val for k, val in d.items() if not k.startswith("_") and val is not None}
                 reason = f"raw gate ({spec.name}): " + "; ".join(rules)
-                tx.execute("insert into ops.quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
-                           [qid, spec.system, spec.table, batch or "", source_file, rule, reason,
-                            json.dumps(pseudonymise_row(data, key), ensure_ascii=False, default=str), now])
-            tx.execute("insert into ops.raw_rejects values (?, ?, ?, ?, ?, ?, ?)",
-                       [spec.system, spec.table, h, rule, batch, qid, now])
+                tx.execute(
+                    "insert into ops.quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
+                    [
+                        qid,
+                        spec.system,
+                        spec.table,
+                        batch or "",
+                        source_file,
+                        rule,
+                        reason,
+                        json.dumps(pseudonymise_row(data, key), ensure_ascii=False, default=str),
+                        now,
+                    ],
+                )
+            tx.execute(
+                "insert into ops.raw_rejects values (?, ?, ?, ?, ?, ?, ?)",
+                [spec.system, spec.table, h, rule, batch, qid, now],
+            )
     for qid in sorted(previous - current):
-        tx.execute("update ops.quarantine set status = 'released' where quarantine_id = ? and status = 'open'", [qid])
+        tx.execute(
+            "update ops.quarantine set status = 'released' where quarantine_id = ? and status = 'open'", [qid]
+        )
     return len(current)
 
 
@@ -647,11 +742,26 @@ def _record(settings: Settings, result: GateResult, verdicts: list[_Verdict], ru
             if v.judged:
                 v.stats.quarantined = _quarantine(tx, v, now)
         for s in result.suites:
-            details = json.dumps({"failed": s.failed, "drift": s.drift, "error": s.error, "notes": s.notes},
-                                 ensure_ascii=False)
-            tx.execute("insert into ops.gate_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       [now, run_name, result.gate, s.suite, s.relation, s.success, s.evaluated, s.successful,
-                        s.rows, s.quarantined, details, result.docs_path])
+            details = json.dumps(
+                {"failed": s.failed, "drift": s.drift, "error": s.error, "notes": s.notes}, ensure_ascii=False
+            )
+            tx.execute(
+                "insert into ops.gate_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    now,
+                    run_name,
+                    result.gate,
+                    s.suite,
+                    s.relation,
+                    s.success,
+                    s.evaluated,
+                    s.successful,
+                    s.rows,
+                    s.quarantined,
+                    details,
+                    result.docs_path,
+                ],
+            )
 
 
 def _manifest(project_dir: Path | None = None) -> dict[str, Any] | None:
@@ -702,8 +812,9 @@ def run_gate(
                     st = SuiteStats(spec.name, spec.relation, False, len(spec.checks), 0, error=repr(e))
                     verdicts.append(_Verdict(st, spec))
     except FileNotFoundError as e:
-        verdicts = [_Verdict(SuiteStats(s.name, s.relation, False, len(s.checks), 0, error=str(e)), s)
-                    for s in specs]
+        verdicts = [
+            _Verdict(SuiteStats(s.name, s.relation, False, len(s.checks), 0, error=str(e)), s) for s in specs
+        ]
         record = False
     context.build_data_docs()
     stats = [v.stats for v in verdicts]
@@ -715,19 +826,32 @@ def run_gate(
     return result
 
 
-def run_raw_gate(settings: Settings | None = None, *, raise_on_failure: bool = True,
-                 record: bool = True) -> GateResult:
+def run_raw_gate(
+    settings: Settings | None = None, *, raise_on_failure: bool = True, record: bool = True
+) -> GateResult:
     """Gate the raw tables before dbt runs (``expectations.suites.RAW_SUITES``), quarantining failing rows."""
     return run_gate("raw", settings, raise_on_failure=raise_on_failure, record=record)
 
 
-def run_mart_gate(settings: Settings | None = None, *, raise_on_failure: bool = True,
-                  schema_suffix: str = "", record: bool = True, project_dir: Path | None = None) -> GateResult:
+def run_mart_gate(
+    settings: Settings | None = None,
+    *,
+    raise_on_failure: bool = True,
+    schema_suffix: str = "",
+    record: bool = True,
+    project_dir: Path | None = None,
+) -> GateResult:
     """Gate the marts before they are published (``expectations.suites.MART_SUITES`` + one key suite per
     mart model of the dbt manifest of ``project_dir``, default the project's); ``schema_suffix="__build"``
     gates the build schemas."""
-    return run_gate("mart", settings, raise_on_failure=raise_on_failure, schema_suffix=schema_suffix,
-                    record=record, project_dir=project_dir)
+    return run_gate(
+        "mart",
+        settings,
+        raise_on_failure=raise_on_failure,
+        schema_suffix=schema_suffix,
+        record=record,
+        project_dir=project_dir,
+    )
 
 
 def docs_index(settings: Settings | None = None) -> Path:

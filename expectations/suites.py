@@ -37,13 +37,15 @@ ITEM_CODE = r"^(?:XK|QR|JF|CJ|JL|QT|GG)\d{8}$"  # sxbm: type letters + 5-digit m
 UNREADABLE = "<unreadable>"  # what a value reader yields where staging cannot read the value
 
 # Row-wise expectation types: a failing row can be named, so it can be quarantined (expectations.run).
-ROW_WISE = frozenset({
-    "expect_column_values_to_not_be_null",
-    "expect_column_values_to_be_in_set",
-    "expect_column_values_to_not_be_in_set",
-    "expect_column_values_to_match_regex",
-    "expect_column_values_to_be_between",
-})
+ROW_WISE = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_be_between",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,19 @@ def check(type_: str, *, value_set_from: tuple[str, str, str] | None = None, **k
     return Check(type_, kwargs, value_set_from)
 
 
-def read_check(type_: str, reader: str, column: str, reason: str, *,
-               value_set_from: tuple[str, str, str] | None = None, **kwargs: Any) -> Check:
+def read_check(
+    type_: str,
+    reader: str,
+    column: str,
+    reason: str,
+    *,
+    value_set_from: tuple[str, str, str] | None = None,
+    **kwargs: Any,
+) -> Check:
     """A check on ``column`` as staging reads it with ``reader``."""
-    return Check(type_, {"column": read_column(reader, column), **kwargs}, value_set_from, (reader, column), reason)
+    return Check(
+        type_, {"column": read_column(reader, column), **kwargs}, value_set_from, (reader, column), reason
+    )
 
 
 @dataclass(frozen=True)
@@ -143,7 +154,9 @@ class SuiteSpec:
         """The same suite reading the marts dbt built into ``mart_<x><suffix>`` (see yiwang.publish)."""
         if not suffix:
             return self
-        query = re.sub(r"\b(mart_\w+?)\.", lambda m: f"{m.group(1)}{suffix}.", self.query) if self.query else None
+        query = (
+            re.sub(r"\b(mart_\w+?)\.", lambda m: f"{m.group(1)}{suffix}.", self.query) if self.query else None
+        )
         return replace(self, schema=f"{self.schema}{suffix}", query=query)
 
 
@@ -191,8 +204,16 @@ CODE_FIELDS: dict[str, tuple[str, str | None]] = {
 # Readers of value-list fields staging maps from other codes (contract dirt: xb "1"/"M", myd "5").
 VALUE_READERS: dict[str, str] = {"xb": "gender", "myd": "satisfaction", "hfjg": "satisfaction"}
 # Readers by contract type.
-TYPE_READERS: dict[str, str] = {"date": "date", "timestamp": "timestamp", "datetime": "timestamp", "int": "int",
-                                "tinyint": "int", "boolean": "bool", "bool": "bool", "number": "decimal"}
+TYPE_READERS: dict[str, str] = {
+    "date": "date",
+    "timestamp": "timestamp",
+    "datetime": "timestamp",
+    "int": "int",
+    "tinyint": "int",
+    "boolean": "bool",
+    "bool": "bool",
+    "number": "decimal",
+}
 
 # key parts the contract says may be merged into another column: owners' building/unit/room come as "3-2-501"
 MERGED_KEY_PARTS: dict[tuple[str, str], tuple[str, ...]] = {("property", "owners"): ("ld", "dy", "fh")}
@@ -247,32 +268,70 @@ def contract_checks(system: str, table: str, *, skip_values: tuple[str, ...] = (
         if k in t.columns and k not in merged:
             out.append(read_check("expect_column_values_to_not_be_null", "text", k, f"key {k} is missing"))
     if t.cursor and t.cursor not in t.key:
-        out.append(read_check("expect_column_values_to_not_be_null", "text", t.cursor,
-                              f"cursor {t.cursor} is missing"))
+        out.append(
+            read_check(
+                "expect_column_values_to_not_be_null", "text", t.cursor, f"cursor {t.cursor} is missing"
+            )
+        )
     for f in t.fields:
         spec = specs.get(f.name, {})
         code = CODE_FIELDS.get(f.name)
         if f.values and f.name not in skip_values:
             reader = VALUE_READERS.get(f.name) or _type_reader(f.type, spec) or "text"
-            out.append(read_check("expect_column_values_to_be_in_set", reader, f.name,
-                                  f"{f.name} is not one of the contract's values",
-                                  value_set=[str(v) for v in f.values] if reader != "gender" else ["M", "F"]))
+            out.append(
+                read_check(
+                    "expect_column_values_to_be_in_set",
+                    reader,
+                    f.name,
+                    f"{f.name} is not one of the contract's values",
+                    value_set=[str(v) for v in f.values] if reader != "gender" else ["M", "F"],
+                )
+            )
         elif code:
             reader, regex = code
             if regex:
-                out.append(read_check("expect_column_values_to_match_regex", reader, f.name,
-                                      f"{f.name} is not a valid code", regex=regex))
+                out.append(
+                    read_check(
+                        "expect_column_values_to_match_regex",
+                        reader,
+                        f.name,
+                        f"{f.name} is not a valid code",
+                        regex=regex,
+                    )
+                )
             else:
-                out.append(read_check("expect_column_values_to_not_be_in_set", reader, f.name,
-                                      f"{f.name} is not a valid code", value_set=[UNREADABLE]))
+                out.append(
+                    read_check(
+                        "expect_column_values_to_not_be_in_set",
+                        reader,
+                        f.name,
+                        f"{f.name} is not a valid code",
+                        value_set=[UNREADABLE],
+                    )
+                )
         elif reader := _type_reader(f.type, spec):
-            out.append(read_check("expect_column_values_to_not_be_in_set", reader, f.name,
-                                  f"{f.name} cannot be read as {reader}", value_set=[UNREADABLE]))
+            out.append(
+                read_check(
+                    "expect_column_values_to_not_be_in_set",
+                    reader,
+                    f.name,
+                    f"{f.name} cannot be read as {reader}",
+                    value_set=[UNREADABLE],
+                )
+            )
         ref = REFERENCES.get((system, table, f.name))
         if ref:
             reader = code[0] if code else "text"
-            out.append(read_check("expect_column_values_to_be_in_set", reader, f.name,
-                                  f"{f.name} is not in {ref[0]}.{ref[1]}", value_set=[], value_set_from=ref))
+            out.append(
+                read_check(
+                    "expect_column_values_to_be_in_set",
+                    reader,
+                    f.name,
+                    f"{f.name} is not in {ref[0]}.{ref[1]}",
+                    value_set=[],
+                    value_set_from=ref,
+                )
+            )
     return out
 
 
@@ -292,8 +351,15 @@ def raw_suite(system: str, table: str, extra: list[Check] | None = None, **kw: A
 _EXTRA: dict[tuple[str, str], dict[str, Any]] = {
     ("grid", "wg_syrk"): {
         "skip_values": ("tsbq",),
-        "extra": [read_check("expect_column_values_to_be_in_set", "int", "sfsc", "sfsc is not a 0/1 flag",
-                             value_set=["0", "1"])],
+        "extra": [
+            read_check(
+                "expect_column_values_to_be_in_set",
+                "int",
+                "sfsc",
+                "sfsc is not a 0/1 flag",
+                value_set=["0", "1"],
+            )
+        ],
     },
 }
 
@@ -314,8 +380,10 @@ CATALOG_KINDS = ("government", "life")
 
 def _distinct_keys(schema: str, table: str, column: str) -> str:
     """Distinct non-blank keys of a raw table, as staging reads it (trimmed, upper-cased)."""
-    return (f'(select count(distinct upper(trim("{column}"))) from {schema}."{table}" '
-            f"where trim(\"{column}\") <> '')")
+    return (
+        f'(select count(distinct upper(trim("{column}"))) from {schema}."{table}" '
+        f"where trim(\"{column}\") <> '')"
+    )
 
 
 CATALOG_RECONCILE_QUERY = (
@@ -339,7 +407,10 @@ MART_SUITES: list[SuiteSpec] = [
             check("expect_column_values_to_be_unique", column="item_code"),
             check("expect_column_values_to_not_be_null", column="item_kind"),
             check("expect_column_values_to_be_in_set", column="item_kind", value_set=list(CATALOG_KINDS)),
-            *(check("expect_column_values_to_be_between", column=c, min_value=0) for c in CATALOG_NON_NEGATIVE),
+            *(
+                check("expect_column_values_to_be_between", column=c, min_value=0)
+                for c in CATALOG_NON_NEGATIVE
+            ),
         ),
     ),
     SuiteSpec(
@@ -353,7 +424,9 @@ MART_SUITES: list[SuiteSpec] = [
         batch_rows=None,
         checks=(
             check("expect_table_row_count_to_equal", value=1),
-            check("expect_column_pair_values_to_be_equal", column_A="mart_government", column_B="raw_government"),
+            check(
+                "expect_column_pair_values_to_be_equal", column_A="mart_government", column_B="raw_government"
+            ),
             check("expect_column_pair_values_to_be_equal", column_A="mart_life", column_B="raw_life"),
             check("expect_column_values_to_be_between", column="raw_government", min_value=1),
             check("expect_column_values_to_be_between", column="raw_life", min_value=1),
@@ -383,10 +456,20 @@ def mart_key_suites(manifest: dict[str, Any], known: set[str]) -> list[SuiteSpec
             continue
         checks = [check("expect_table_row_count_to_be_between", min_value=0)]
         for col in sorted(set(keys.get(uid, []))):
-            checks += [check("expect_column_values_to_not_be_null", column=col),
-                       check("expect_column_values_to_be_unique", column=col)]
-        out.append(SuiteSpec(name=f"{schema}__{node['alias'] or node['name']}", layer="mart", schema=schema,
-                             table=node["alias"] or node["name"], checks=tuple(checks), batch_rows=None))
+            checks += [
+                check("expect_column_values_to_not_be_null", column=col),
+                check("expect_column_values_to_be_unique", column=col),
+            ]
+        out.append(
+            SuiteSpec(
+                name=f"{schema}__{node['alias'] or node['name']}",
+                layer="mart",
+                schema=schema,
+                table=node["alias"] or node["name"],
+                checks=tuple(checks),
+                batch_rows=None,
+            )
+        )
     return out
 
 

@@ -1,6 +1,6 @@
 """Read-only API for portals: published marts only (the read snapshot on DuckDB), never raw or staging, paged.
 
-    uvicorn serving.app:app --host 127.0.0.1 --port 8080     (YIWANG_HOME / YIWANG_WAREHOUSE_URL as usual)
+uvicorn serving.app:app --host 127.0.0.1 --port 8080     (YIWANG_HOME / YIWANG_WAREHOUSE_URL as usual)
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from yiwang.settings import get_settings
 PUBLISHED = {"catalog": ("mart_catalog", "service_catalog", "item_code")}
 
 
-def _read(schema: str, table: str, order: str, limit: int, offset: int, filters: dict[str, str]) -> list[dict]:
+def _read(
+    schema: str, table: str, order: str, limit: int, offset: int, filters: dict[str, str]
+) -> list[dict]:
     """Rows of a published mart, from the read snapshot (yiwang.snapshot): never the file the pipeline writes."""
     from yiwang.snapshot import NotPublished, open_published
 

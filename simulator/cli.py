@@ -21,11 +21,17 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--dirt-rate", type=float, default=0.05)
     g.add_argument("--mariadb-url", default=None)
-    g.add_argument("--years", type=int, default=2, help="variant city: calendar years in the window, from 2024")
+    g.add_argument(
+        "--years", type=int, default=2, help="variant city: calendar years in the window, from 2024"
+    )
     g.add_argument("--communities", type=int, default=100, help="variant city: number of communities")
     g.add_argument("--grids", type=int, default=634, help="variant city: number of grids")
-    g.add_argument("--surnames", choices=["default", "southern", "uniform"], default="default",
-                   help="variant city: name style")
+    g.add_argument(
+        "--surnames",
+        choices=["default", "southern", "uniform"],
+        default="default",
+        help="variant city: name style",
+    )
     inc = sub.add_parser("increment")
     inc.add_argument("out_dir", type=Path)
     inc.add_argument("--seed", type=int, default=1)
@@ -39,18 +45,40 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     t0 = time.time()
     if args.cmd == "generate":
+
         def progress(stage: str, done: int, total: int) -> None:
             print(f"[{time.time() - t0:7.1f}s] {stage} {done}/{total}", file=sys.stderr)
-        manifest = generate(args.out_dir, scale=args.scale, seed=args.seed, dirt_rate=args.dirt_rate,
-                            mariadb_url=args.mariadb_url, progress=progress, years=args.years,
-                            communities=args.communities, grids=args.grids, names=args.surnames)
+
+        manifest = generate(
+            args.out_dir,
+            scale=args.scale,
+            seed=args.seed,
+            dirt_rate=args.dirt_rate,
+            mariadb_url=args.mariadb_url,
+            progress=progress,
+            years=args.years,
+            communities=args.communities,
+            grids=args.grids,
+            names=args.surnames,
+        )
         print(json.dumps(manifest["row_counts"], ensure_ascii=False, indent=1))
     elif args.cmd == "increment":
-        print(json.dumps(simulate_increment(args.out_dir, seed=args.seed, fraction=args.fraction), ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                simulate_increment(args.out_dir, seed=args.seed, fraction=args.fraction),
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
     else:
         from simulator.http_api import serve
 
-        serve(args.data_dir, host=args.host, port=args.port, approval_token=args.approval_token,
-              services_api_key=args.services_api_key)
+        serve(
+            args.data_dir,
+            host=args.host,
+            port=args.port,
+            approval_token=args.approval_token,
+            services_api_key=args.services_api_key,
+        )
     print(f"done in {time.time() - t0:.1f}s", file=sys.stderr)
     return 0

@@ -25,13 +25,38 @@ from simulator.names import ETHNIC_CODES, has_traditional_form, to_traditional
 DIRT_KINDS: dict[str, list[str]] = {
     "name": ["name_traditional", "name_title_suffix", "name_trailing_space", "name_minority_period"],
     "sex": ["sex_digit_code", "sex_letter_code"],
-    "id_no": ["id_legacy15", "id_lowercase_x", "id_fullwidth_digits", "id_fullwidth_x", "id_spaces_hyphens",
-              "id_excel_scientific", "id_wrong_check_char", "id_null"],
+    "id_no": [
+        "id_legacy15",
+        "id_lowercase_x",
+        "id_fullwidth_digits",
+        "id_fullwidth_x",
+        "id_spaces_hyphens",
+        "id_excel_scientific",
+        "id_wrong_check_char",
+        "id_null",
+    ],
     "birth_date": ["date_slash", "date_compact", "date_chinese", "date_excel_serial"],
     "ethnic": ["ethnic_short", "ethnic_code"],
-    "phone": ["phone_intl_format", "phone_86_prefix", "phone_landline", "phone_two_numbers", "phone_placeholder"],
-    "address": ["addr_with_province", "addr_without_city", "addr_dashed", "addr_chinese_numerals", "addr_estate_alias"],
-    "grid_text": ["grid_text_number_only", "grid_text_chinese_numeral", "grid_text_community_prefix", "grid_text_code"],
+    "phone": [
+        "phone_intl_format",
+        "phone_86_prefix",
+        "phone_landline",
+        "phone_two_numbers",
+        "phone_placeholder",
+    ],
+    "address": [
+        "addr_with_province",
+        "addr_without_city",
+        "addr_dashed",
+        "addr_chinese_numerals",
+        "addr_estate_alias",
+    ],
+    "grid_text": [
+        "grid_text_number_only",
+        "grid_text_chinese_numeral",
+        "grid_text_community_prefix",
+        "grid_text_code",
+    ],
     "host_uscc": ["uscc_legacy_org_code", "uscc_lowercase"],
     "community_text": ["community_juweihui_suffix", "community_short_juweihui"],
     "category": ["category_unknown_code", "category_text_only"],
@@ -74,12 +99,21 @@ class DirtConfig:
         return self.rate / len(DIRT_KINDS[KIND_GROUP[kind]])
 
     def to_dict(self) -> dict:
-        return {"rate": self.rate, "overrides": dict(sorted(self.overrides.items())),
-                "kind_rates": {k: self.kind_rate(k) for k in ALL_KINDS}}
+        return {
+            "rate": self.rate,
+            "overrides": dict(sorted(self.overrides.items())),
+            "kind_rates": {k: self.kind_rate(k) for k in ALL_KINDS},
+        }
 
 
-def assign(rng: np.random.Generator, cfg: DirtConfig, group: str, n: int,
-           applicable: Mapping[str, np.ndarray] | None = None, eligible: np.ndarray | None = None) -> np.ndarray:
+def assign(
+    rng: np.random.Generator,
+    cfg: DirtConfig,
+    group: str,
+    n: int,
+    applicable: Mapping[str, np.ndarray] | None = None,
+    eligible: np.ndarray | None = None,
+) -> np.ndarray:
     """Per row, the dirt kind of `group` it gets (object array, None = clean). Kinds are exclusive."""
     kinds = np.full(n, None, dtype=object)
     free = np.ones(n, dtype=bool) if eligible is None else eligible.astype(bool).copy()
@@ -125,8 +159,10 @@ def dirty_name(value: str, kind: str, i: int) -> str:
 
 
 def name_applicability(values: np.ndarray) -> dict[str, np.ndarray]:
-    return {"name_traditional": np.array([has_traditional_form(v) for v in values], dtype=bool),
-            "name_minority_period": np.array(["·" in v for v in values], dtype=bool)}
+    return {
+        "name_traditional": np.array([has_traditional_form(v) for v in values], dtype=bool),
+        "name_minority_period": np.array(["·" in v for v in values], dtype=bool),
+    }
 
 
 def dirty_sex(value: str, kind: str) -> str:
@@ -142,7 +178,7 @@ def dirty_id(value: str, kind: str, i: int) -> str | None:
         return value.lower()
     if kind == "id_fullwidth_digits":
         return value.translate(FULLWIDTH)
-    if kind == "id_fullwidth_x":                       # digits half-width, the check char typed full-width
+    if kind == "id_fullwidth_x":  # digits half-width, the check char typed full-width
         return value[:17] + "Ｘ"
     if kind == "id_spaces_hyphens":
         sep = " " if i % 2 == 0 else "-"
@@ -202,7 +238,9 @@ def room_chinese(fh: str) -> str:
     return "".join("〇一二三四五六七八九"[int(c)] for c in fh)
 
 
-def format_address(district: str, estate: str, alias: str, ld: int, dy: int, fh: str, kind: str | None) -> str:
+def format_address(
+    district: str, estate: str, alias: str, ld: int, dy: int, fh: str, kind: str | None
+) -> str:
     """A home address; kind None gives the clean form '江城市武昌区友育华庭3栋2单元501室'."""
     if kind is None:
         return f"{CITY_NAME}{district}{estate}{ld}栋{dy}单元{fh}室"
@@ -262,11 +300,21 @@ class DirtLog:
         mask = pd.notna(kinds)
         if not mask.any():
             return
-        self.frames.append(pd.DataFrame({"source_system": system, "source_table": table,
-                                         "source_key": np.asarray(keys, dtype=object)[mask], "field": fld,
-                                         "kind": kinds[mask]}))
+        self.frames.append(
+            pd.DataFrame(
+                {
+                    "source_system": system,
+                    "source_table": table,
+                    "source_key": np.asarray(keys, dtype=object)[mask],
+                    "field": fld,
+                    "kind": kinds[mask],
+                }
+            )
+        )
 
     def frame(self) -> pd.DataFrame:
         if not self.frames:
-            return pd.DataFrame(columns=["source_system", "source_table", "source_key", "field", "kind"], dtype=object)
+            return pd.DataFrame(
+                columns=["source_system", "source_table", "source_key", "field", "kind"], dtype=object
+            )
         return pd.concat(self.frames, ignore_index=True)

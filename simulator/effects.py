@@ -94,10 +94,10 @@ def balance_property_years(incidents: pd.DataFrame, first_year: int) -> pd.DataF
         half = len(idx) // 2
         y = years_of(t[idx])
         in_first, in_second = idx[y == first_year], idx[y != first_year]
-        if len(in_first) > half:                          # move the latest surplus forward a year
-            move = in_first[np.argsort(t[in_first], kind="stable")][half - len(in_first):]
+        if len(in_first) > half:  # move the latest surplus forward a year
+            move = in_first[np.argsort(t[in_first], kind="stable")][half - len(in_first) :]
             t[move] = t[move] + YEAR
-        elif len(in_first) < half:                        # move the earliest surplus back a year
+        elif len(in_first) < half:  # move the earliest surplus back a year
             move = in_second[np.argsort(t[in_second], kind="stable")][: half - len(in_first)]
             t[move] = t[move] - YEAR
     inc["time"] = t
@@ -105,8 +105,14 @@ def balance_property_years(incidents: pd.DataFrame, first_year: int) -> pd.DataF
     return inc[inc["channels"] != ""].reset_index(drop=True)
 
 
-def complaints_to_drop(rng: np.random.Generator, estate_idx: np.ndarray, year1: np.ndarray, year2: np.ndarray,
-                       mechanism: np.ndarray, share: float) -> np.ndarray:
+def complaints_to_drop(
+    rng: np.random.Generator,
+    estate_idx: np.ndarray,
+    year1: np.ndarray,
+    year2: np.ndarray,
+    mechanism: np.ndarray,
+    share: float,
+) -> np.ndarray:
     """Boolean mask over complaints: which year-2 complaints of mechanism estates are not filed.
 
     Target: year-2 count = round((1 - share) × year-1 count), pooled over the mechanism estates. Cumulative
@@ -135,8 +141,14 @@ def certified_grids(workers: pd.DataFrame) -> set[str]:
     return set(workers.loc[ok, "wgbm"].dropna().astype(str))
 
 
-def on_time_durations(rng: np.random.Generator, limit_s: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
-                      closed: np.ndarray, lift: float) -> np.ndarray:
+def on_time_durations(
+    rng: np.random.Generator,
+    limit_s: np.ndarray,
+    treated: np.ndarray,
+    stratum: np.ndarray,
+    closed: np.ndarray,
+    lift: float,
+) -> np.ndarray:
     """Seconds from report to closure, with exactly round(p × n) on time in each (treated, stratum) cell."""
     n = len(limit_s)
     on_time = np.zeros(n, dtype=bool)

@@ -19,8 +19,14 @@ CITY_NAME = "江城市"
 CITY_AREA = "420100"
 CITY_CODE = CITY_AREA + "000000"
 CENTRE_LON, CENTRE_LAT = 114.30, 30.58
-DISTRICTS = [("420102", "江岸区"), ("420103", "江汉区"), ("420104", "硚口区"),
-             ("420105", "汉阳区"), ("420106", "武昌区"), ("420107", "青山区")]
+DISTRICTS = [
+    ("420102", "江岸区"),
+    ("420103", "江汉区"),
+    ("420104", "硚口区"),
+    ("420105", "汉阳区"),
+    ("420106", "武昌区"),
+    ("420107", "青山区"),
+]
 N_GRIDS = 634
 N_COMMUNITIES = 100
 STREETS_PER_DISTRICT = 3
@@ -28,7 +34,9 @@ GRID_TYPES = ["成熟小区", "散居楼院", "商圈楼宇", "园区"]
 CELL_W, CELL_H = 0.006, 0.005
 LATTICE_COLS = 26
 
-WORDS = list("前进光明幸福和平新华红旗友谊建设胜利团结长江汉水东湖南湖北山西园花桥中山民主解放复兴育才常青金桥翠微梨园百步")
+WORDS = list(
+    "前进光明幸福和平新华红旗友谊建设胜利团结长江汉水东湖南湖北山西园花桥中山民主解放复兴育才常青金桥翠微梨园百步"
+)
 ESTATE_SUFFIX = ["花园", "小区", "家园", "新村", "嘉园", "雅居", "华庭", "名都", "公寓", "苑"]
 ROAD_SUFFIX = ["路", "大道", "街"]
 NUMERALS = "〇一二三四五六七八九"
@@ -44,12 +52,12 @@ def chinese_number(n: int) -> str:
 
 @dataclass
 class Geography:
-    divisions: pd.DataFrame      # division_code, name, level, parent_code
-    streets: pd.DataFrame        # street_code(12), jdbm(9), name, district_code, district_name
-    communities: pd.DataFrame    # community_code, name, short, street_code, district_code
-    grids: pd.DataFrame          # grid_code, seq, wgmc, community_code, wglx, x0, y0, x1, y1, wkt, weight
-    estates: pd.DataFrame        # estate_id, name, alias, property_name, grid_code, grid2, ... company
-    companies: pd.DataFrame      # company_idx, name, uscc, folder
+    divisions: pd.DataFrame  # division_code, name, level, parent_code
+    streets: pd.DataFrame  # street_code(12), jdbm(9), name, district_code, district_name
+    communities: pd.DataFrame  # community_code, name, short, street_code, district_code
+    grids: pd.DataFrame  # grid_code, seq, wgmc, community_code, wglx, x0, y0, x1, y1, wkt, weight
+    estates: pd.DataFrame  # estate_id, name, alias, property_name, grid_code, grid2, ... company
+    companies: pd.DataFrame  # company_idx, name, uscc, folder
     roads: list[str]
 
 
@@ -67,18 +75,22 @@ def _unique_names(rng: np.random.Generator, n: int, suffix: str, used: set[str])
     return out
 
 
-MAX_COMMUNITIES_PER_STREET = 39     # community sequence numbers 001-039 inside a street
-MAX_GRIDS = 5_000                   # estate names are drawn from pairs of WORDS (about 3,500 of them)
+MAX_COMMUNITIES_PER_STREET = 39  # community sequence numbers 001-039 inside a street
+MAX_GRIDS = 5_000  # estate names are drawn from pairs of WORDS (about 3,500 of them)
 
 
 def check_geography(n_communities: int, n_grids: int) -> None:
     n_streets = len(DISTRICTS) * STREETS_PER_DISTRICT
     if not n_streets <= n_communities <= n_streets * MAX_COMMUNITIES_PER_STREET:
-        raise ValueError(f"communities must be between {n_streets} (one per street) and "
-                         f"{n_streets * MAX_COMMUNITIES_PER_STREET}, got {n_communities}")
+        raise ValueError(
+            f"communities must be between {n_streets} (one per street) and "
+            f"{n_streets * MAX_COMMUNITIES_PER_STREET}, got {n_communities}"
+        )
     if not n_communities <= n_grids <= MAX_GRIDS:
-        raise ValueError(f"grids must be between the number of communities ({n_communities}) and {MAX_GRIDS}, "
-                         f"got {n_grids}")
+        raise ValueError(
+            f"grids must be between the number of communities ({n_communities}) and {MAX_GRIDS}, "
+            f"got {n_grids}"
+        )
 
 
 def build_geography(seed: int, n_communities: int = N_COMMUNITIES, n_grids: int = N_GRIDS) -> Geography:
@@ -97,7 +109,9 @@ def build_geography(seed: int, n_communities: int = N_COMMUNITIES, n_grids: int 
             code = f"{dcode}{seq:03d}000"
             street_rows.append((code, code[:9], short + "街道", dcode + "000000", dname))
             div_rows.append((code, short + "街道", "街道", dcode + "000000"))
-    streets = pd.DataFrame(street_rows, columns=["street_code", "jdbm", "name", "district_code", "district_name"])
+    streets = pd.DataFrame(
+        street_rows, columns=["street_code", "jdbm", "name", "district_code", "district_name"]
+    )
 
     per_street = np.full(len(streets), n_communities // len(streets))
     per_street[rng.choice(len(streets), size=n_communities - per_street.sum(), replace=False)] += 1
@@ -108,7 +122,9 @@ def build_geography(seed: int, n_communities: int = N_COMMUNITIES, n_grids: int 
             code = f"{s.jdbm}{seq:03d}"
             comm_rows.append((code, short + "社区", short, s.street_code, s.district_code))
             div_rows.append((code, short + "社区", "社区", s.street_code))
-    communities = pd.DataFrame(comm_rows, columns=["community_code", "name", "short", "street_code", "district_code"])
+    communities = pd.DataFrame(
+        comm_rows, columns=["community_code", "name", "short", "street_code", "district_code"]
+    )
     divisions = pd.DataFrame(div_rows, columns=["division_code", "name", "level", "parent_code"])
 
     # Grids: 634 (n_grids) spread over the communities, laid out as non-overlapping lattice cells.
@@ -126,11 +142,25 @@ def build_geography(seed: int, n_communities: int = N_COMMUNITIES, n_grids: int 
             x0, y0 = x_origin + col * CELL_W, y_origin + row * CELL_H
             x1, y1 = x0 + CELL_W, y0 + CELL_H
             wkt = f"POLYGON(({x0:.6f} {y0:.6f}, {x1:.6f} {y0:.6f}, {x1:.6f} {y1:.6f}, {x0:.6f} {y1:.6f}, {x0:.6f} {y0:.6f}))"
-            grid_rows.append((c.community_code + f"{seq:03d}", seq, f"{c.name}第{seq}网格", c.community_code,
-                              GRID_TYPES[wglx[cell]], x0, y0, x1, y1, wkt))
+            grid_rows.append(
+                (
+                    c.community_code + f"{seq:03d}",
+                    seq,
+                    f"{c.name}第{seq}网格",
+                    c.community_code,
+                    GRID_TYPES[wglx[cell]],
+                    x0,
+                    y0,
+                    x1,
+                    y1,
+                    wkt,
+                )
+            )
             cell += 1
-    grids = pd.DataFrame(grid_rows, columns=["grid_code", "seq", "wgmc", "community_code", "wglx",
-                                             "x0", "y0", "x1", "y1", "wkt"])
+    grids = pd.DataFrame(
+        grid_rows,
+        columns=["grid_code", "seq", "wgmc", "community_code", "wglx", "x0", "y0", "x1", "y1", "wkt"],
+    )
     grids["weight"] = grids["wglx"].map({"成熟小区": 1.0, "散居楼院": 0.6, "商圈楼宇": 0.08, "园区": 0.02})
 
     roads = [w + ROAD_SUFFIX[i % 3] for i, w in enumerate(_unique_names(rng, 60, "路", used))]
@@ -148,8 +178,9 @@ def _build_companies(rng: np.random.Generator, used: set[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["company_idx", "name", "uscc", "folder"])
 
 
-def _build_estates(rng: np.random.Generator, grids: pd.DataFrame, roads: list[str], used: set[str],
-                   n_companies: int) -> pd.DataFrame:
+def _build_estates(
+    rng: np.random.Generator, grids: pd.DataFrame, roads: list[str], used: set[str], n_companies: int
+) -> pd.DataFrame:
     rows = []
     eid = 0
     for g in grids.itertuples():
@@ -164,13 +195,21 @@ def _build_estates(rng: np.random.Generator, grids: pd.DataFrame, roads: list[st
                 short = _unique_names(rng, 1, "estate", used)[0]
                 name = short + ESTATE_SUFFIX[int(rng.integers(0, len(ESTATE_SUFFIX)))]
                 alias = short + ("小区" if not name.endswith("小区") else "花园小区")
-                buildings, units, floors = int(rng.integers(8, 40)), int(rng.integers(2, 5)), int(rng.integers(6, 34))
+                buildings, units, floors = (
+                    int(rng.integers(8, 40)),
+                    int(rng.integers(2, 5)),
+                    int(rng.integers(6, 34)),
+                )
                 company = int(rng.integers(0, n_companies)) if rng.random() < 0.85 else -1
                 kind = "小区"
             elif g.wglx == "散居楼院":
                 name = f"{road}{number}号院"
                 alias = f"{road}{number}号"
-                buildings, units, floors = int(rng.integers(2, 8)), int(rng.integers(1, 4)), int(rng.integers(4, 8))
+                buildings, units, floors = (
+                    int(rng.integers(2, 8)),
+                    int(rng.integers(1, 4)),
+                    int(rng.integers(4, 8)),
+                )
                 company, kind = -1, "楼院"
             else:
                 name = f"{_unique_names(rng, 1, 'tower', used)[0]}大厦"
@@ -178,11 +217,45 @@ def _build_estates(rng: np.random.Generator, grids: pd.DataFrame, roads: list[st
                 buildings, units, floors = 1, 2, int(rng.integers(15, 40))
                 company, kind = -1, "楼宇"
             property_name = name if rng.random() < 0.6 else (name + "一期" if rng.random() < 0.5 else alias)
-            rows.append((f"E{eid:04d}", name, alias, property_name, kind, g.grid_code, None, g.community_code,
-                         road, number, buildings, units, floors, company, int(rng.integers(1985, 2022))))
-    estates = pd.DataFrame(rows, columns=["estate_id", "name", "alias", "property_name", "kind", "grid_code",
-                                          "grid2", "community_code", "road", "number", "buildings", "units",
-                                          "floors", "company_idx", "built_year"])
+            rows.append(
+                (
+                    f"E{eid:04d}",
+                    name,
+                    alias,
+                    property_name,
+                    kind,
+                    g.grid_code,
+                    None,
+                    g.community_code,
+                    road,
+                    number,
+                    buildings,
+                    units,
+                    floors,
+                    company,
+                    int(rng.integers(1985, 2022)),
+                )
+            )
+    estates = pd.DataFrame(
+        rows,
+        columns=[
+            "estate_id",
+            "name",
+            "alias",
+            "property_name",
+            "kind",
+            "grid_code",
+            "grid2",
+            "community_code",
+            "road",
+            "number",
+            "buildings",
+            "units",
+            "floors",
+            "company_idx",
+            "built_year",
+        ],
+    )
     # About 10% of the big estates span into the next grid of the same community (later buildings).
     grid_list = grids["grid_code"].tolist()
     grid_comm = dict(zip(grids["grid_code"], grids["community_code"]))
@@ -190,7 +263,11 @@ def _build_estates(rng: np.random.Generator, grids: pd.DataFrame, roads: list[st
     for i in estates.index[(estates["kind"] == "小区") & (rng.random(len(estates)) < 0.12)]:
         g = estates.at[i, "grid_code"]
         j = pos[g] + 1
-        if j < len(grid_list) and grid_comm[grid_list[j]] == grid_comm[g] and estates.at[i, "buildings"] >= 10:
+        if (
+            j < len(grid_list)
+            and grid_comm[grid_list[j]] == grid_comm[g]
+            and estates.at[i, "buildings"] >= 10
+        ):
             estates.at[i, "grid2"] = grid_list[j]
     return estates
 
@@ -204,7 +281,9 @@ def building_grid(estates: pd.DataFrame, estate_idx: np.ndarray, ld: np.ndarray)
     return np.where(in_second, second, main)
 
 
-def points_in_grids(rng: np.random.Generator, grids: pd.DataFrame, grid_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def points_in_grids(
+    rng: np.random.Generator, grids: pd.DataFrame, grid_codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Random (lon, lat) strictly inside each given grid's rectangle."""
     idx = pd.Index(grids["grid_code"]).get_indexer(grid_codes)
     x0, y0 = grids["x0"].to_numpy()[idx], grids["y0"].to_numpy()[idx]

@@ -27,10 +27,18 @@ from fastapi.responses import Response
 from simulator.dirt import KIND_GROUP, DirtConfig
 
 LOCAL_TZ = timezone(timedelta(hours=8))
-ADDED_FIELD = "kzzd"      # the field the API starts sending without notice (扩展字段)
+ADDED_FIELD = "kzzd"  # the field the API starts sending without notice (扩展字段)
 RESOURCES: dict[str, dict[str, tuple[str, str]]] = {
-    "approval": {"items": ("sxbm", "updatedAt"), "cases": ("bjbh", "updatedAt"), "evaluations": ("pjid", "pjsj")},
-    "services": {"life_items": ("fwbm", "updatedAt"), "sites": ("zdid", "updatedAt"), "orders": ("ddbh", "updatedAt")},
+    "approval": {
+        "items": ("sxbm", "updatedAt"),
+        "cases": ("bjbh", "updatedAt"),
+        "evaluations": ("pjid", "pjsj"),
+    },
+    "services": {
+        "life_items": ("fwbm", "updatedAt"),
+        "sites": ("zdid", "updatedAt"),
+        "orders": ("ddbh", "updatedAt"),
+    },
 }
 
 
@@ -55,10 +63,15 @@ class FaultConfig:
         request; http_repeated_page per page; http_added_fields on when its rate is > 0). The demo serves
         its simulated APIs with these, so a dirty city's APIs misbehave as the contract says they do.
         Retry-After stays small (1 s) so the demo stays fast."""
-        return cls(seed=seed, rate_429=dirt.kind_rate("http_429_retry_after"), retry_after=retry_after,
-                   rate_5xx=dirt.kind_rate("http_5xx"), repeat_page=dirt.kind_rate("http_repeated_page"),
-                   extra_field=ADDED_FIELD if dirt.kind_rate("http_added_fields") > 0 else None,
-                   at_least_once=True)
+        return cls(
+            seed=seed,
+            rate_429=dirt.kind_rate("http_429_retry_after"),
+            retry_after=retry_after,
+            rate_5xx=dirt.kind_rate("http_5xx"),
+            repeat_page=dirt.kind_rate("http_repeated_page"),
+            extra_field=ADDED_FIELD if dirt.kind_rate("http_added_fields") > 0 else None,
+            at_least_once=True,
+        )
 
     @classmethod
     def from_manifest(cls, out_dir: Path | str) -> FaultConfig:
@@ -69,8 +82,10 @@ class FaultConfig:
             return cls()
         m = json.loads(path.read_text(encoding="utf-8"))
         d = m.get("dirt") or {}
-        cfg = DirtConfig(float(d.get("rate", m.get("dirt_rate", 0.0))),
-                         {k: v for k, v in (d.get("overrides") or {}).items() if k in KIND_GROUP})
+        cfg = DirtConfig(
+            float(d.get("rate", m.get("dirt_rate", 0.0))),
+            {k: v for k, v in (d.get("overrides") or {}).items() if k in KIND_GROUP},
+        )
         return cls.from_dirt(cfg, seed=int(m.get("seed", 0)))
 
     @property
@@ -100,17 +115,21 @@ class Resource:
         if path.exists():
             with path.open(encoding="utf-8") as fh:
                 rows = [json.loads(line) for line in fh if line.strip()]
-        decorated = sorted(((parse_instant(r[cursor]), str(r[key]), r) for r in rows), key=lambda t: (t[0], t[1]))
+        decorated = sorted(
+            ((parse_instant(r[cursor]), str(r[key]), r) for r in rows), key=lambda t: (t[0], t[1])
+        )
         self.positions = [(t, k) for t, k, _ in decorated]
         self.records = [r for _, _, r in decorated]
 
-    def page(self, since: float | None, after: tuple[float, str] | None, size: int) -> tuple[list[dict], int, int]:
+    def page(
+        self, since: float | None, after: tuple[float, str] | None, size: int
+    ) -> tuple[list[dict], int, int]:
         start = 0
         if since is not None:
             start = bisect.bisect_left(self.positions, (since, ""))
         if after is not None:
             start = max(start, bisect.bisect_right(self.positions, after))
-        return self.records[start:start + size], start, min(start + size, len(self.records))
+        return self.records[start : start + size], start, min(start + size, len(self.records))
 
 
 def encode_token(pos: tuple[float, str], repeated: bool = False) -> str:
@@ -125,23 +144,31 @@ def decode_token(token: str) -> tuple[tuple[float, str], bool]:
 
 
 def _json(status: int, body: dict, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status_code=status,
-                    media_type="application/json", headers=headers)
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
-def create_app(data_dir: Path | str, approval_token: str, services_api_key: str,
-               faults: FaultConfig = FaultConfig()) -> FastAPI:
+def create_app(
+    data_dir: Path | str, approval_token: str, services_api_key: str, faults: FaultConfig = FaultConfig()
+) -> FastAPI:
     """FastAPI app serving data_dir/api/{approval,services}/*.jsonl (data_dir = the simulator's out_dir)."""
     data_dir = Path(data_dir)
     api_dir = data_dir / "api" if (data_dir / "api").is_dir() else data_dir
-    store = {(s, r): Resource(api_dir / s / f"{r}.jsonl", key, cur)
-             for s, resources in RESOURCES.items() for r, (key, cur) in resources.items()}
+    store = {
+        (s, r): Resource(api_dir / s / f"{r}.jsonl", key, cur)
+        for s, resources in RESOURCES.items()
+        for r, (key, cur) in resources.items()
+    }
     app = FastAPI(title="yiwang simulated department APIs")
     app.state.store = store
     app.state.faults = faults
     lock = threading.Lock()
     rnd = random.Random(faults.seed)
-    forced: list[int] = []            # statuses still to serve once (at_least_once)
+    forced: list[int] = []  # statuses still to serve once (at_least_once)
     if faults.at_least_once:
         forced += [429] if faults.rate_429 > 0 else []
         forced += [502, 503] if faults.rate_5xx > 0 else []
@@ -160,7 +187,10 @@ def create_app(data_dir: Path | str, approval_token: str, services_api_key: str,
         if u429 < faults.rate_429:
             return _json(429, {"error": "too many requests"}, {"Retry-After": str(faults.retry_after)})
         if u5xx < faults.rate_5xx:
-            return _json(502 if which < 0.5 else 503, {"error": "bad gateway" if which < 0.5 else "service unavailable"})
+            return _json(
+                502 if which < 0.5 else 503,
+                {"error": "bad gateway" if which < 0.5 else "service unavailable"},
+            )
         return None
 
     def serve_page(system: str, resource: str, request: Request) -> Response:
@@ -191,11 +221,17 @@ def create_app(data_dir: Path | str, approval_token: str, services_api_key: str,
         next_token = None
         if stop < len(res.records) and items:
             next_token = encode_token(res.positions[stop - 1])
-            digest = hashlib.sha256(f"{faults.seed}|{system}|{resource}|{q.get('page_token', '')}|{q.get('updated_since', '')}|{size}".encode()).digest()
+            digest = hashlib.sha256(
+                f"{faults.seed}|{system}|{resource}|{q.get('page_token', '')}|{q.get('updated_since', '')}|{size}".encode()
+            ).digest()
             with lock:
                 due = repeat_due[0] and not repeated
                 repeat_due[0] = repeat_due[0] and not due
-            if not repeated and faults.repeat_page > 0 and (due or int.from_bytes(digest[:8], "big") / 2**64 < faults.repeat_page):
+            if (
+                not repeated
+                and faults.repeat_page > 0
+                and (due or int.from_bytes(digest[:8], "big") / 2**64 < faults.repeat_page)
+            ):
                 # Serve this page again next time: the client sees its rows twice.
                 next_token = q.get("page_token") or None
                 if next_token is None:
@@ -249,8 +285,14 @@ class ServerHandle:
         self.thread.join(timeout=10)
 
 
-def serve_in_thread(data_dir: Path | str, host: str = "127.0.0.1", port: int = 0, approval_token: str = "approval-token",
-                    services_api_key: str = "services-key", faults: FaultConfig = FaultConfig()) -> ServerHandle:
+def serve_in_thread(
+    data_dir: Path | str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    approval_token: str = "approval-token",
+    services_api_key: str = "services-key",
+    faults: FaultConfig = FaultConfig(),
+) -> ServerHandle:
     """Starts uvicorn in a background thread; returns once it accepts connections."""
     import uvicorn
 
@@ -261,7 +303,9 @@ def serve_in_thread(data_dir: Path | str, host: str = "127.0.0.1", port: int = 0
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="simulator-api")
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="simulator-api"
+    )
     thread.start()
     deadline = time.time() + 10
     while not server.started:
@@ -271,9 +315,17 @@ def serve_in_thread(data_dir: Path | str, host: str = "127.0.0.1", port: int = 0
     return ServerHandle(f"http://{host}:{bound_port}", server, thread)
 
 
-def serve(data_dir: Path | str, host: str = "127.0.0.1", port: int = 8800, approval_token: str = "approval-token",
-          services_api_key: str = "services-key", faults: FaultConfig = FaultConfig()) -> None:
+def serve(
+    data_dir: Path | str,
+    host: str = "127.0.0.1",
+    port: int = 8800,
+    approval_token: str = "approval-token",
+    services_api_key: str = "services-key",
+    faults: FaultConfig = FaultConfig(),
+) -> None:
     """Serves the APIs in the foreground until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(data_dir, approval_token, services_api_key, faults), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(data_dir, approval_token, services_api_key, faults), host=host, port=port, log_level="info"
+    )

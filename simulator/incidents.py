@@ -33,27 +33,33 @@ def build_incidents(world: World) -> pd.DataFrame:
     district_names = p["district"].to_numpy()
     dept_idx = rng.integers(0, len(depts), size=n)
     local = rng.random(n) < 0.6
-    by_district = {d: np.flatnonzero(depts["dept_name"].str.startswith(d).to_numpy()) for d in set(district_names)}
+    by_district = {
+        d: np.flatnonzero(depts["dept_name"].str.startswith(d).to_numpy()) for d in set(district_names)
+    }
     for i in np.flatnonzero(local):
         options = by_district[district_names[i]]
         dept_idx[i] = options[rng.integers(0, len(options))]
     major = cats["category_code"].str[:2].to_numpy()[cat]
-    return pd.DataFrame({
-        "incident_id": [f"I{i:08d}" for i in range(1, n + 1)],
-        "person_idx": where,
-        "reporter": np.where(reported_by_resident, where, -1),
-        "estate_idx": p["estate_idx"].to_numpy(),
-        "grid_code": p["grid_code"].to_numpy(),
-        "ld": p["ld"].to_numpy(),
-        "company_idx": company,
-        "category_code": cats["category_code"].to_numpy()[cat],
-        "minor_name": cats["minor_name"].to_numpy()[cat],
-        "limit_hours": cats["default_limit_hours"].to_numpy()[cat],
-        "property_lb": [PROPERTY_MAJORS.get(m, "物业服务" if i % 2 else "其他") for i, m in enumerate(major)],
-        "time": office_times(rng, n, world.start, world.end),
-        "channels": ["".join(s) for s in sets],
-        "dept_idx": dept_idx,
-    })
+    return pd.DataFrame(
+        {
+            "incident_id": [f"I{i:08d}" for i in range(1, n + 1)],
+            "person_idx": where,
+            "reporter": np.where(reported_by_resident, where, -1),
+            "estate_idx": p["estate_idx"].to_numpy(),
+            "grid_code": p["grid_code"].to_numpy(),
+            "ld": p["ld"].to_numpy(),
+            "company_idx": company,
+            "category_code": cats["category_code"].to_numpy()[cat],
+            "minor_name": cats["minor_name"].to_numpy()[cat],
+            "limit_hours": cats["default_limit_hours"].to_numpy()[cat],
+            "property_lb": [
+                PROPERTY_MAJORS.get(m, "物业服务" if i % 2 else "其他") for i, m in enumerate(major)
+            ],
+            "time": office_times(rng, n, world.start, world.end),
+            "channels": ["".join(s) for s in sets],
+            "dept_idx": dept_idx,
+        }
+    )
 
 
 def place_text(world: World, inc: pd.DataFrame) -> np.ndarray:
@@ -61,4 +67,6 @@ def place_text(world: World, inc: pd.DataFrame) -> np.ndarray:
     est = world.geo.estates
     names = est["name"].to_numpy()[inc["estate_idx"].to_numpy()]
     districts = world.pop.estate_district[inc["estate_idx"].to_numpy()]
-    return np.array([f"{d}{e}{ld}栋附近" for d, e, ld in zip(districts, names, inc["ld"].to_numpy())], dtype=object)
+    return np.array(
+        [f"{d}{e}{ld}栋附近" for d, e, ld in zip(districts, names, inc["ld"].to_numpy())], dtype=object
+    )

@@ -17,8 +17,34 @@ from simulator.names import COMMON_NAMES, MINORITY_NAMES, sample_given_names, sa
 from simulator.rng import stream
 
 REFERENCE_DAY = np.datetime64("2024-01-01", "D")
-PHONE_PREFIXES = np.array(["130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152",
-                           "155", "156", "158", "159", "176", "177", "180", "181", "186", "187", "189", "199"])
+PHONE_PREFIXES = np.array(
+    [
+        "130",
+        "131",
+        "132",
+        "133",
+        "135",
+        "136",
+        "137",
+        "138",
+        "139",
+        "150",
+        "151",
+        "152",
+        "155",
+        "156",
+        "158",
+        "159",
+        "176",
+        "177",
+        "180",
+        "181",
+        "186",
+        "187",
+        "189",
+        "199",
+    ]
+)
 TAGS = ["低保", "残疾", "优抚对象", "社区矫正"]
 TAG_RATES = [0.02, 0.02, 0.01, 0.003]
 
@@ -26,7 +52,7 @@ TAG_RATES = [0.02, 0.02, 0.01, 0.003]
 @dataclass
 class Population:
     persons: pd.DataFrame
-    estate_district: np.ndarray   # district name per estate row
+    estate_district: np.ndarray  # district name per estate row
 
 
 def estate_districts(geo: Geography) -> np.ndarray:
@@ -44,7 +70,7 @@ def _slots(rng: np.random.Generator, geo: Geography, estate_idx: np.ndarray) -> 
     order = np.argsort(estate_idx, kind="stable")
     bounds = np.searchsorted(estate_idx[order], np.arange(len(est) + 1))
     for e in range(len(est)):
-        members = order[bounds[e]:bounds[e + 1]]
+        members = order[bounds[e] : bounds[e + 1]]
         if len(members) == 0:
             continue
         cap = int(capacity[e])
@@ -122,13 +148,15 @@ def build_population(seed: int, n_residents: int, geo: Geography, names: str = "
     # Twins must have different given names.
     for t in twins:
         while given[t] == given[t - 1]:
-            given[t] = sample_given_names(rng, sex[t:t + 1], names)[0]
+            given[t] = sample_given_names(rng, sex[t : t + 1], names)[0]
     name = np.array([s + g for s, g in zip(surname, given)], dtype=object)
 
     ethnic = np.full(n, "汉族", dtype=object)
     minority_hh = rng.random(n_hh) < 0.03
     minority_hh[rng.choice(n_hh, size=min(n_hh, 4), replace=False)] = True
-    m_kind = rng.choice(["维吾尔族", "回族", "土家族", "苗族", "蒙古族"], size=n_hh, p=[0.45, 0.2, 0.15, 0.1, 0.1])
+    m_kind = rng.choice(
+        ["维吾尔族", "回族", "土家族", "苗族", "蒙古族"], size=n_hh, p=[0.45, 0.2, 0.15, 0.1, 0.1]
+    )
     mp = minority_hh[hh]
     ethnic[mp] = m_kind[hh][mp]
     uy = ethnic == "维吾尔族"
@@ -154,7 +182,7 @@ def build_population(seed: int, n_residents: int, geo: Geography, names: str = "
     keys = cand[["g", "sex"]].drop_duplicates()
     chosen = keys.iloc[rng.permutation(len(keys))[:n_common_grids]]
     for g, s in chosen.itertuples(index=False):
-        members = cand[(cand["g"] == g) & (cand["sex"] == s)]["i"].to_numpy()[:2 + int(rng.integers(0, 2))]
+        members = cand[(cand["g"] == g) & (cand["sex"] == s)]["i"].to_numpy()[: 2 + int(rng.integers(0, 2))]
         full = COMMON_NAMES[s]
         name[members], surname[members], given[members] = full, full[0], full[1:]
 
@@ -175,7 +203,9 @@ def build_population(seed: int, n_residents: int, geo: Geography, names: str = "
     while dup.any():  # collisions after wrapping: move them along until unique
         frame.loc[dup, "seq"] = (frame.loc[dup, "seq"] + 2) % 1000
         dup = frame.duplicated(["area", "birth", "seq"])
-    first17 = np.array([f"{a}{b}{s:03d}" for a, b, s in zip(area, birth8, frame["seq"].to_numpy())], dtype=object)
+    first17 = np.array(
+        [f"{a}{b}{s:03d}" for a, b, s in zip(area, birth8, frame["seq"].to_numpy())], dtype=object
+    )
     id_no = np.array([f + c for f, c in zip(first17, id_check_chars(first17))], dtype=object)
 
     # Phones: minors and many elderly share the head's phone; some spouses too.
@@ -206,15 +236,38 @@ def build_population(seed: int, n_residents: int, geo: Geography, names: str = "
             tags[i].append(tag)
     tsbq = np.array([",".join(t) if t else None for t in tags], dtype=object)
 
-    persons = pd.DataFrame({
-        "person_id": [f"P{i:08d}" for i in range(1, n + 1)],
-        "household": hh, "role": role, "surname": surname, "given": given, "name": name, "sex": sex,
-        "birth": birth, "age": age, "ethnic": ethnic, "id_no": id_no, "phone": phone,
-        "estate_idx": estate_idx, "estate_id": est["estate_id"].to_numpy()[estate_idx], "ld": ld, "dy": dy, "fh": fh,
-        "grid_code": grid_code, "district": districts[estate_idx], "jzlx": jzlx, "tsbq": tsbq,
-        "moved": moved, "old_estate_idx": old_estate, "old_ld": np.where(moved, o_ld[hh], 0),
-        "old_dy": np.where(moved, o_dy[hh], 0), "old_fh": np.where(moved, o_fh[hh], None), "old_grid_code": old_grid,
-        "in_syrk": rng.random(n) < 0.96, "twin": np.isin(np.arange(n), np.concatenate([twins, twins - 1])),
-    })
+    persons = pd.DataFrame(
+        {
+            "person_id": [f"P{i:08d}" for i in range(1, n + 1)],
+            "household": hh,
+            "role": role,
+            "surname": surname,
+            "given": given,
+            "name": name,
+            "sex": sex,
+            "birth": birth,
+            "age": age,
+            "ethnic": ethnic,
+            "id_no": id_no,
+            "phone": phone,
+            "estate_idx": estate_idx,
+            "estate_id": est["estate_id"].to_numpy()[estate_idx],
+            "ld": ld,
+            "dy": dy,
+            "fh": fh,
+            "grid_code": grid_code,
+            "district": districts[estate_idx],
+            "jzlx": jzlx,
+            "tsbq": tsbq,
+            "moved": moved,
+            "old_estate_idx": old_estate,
+            "old_ld": np.where(moved, o_ld[hh], 0),
+            "old_dy": np.where(moved, o_dy[hh], 0),
+            "old_fh": np.where(moved, o_fh[hh], None),
+            "old_grid_code": old_grid,
+            "in_syrk": rng.random(n) < 0.96,
+            "twin": np.isin(np.arange(n), np.concatenate([twins, twins - 1])),
+        }
+    )
     persons["community_code"] = persons["grid_code"].str[:12]
     return Population(persons, districts)

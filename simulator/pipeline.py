@@ -34,7 +34,16 @@ from simulator.writers.jsonl import write_jsonl
 from simulator.writers.sql import write_mariadb, write_sqlite
 
 Progress = Callable[[str, int, int], None]
-TRUTH_COLUMNS = ["source_system", "source_table", "source_key", "person_id", "grid_code", "incident_id", "estate_id", "org_id"]
+TRUTH_COLUMNS = [
+    "source_system",
+    "source_table",
+    "source_key",
+    "person_id",
+    "grid_code",
+    "incident_id",
+    "estate_id",
+    "org_id",
+]
 INDUSTRIES = ["科技", "商贸", "餐饮", "建筑", "物流", "医药", "教育咨询", "家政服务", "养老服务", "文化传媒"]
 
 
@@ -58,21 +67,45 @@ def build_firms(seed: int, n_residents: int) -> pd.DataFrame:
     for i, body in enumerate(bodies):
         short = WORDS[int(rng.integers(0, len(WORDS)))] + WORDS[int(rng.integers(0, len(WORDS)))] + str(i)
         industry = INDUSTRIES[int(rng.integers(0, len(INDUSTRIES)))]
-        rows.append((f"江城{short}{industry}有限公司", make_uscc("9", "1", CITY_AREA, f"{body:08d}"), short + industry))
+        rows.append(
+            (
+                f"江城{short}{industry}有限公司",
+                make_uscc("9", "1", CITY_AREA, f"{body:08d}"),
+                short + industry,
+            )
+        )
     firms = pd.DataFrame(rows, columns=["name", "uscc", "short"])
     firms["phone"] = _phones(rng, n)
     return firms
 
 
-def build_world(seed: int, scale: str | int, dirt: DirtConfig, start: date = SPAN_START, end: date = SPAN_END,
-                effects: Effects | None = None, communities: int = N_COMMUNITIES, grids: int = N_GRIDS,
-                names: str = "default") -> World:
+def build_world(
+    seed: int,
+    scale: str | int,
+    dirt: DirtConfig,
+    start: date = SPAN_START,
+    end: date = SPAN_END,
+    effects: Effects | None = None,
+    communities: int = N_COMMUNITIES,
+    grids: int = N_GRIDS,
+    names: str = "default",
+) -> World:
     name, n = resolve_scale(scale)
     geo = build_geography(seed, communities, grids)
     refs = reference_tables(seed, geo)
-    world = World(seed=seed, scale=name, n_residents=n, dirt=dirt, start=start, end=end, geo=geo,
-                  pop=build_population(seed, n, geo, names), departments=refs["departments"],
-                  categories=refs["event_categories"], names=names)
+    world = World(
+        seed=seed,
+        scale=name,
+        n_residents=n,
+        dirt=dirt,
+        start=start,
+        end=end,
+        geo=geo,
+        pop=build_population(seed, n, geo, names),
+        departments=refs["departments"],
+        categories=refs["event_categories"],
+        names=names,
+    )
     world.firms = build_firms(seed, n)
     world.incidents = build_incidents(world)
     world.effects = effects or Effects()
@@ -81,11 +114,20 @@ def build_world(seed: int, scale: str | int, dirt: DirtConfig, start: date = SPA
     return world
 
 
-def generate(out_dir: Path, scale: str = "small", seed: int = 42, dirt_rate: float = 0.05,
-             mariadb_url: str | None = None, progress: Progress | None = None,
-             dirt_overrides: Mapping[str, float] | None = None,
-             effects: Effects | Mapping[str, float] | None = None, years: int = SPAN_YEARS,
-             communities: int = N_COMMUNITIES, grids: int = N_GRIDS, names: str = "default") -> dict:
+def generate(
+    out_dir: Path,
+    scale: str = "small",
+    seed: int = 42,
+    dirt_rate: float = 0.05,
+    mariadb_url: str | None = None,
+    progress: Progress | None = None,
+    dirt_overrides: Mapping[str, float] | None = None,
+    effects: Effects | Mapping[str, float] | None = None,
+    years: int = SPAN_YEARS,
+    communities: int = N_COMMUNITIES,
+    grids: int = N_GRIDS,
+    names: str = "default",
+) -> dict:
     """Writes the simulated source systems under out_dir and returns the manifest.
 
     `effects` (default: none) injects known effects, see `simulator.effects.Effects`; their ground
@@ -117,8 +159,9 @@ def generate(out_dir: Path, scale: str = "small", seed: int = 42, dirt_rate: flo
     out_dir.mkdir(parents=True, exist_ok=True)
     dirt = DirtConfig(dirt_rate, dict(dirt_overrides or {}))
     stage("world")
-    world = build_world(seed, scale, dirt, start=start, end=end, effects=fx, communities=communities, grids=grids,
-                        names=names)
+    world = build_world(
+        seed, scale, dirt, start=start, end=end, effects=fx, communities=communities, grids=grids, names=names
+    )
     counts: dict[str, dict[str, int]] = {}
 
     stage("reference")
@@ -137,15 +180,19 @@ def generate(out_dir: Path, scale: str = "small", seed: int = 42, dirt_rate: flo
     for system, builder in (("approval", build_approval), ("services", build_services)):
         stage(system)
         tables = builder(world)
-        counts[system] = {k: write_jsonl(out_dir / "api" / system / f"{k}.jsonl", v) for k, v in tables.items()}
+        counts[system] = {
+            k: write_jsonl(out_dir / "api" / system / f"{k}.jsonl", v) for k, v in tables.items()
+        }
 
     history = out_dir / "truth" / "resend"
     stage("property")
     formats = company_formats(world)
     files = build_property(world, formats)
     property_info = write_property(world, files, formats, out_dir / "landing", history)
-    counts["property"] = {k: int(sum(len(f.rows) for f in files if f.kind == k and not f.empty)) for k in
-                          ("estates", "owners", "complaints")}
+    counts["property"] = {
+        k: int(sum(len(f.rows) for f in files if f.kind == k and not f.empty))
+        for k in ("estates", "owners", "complaints")
+    }
 
     stage("hotline")
     tickets = build_tickets(world)
@@ -155,14 +202,22 @@ def generate(out_dir: Path, scale: str = "small", seed: int = 42, dirt_rate: flo
     stage("truth")
     truth = write_truth(out_dir / "truth", world)
     manifest = {
-        "seed": seed, "scale": world.scale, "residents": world.n_residents,
-        "dirt_rate": dirt_rate, "dirt": dirt.to_dict(),
+        "seed": seed,
+        "scale": world.scale,
+        "residents": world.n_residents,
+        "dirt_rate": dirt_rate,
+        "dirt": dirt.to_dict(),
         "span": {"start": str(world.start), "end": str(world.end)},
         "row_counts": counts,
         "files": {"property": property_info, "hotline": hotline_info},
         "truth": truth,
-        "geography": {"districts": 6, "streets": len(world.geo.streets), "communities": len(world.geo.communities),
-                      "grids": len(world.geo.grids), "estates": len(world.geo.estates)},
+        "geography": {
+            "districts": 6,
+            "streets": len(world.geo.streets),
+            "communities": len(world.geo.communities),
+            "grids": len(world.geo.grids),
+            "estates": len(world.geo.estates),
+        },
         "increments": [],
     }
     variant = {"years": years, "communities": communities, "grids": grids, "names": names}
@@ -175,8 +230,9 @@ def generate(out_dir: Path, scale: str = "small", seed: int = 42, dirt_rate: flo
 
 
 def write_manifest(out_dir: Path, manifest: dict) -> None:
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n",
-                                           encoding="utf-8")
+    (out_dir / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
+    )
 
 
 def truth_frame(world: World) -> pd.DataFrame:
@@ -185,13 +241,16 @@ def truth_frame(world: World) -> pd.DataFrame:
     truth = truth.drop_duplicates(["source_system", "source_table", "source_key"], keep="first")
     for col in TRUTH_COLUMNS:
         truth[col] = truth[col].astype(object).where(truth[col].notna(), None)
-    return truth.sort_values(["source_system", "source_table", "source_key"], kind="stable").reset_index(drop=True)
+    return truth.sort_values(["source_system", "source_table", "source_key"], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def write_parquet(path: Path, df: pd.DataFrame) -> None:
     schema = pa.schema([(c, pa.string()) for c in df.columns])
-    tbl = pa.Table.from_pydict({c: df[c].astype(object).where(df[c].notna(), None).tolist() for c in df.columns},
-                               schema=schema)
+    tbl = pa.Table.from_pydict(
+        {c: df[c].astype(object).where(df[c].notna(), None).tolist() for c in df.columns}, schema=schema
+    )
     pq.write_table(tbl, path, compression="zstd")
 
 
@@ -200,13 +259,27 @@ def write_truth(truth_dir: Path, world: World) -> dict:
     truth = truth_frame(world)
     write_parquet(truth_dir / "records.parquet", truth[TRUTH_COLUMNS])
     p = world.pop.persons
-    persons = pd.DataFrame({"person_id": p["person_id"], "name": p["name"], "id_no": p["id_no"],
-                            "birth_date": np.datetime_as_string(p["birth"].to_numpy().astype("datetime64[D]"), unit="D"),
-                            "sex": p["sex"], "phone": p["phone"], "grid_code": p["grid_code"], "estate_id": p["estate_id"],
-                            "household_id": [f"H{h:08d}" for h in p["household"]]})
+    persons = pd.DataFrame(
+        {
+            "person_id": p["person_id"],
+            "name": p["name"],
+            "id_no": p["id_no"],
+            "birth_date": np.datetime_as_string(p["birth"].to_numpy().astype("datetime64[D]"), unit="D"),
+            "sex": p["sex"],
+            "phone": p["phone"],
+            "grid_code": p["grid_code"],
+            "estate_id": p["estate_id"],
+            "household_id": [f"H{h:08d}" for h in p["household"]],
+        }
+    )
     write_parquet(truth_dir / "persons.parquet", persons)
     dirt_log = world.log.frame()
     write_parquet(truth_dir / "dirt.parquet", dirt_log)
     incidents = world.incidents[["incident_id", "grid_code", "category_code", "channels"]]
     write_parquet(truth_dir / "incidents.parquet", incidents)
-    return {"records": len(truth), "persons": len(persons), "dirt_cells": len(dirt_log), "incidents": len(incidents)}
+    return {
+        "records": len(truth),
+        "persons": len(persons),
+        "dirt_cells": len(dirt_log),
+        "incidents": len(incidents),
+    }

@@ -27,7 +27,9 @@ def office_times(rng: np.random.Generator, n: int, start: date, end: date) -> np
     """Timestamps (datetime64[s]) on random days of the span, mostly 08:00-20:00."""
     first, ndays = day_range(start, end)
     days = first + rng.integers(0, ndays, size=n).astype("timedelta64[D]")
-    secs = np.where(rng.random(n) < 0.9, rng.integers(8 * 3600, 20 * 3600, size=n), rng.integers(0, 86400, size=n))
+    secs = np.where(
+        rng.random(n) < 0.9, rng.integers(8 * 3600, 20 * 3600, size=n), rng.integers(0, 86400, size=n)
+    )
     return days.astype("datetime64[s]") + secs.astype("timedelta64[s]")
 
 

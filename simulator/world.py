@@ -29,13 +29,13 @@ class World:
     pop: Population
     departments: pd.DataFrame
     categories: pd.DataFrame
-    firms: pd.DataFrame = field(default_factory=pd.DataFrame)      # legal persons: name, uscc
+    firms: pd.DataFrame = field(default_factory=pd.DataFrame)  # legal persons: name, uscc
     incidents: pd.DataFrame = field(default_factory=pd.DataFrame)
     log: DirtLog = field(default_factory=DirtLog)
     truth: list[pd.DataFrame] = field(default_factory=list)
-    effects: Effects = field(default_factory=Effects)               # injected effects (default: none)
-    effect_truth: dict = field(default_factory=dict)                # their ground truth, for the manifest
-    names: str = "default"                                          # name style (simulator.names.NAME_STYLES)
+    effects: Effects = field(default_factory=Effects)  # injected effects (default: none)
+    effect_truth: dict = field(default_factory=dict)  # their ground truth, for the manifest
+    names: str = "default"  # name style (simulator.names.NAME_STYLES)
 
     def rng(self, *labels: str | int) -> np.random.Generator:
         return stream(self.seed, self.scale, self.n_residents, *labels)
@@ -51,8 +51,11 @@ class World:
 
     def add_truth(self, system: str, table: str, keys, **cols) -> None:
         n = len(keys)
-        frame = {"source_system": [system] * n, "source_table": [table] * n,
-                 "source_key": np.asarray(keys, dtype=object)}
+        frame = {
+            "source_system": [system] * n,
+            "source_table": [table] * n,
+            "source_key": np.asarray(keys, dtype=object),
+        }
         for name in ("person_id", "grid_code", "incident_id", "estate_id", "org_id"):
             value = cols.get(name)
             frame[name] = np.full(n, None, dtype=object) if value is None else np.asarray(value, dtype=object)
@@ -67,13 +70,24 @@ def grid_lookup(world: World) -> pd.DataFrame:
     return grids.set_index("grid_code", drop=False)
 
 
-def dirty_column(world: World, system: str, table: str, fld: str, group: str, values: np.ndarray,
-                 keys: np.ndarray, fn, applicable: dict[str, np.ndarray] | None = None,
-                 eligible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def dirty_column(
+    world: World,
+    system: str,
+    table: str,
+    fld: str,
+    group: str,
+    values: np.ndarray,
+    keys: np.ndarray,
+    fn,
+    applicable: dict[str, np.ndarray] | None = None,
+    eligible: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Applies the dirt of `group` to a column, logs it, and returns (values, kinds)."""
     from simulator.dirt import apply, assign
 
     values = np.asarray(values, dtype=object)
-    kinds = assign(world.rng("dirt", system, table, fld), world.dirt, group, len(values), applicable, eligible)
+    kinds = assign(
+        world.rng("dirt", system, table, fld), world.dirt, group, len(values), applicable, eligible
+    )
     world.log.add(system, table, keys, fld, kinds)
     return apply(values, kinds, fn), kinds

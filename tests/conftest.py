@@ -109,14 +109,29 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MUTATES_SMALL_DEMO = "mutates_small_demo"
 # What the shared city's runs must not inherit from the caller's environment.
-_FOREIGN_VARS = ("YIWANG_WAREHOUSE_URL", "YIWANG_SOURCES", "YIWANG_APPROVAL_URL", "YIWANG_SERVICES_URL",
-                 "YIWANG_BUILD_SCHEMA_SUFFIX", "YIWANG_DUCKDB_PATH", "YIWANG_REFERENCE_DIR", "YIWANG_PARTY_URL",
-                 "YIWANG_GRID_URL", "YIWANG_PROPERTY_DIR", "YIWANG_HOTLINE_DIR", "DBT_TARGET_PATH", "DBT_LOG_PATH")
+_FOREIGN_VARS = (
+    "YIWANG_WAREHOUSE_URL",
+    "YIWANG_SOURCES",
+    "YIWANG_APPROVAL_URL",
+    "YIWANG_SERVICES_URL",
+    "YIWANG_BUILD_SCHEMA_SUFFIX",
+    "YIWANG_DUCKDB_PATH",
+    "YIWANG_REFERENCE_DIR",
+    "YIWANG_PARTY_URL",
+    "YIWANG_GRID_URL",
+    "YIWANG_PROPERTY_DIR",
+    "YIWANG_HOTLINE_DIR",
+    "DBT_TARGET_PATH",
+    "DBT_LOG_PATH",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{MUTATES_SMALL_DEMO}: reruns a job on the shared small city (idempotent "
-                                       "by design); runs after every other test")
+    config.addinivalue_line(
+        "markers",
+        f"{MUTATES_SMALL_DEMO}: reruns a job on the shared small city (idempotent "
+        "by design); runs after every other test",
+    )
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
@@ -151,8 +166,11 @@ class SmallDemo:
         """The main job again on this home. With its own dbt target/log paths: dbt's partial-parse state in
         the first run's target path records the seeds under cosmos's temporary copy of the project, which is
         gone by now, so a rerun sharing that target path fails to load the seeds (not the job's behaviour)."""
-        env = {**self.env, "DBT_TARGET_PATH": str(self.home / "dbt_target_rerun"),
-               "DBT_LOG_PATH": str(self.home / "dbt_logs_rerun")}
+        env = {
+            **self.env,
+            "DBT_TARGET_PATH": str(self.home / "dbt_target_rerun"),
+            "DBT_LOG_PATH": str(self.home / "dbt_logs_rerun"),
+        }
         return run_small_demo(env, *args)
 
 
@@ -173,8 +191,15 @@ def small_demo_env(home: Path) -> dict[str, str]:
 
 def run_small_demo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """`yiwang demo --scale small` (through Airflow), as the README's main job runs it."""
-    return subprocess.run([str(BIN / "yiwang"), "demo", "--scale", "small", *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=1500, check=False)
+    return subprocess.run(
+        [str(BIN / "yiwang"), "demo", "--scale", "small", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -235,12 +260,24 @@ def small_pg(small_demo: SmallDemo, tmp_path_factory: pytest.TempPathFactory) ->
     try:
         home = tmp_path_factory.mktemp("small_pg")
         (home / "sources").symlink_to(small_demo.sources, target_is_directory=True)
-        env = {**small_demo.env, "YIWANG_HOME": str(home), "YIWANG_WAREHOUSE_URL": url,
-               "DBT_TARGET_PATH": str(home / "dbt_target"), "DBT_LOG_PATH": str(home / "dbt_logs")}
+        env = {
+            **small_demo.env,
+            "YIWANG_HOME": str(home),
+            "YIWANG_WAREHOUSE_URL": url,
+            "DBT_TARGET_PATH": str(home / "dbt_target"),
+            "DBT_LOG_PATH": str(home / "dbt_logs"),
+        }
         env.pop("YIWANG_DUCKDB_PATH", None)
         env.update(dbt_env(load_settings({"YIWANG_HOME": str(home), "YIWANG_WAREHOUSE_URL": url})))
-        proc = subprocess.run([sys.executable, "-c", _PG_BUILD], env=env, cwd=REPO, capture_output=True, text=True,
-                              timeout=1500, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", _PG_BUILD],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=1500,
+            check=False,
+        )
         assert proc.returncode == 0, f"PostgreSQL build failed:\n{_tail(proc.stdout)}\n{_tail(proc.stderr)}"
         assert sa.engine.make_url(url).database == env["YIWANG_PG_DBNAME"]
         yield SmallPg(url=url, home=home, env=env)

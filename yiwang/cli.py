@@ -51,28 +51,79 @@ def main() -> None:
 
 # -- simulate ------------------------------------------------------------------------------------
 @main.command()
-@click.option("--scale", type=click.Choice(["small", "medium", "city"]), default="small", show_default=True,
-              help="small ~2k residents (seconds), medium ~50k, city ~2M.")
+@click.option(
+    "--scale",
+    type=click.Choice(["small", "medium", "city"]),
+    default="small",
+    show_default=True,
+    help="small ~2k residents (seconds), medium ~50k, city ~2M.",
+)
 @click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same bytes.")
-@click.option("--dirt-rate", type=float, default=0.05, show_default=True,
-              help="Rate of each kind of dirt the contract lists (0 = clean).")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output directory [default: $YIWANG_HOME/sources].")
-@click.option("--mariadb-url", default=None, help="Also write grid/party tables into this MariaDB (SQLAlchemy URL).")
-@click.option("--effect", "effects", multiple=True, metavar="NAME=VALUE",
-              help="Inject a known effect (repeatable), e.g. joint_mechanism_complaint_drop=0.3 or "
-                   "certified_worker_on_time_lift=0.1; its ground truth goes into manifest.json.")
-@click.option("--years", type=click.IntRange(1, 10), default=2, show_default=True,
-              help="Variant city: whole calendar years in the window, from 2024.")
-@click.option("--communities", type=int, default=100, show_default=True,
-              help="Variant city: number of communities (18-702).")
-@click.option("--grids", type=int, default=634, show_default=True,
-              help="Variant city: number of grids (at least one per community, at most 5000).")
-@click.option("--surnames", type=click.Choice(["default", "southern", "uniform"]), default="default",
-              show_default=True, help="Variant city: name style (southern: 陈/黄/林/梁 head, repeated two-character "
-                                      "given names; uniform: no head).")
-def simulate(scale: str, seed: int, dirt_rate: float, out: Path | None, mariadb_url: str | None,
-             effects: tuple[str, ...], years: int, communities: int, grids: int, surnames: str) -> None:
+@click.option(
+    "--dirt-rate",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Rate of each kind of dirt the contract lists (0 = clean).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output directory [default: $YIWANG_HOME/sources].",
+)
+@click.option(
+    "--mariadb-url", default=None, help="Also write grid/party tables into this MariaDB (SQLAlchemy URL)."
+)
+@click.option(
+    "--effect",
+    "effects",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Inject a known effect (repeatable), e.g. joint_mechanism_complaint_drop=0.3 or "
+    "certified_worker_on_time_lift=0.1; its ground truth goes into manifest.json.",
+)
+@click.option(
+    "--years",
+    type=click.IntRange(1, 10),
+    default=2,
+    show_default=True,
+    help="Variant city: whole calendar years in the window, from 2024.",
+)
+@click.option(
+    "--communities",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Variant city: number of communities (18-702).",
+)
+@click.option(
+    "--grids",
+    type=int,
+    default=634,
+    show_default=True,
+    help="Variant city: number of grids (at least one per community, at most 5000).",
+)
+@click.option(
+    "--surnames",
+    type=click.Choice(["default", "southern", "uniform"]),
+    default="default",
+    show_default=True,
+    help="Variant city: name style (southern: 陈/黄/林/梁 head, repeated two-character "
+    "given names; uniform: no head).",
+)
+def simulate(
+    scale: str,
+    seed: int,
+    dirt_rate: float,
+    out: Path | None,
+    mariadb_url: str | None,
+    effects: tuple[str, ...],
+    years: int,
+    communities: int,
+    grids: int,
+    surnames: str,
+) -> None:
     """Generate the six department systems (and ground truth) as the contracts describe them."""
     from simulator.effects import Effects
     from simulator.geography import check_geography
@@ -84,7 +135,9 @@ def simulate(scale: str, seed: int, dirt_rate: float, out: Path | None, mariadb_
         try:
             parsed[name.strip()] = float(value)
         except ValueError:
-            raise click.BadParameter(f"{item!r}: expected NAME=VALUE with a number", param_hint="--effect") from None
+            raise click.BadParameter(
+                f"{item!r}: expected NAME=VALUE with a number", param_hint="--effect"
+            ) from None
     try:
         Effects.coerce(parsed)
     except ValueError as e:
@@ -95,8 +148,16 @@ def simulate(scale: str, seed: int, dirt_rate: float, out: Path | None, mariadb_
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--communities / --grids") from e
     variant = {"years": years, "communities": communities, "grids": grids, "names": surnames}
-    manifest = run_simulator(out, scale=scale, seed=seed, dirt_rate=dirt_rate, mariadb_url=mariadb_url,
-                             console=console, effects=parsed, variant=variant)
+    manifest = run_simulator(
+        out,
+        scale=scale,
+        seed=seed,
+        dirt_rate=dirt_rate,
+        mariadb_url=mariadb_url,
+        console=console,
+        effects=parsed,
+        variant=variant,
+    )
     console.print(f"[green]simulated[/] {scale} city (seed {seed}) into {out}")
     _print_counts(manifest)
 
@@ -117,8 +178,12 @@ def _print_counts(manifest: dict) -> None:
 @main.command("serve-sources")
 @click.option("--port", type=int, default=8765, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="Simulator output [default: $YIWANG_HOME/sources].")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Simulator output [default: $YIWANG_HOME/sources].",
+)
 def serve_sources(port: int, host: str, data: Path | None) -> None:
     """Serve the simulated approval and services HTTP APIs (tokens from YIWANG_APPROVAL_TOKEN/_SERVICES_API_KEY)."""
     from simulator import http_api
@@ -134,8 +199,11 @@ def serve_sources(port: int, host: str, data: Path | None) -> None:
 # -- extract ----------------------------------------------------------------------------------------
 @main.command()
 @click.argument("systems", nargs=-1, type=click.Choice([*SYSTEMS, "reference", "all"]))
-@click.option("--full-refresh", is_flag=True,
-              help="Read SQL/HTTP sources from the beginning, not from the cursor (late rows beyond the lookback).")
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Read SQL/HTTP sources from the beginning, not from the cursor (late rows beyond the lookback).",
+)
 def extract(systems: tuple[str, ...], full_refresh: bool) -> None:
     """Extract SYSTEMS (default all) from their sources and land them in raw_<system>.*
 
@@ -168,20 +236,32 @@ def extract(systems: tuple[str, ...], full_refresh: bool) -> None:
     try:
         print_ledger(console)
     except Exception as e:  # noqa: BLE001 - the loads are done; a ledger that cannot be shown is reported
-        console.print(Text.assemble(("cannot show the ledger: ", "yellow"), printable(f"{type(e).__name__}: {e}")))
+        console.print(
+            Text.assemble(("cannot show the ledger: ", "yellow"), printable(f"{type(e).__name__}: {e}"))
+        )
     if failed:
         _fail(f"extract failed for {', '.join(failed)}")
 
 
 # -- build -------------------------------------------------------------------------------------------
 @main.command()
-@click.option("--target", default=None, help="dbt target (duckdb or postgres) [default: from the warehouse URL].")
-@click.option("--accept-output-change", is_flag=True,
-              help="Publish even when the output gate finds the marts changed (NULL dimensions, fewer communities, "
-                   "rows moved with no new delivery): the change is deliberate. Same as YIWANG_ACCEPT_OUTPUT_CHANGE=1.")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Build the marts as of this day (YYYY-MM-DD; dbt var as_of): records after it are left out, rolling "
-                   "windows end on it, period marts show what was known then [default: the latest day of the data].")
+@click.option(
+    "--target", default=None, help="dbt target (duckdb or postgres) [default: from the warehouse URL]."
+)
+@click.option(
+    "--accept-output-change",
+    is_flag=True,
+    help="Publish even when the output gate finds the marts changed (NULL dimensions, fewer communities, "
+    "rows moved with no new delivery): the change is deliberate. Same as YIWANG_ACCEPT_OUTPUT_CHANGE=1.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Build the marts as of this day (YYYY-MM-DD; dbt var as_of): records after it are left out, rolling "
+    "windows end on it, period marts show what was known then [default: the latest day of the data].",
+)
 def build(target: str | None, accept_output_change: bool, as_of: dt.datetime | None) -> None:
     """Run the raw gate, `dbt build` and the mart gate in-process (what the build DAG does)."""
     from yiwang.demo import run_build
@@ -197,10 +277,19 @@ def build(target: str | None, accept_output_change: bool, as_of: dt.datetime | N
 @main.command()
 @click.option("--scale", type=click.Choice(["small", "medium", "city"]), default="small", show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--no-airflow", is_flag=True, help="Run the stages in-process instead of through `airflow dags test`.")
-@click.option("--fresh", is_flag=True, help="Delete the warehouse and Airflow state first (sources are kept).")
-@click.option("--dbt-tasks", type=click.Choice(["layer", "model"]), default="layer", show_default=True,
-              help="Build DAG: one cosmos task per dbt layer, or one per model (slow under `dags test`).")
+@click.option(
+    "--no-airflow", is_flag=True, help="Run the stages in-process instead of through `airflow dags test`."
+)
+@click.option(
+    "--fresh", is_flag=True, help="Delete the warehouse and Airflow state first (sources are kept)."
+)
+@click.option(
+    "--dbt-tasks",
+    type=click.Choice(["layer", "model"]),
+    default="layer",
+    show_default=True,
+    help="Build DAG: one cosmos task per dbt layer, or one per model (slow under `dags test`).",
+)
 def demo(scale: str, seed: int, no_airflow: bool, fresh: bool, dbt_tasks: str) -> None:
     """The main job on the embedded default: simulate, extract every system, dbt build, GX gates, summary."""
     from yiwang.demo import run_demo
@@ -236,8 +325,16 @@ def quarantine_list(system: str | None, table: str | None, status: str, limit: i
     t = Table("id", "system", "table", "source_file", "rule", "reason", "row", "status")
     for r in rows:
         # everything comes from the data: shown as plain text (no rich markup) with control characters escaped
-        cells = (r["quarantine_id"][:12], r["system"], r["table_name"], r["source_file"] or "", r["rule"],
-                 r["reason"], (r["row_data"] or "")[:80], r["status"])
+        cells = (
+            r["quarantine_id"][:12],
+            r["system"],
+            r["table_name"],
+            r["source_file"] or "",
+            r["rule"],
+            r["reason"],
+            (r["row_data"] or "")[:80],
+            r["status"],
+        )
         t.add_row(*(Text(printable(c)) for c in cells))
     console.print(t)
 
@@ -257,8 +354,14 @@ def quarantine_requeue(ids: tuple[str, ...], system: str | None, table: str | No
             res = requeue(wh, ids=list(ids) or None, system=system, table=table, rule=rule)
         except ValueError as e:
             _fail(str(e))
-    console.print(Text(printable(f"re-queued {res.rows} rows; files to re-read: {len(res.files_rewound)}; "
-                                 f"cursors rewound: {res.cursors_rewound or 'none'}. Run `yiwang extract` next.")))
+    console.print(
+        Text(
+            printable(
+                f"re-queued {res.rows} rows; files to re-read: {len(res.files_rewound)}; "
+                f"cursors rewound: {res.cursors_rewound or 'none'}. Run `yiwang extract` next."
+            )
+        )
+    )
 
 
 @main.command()

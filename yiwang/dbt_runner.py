@@ -49,9 +49,11 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
     PostgreSQL also ``PGOPTIONS`` carrying the pseudonym key's session settings (:func:`pg_hmac_options`)."""
     settings = settings or get_settings()
     if settings.is_duckdb:
-        return {"YIWANG_DUCKDB_PATH": str(settings.duckdb_path),
-                "YIWANG_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
-                "YIWANG_DUCKDB_TEMP_DIR": str(settings.duckdb_temp_dir)}
+        return {
+            "YIWANG_DUCKDB_PATH": str(settings.duckdb_path),
+            "YIWANG_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+            "YIWANG_DUCKDB_TEMP_DIR": str(settings.duckdb_temp_dir),
+        }
     from sqlalchemy.engine import make_url
 
     u = make_url(settings.warehouse_url)
@@ -228,8 +230,9 @@ def ensure_manifest(
     return manifest_path(project_dir)
 
 
-def compile_inline(sql: str, target: str | None = None, *, project_dir: Path | None = None,
-                   settings: Settings | None = None) -> str:
+def compile_inline(
+    sql: str, target: str | None = None, *, project_dir: Path | None = None, settings: Settings | None = None
+) -> str:
     """Compile a snippet of SQL + Jinja against the project's macros (``dbt compile --inline``); return the SQL.
 
     Used where Python must run exactly the SQL a dbt macro writes (the raw gate reads values with staging's own
@@ -249,9 +252,25 @@ def compile_inline(sql: str, target: str | None = None, *, project_dir: Path | N
     with tempfile.TemporaryDirectory(prefix="yiwang-compile-") as tmp:
         if "YIWANG_DUCKDB_PATH" in env:
             env["YIWANG_DUCKDB_PATH"] = str(Path(tmp) / "compile.duckdb")
-        cli_args = ["compile", "--inline", sql, "--quiet", "--log-level", "none", "--no-introspect", "--project-dir", str(project_dir),
-                    "--profiles-dir", str(project_dir), "--target", target,
-                    "--target-path", str(scratch / target / "target"), "--log-path", str(scratch / target / "logs")]
+        cli_args = [
+            "compile",
+            "--inline",
+            sql,
+            "--quiet",
+            "--log-level",
+            "none",
+            "--no-introspect",
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+            "--target",
+            target,
+            "--target-path",
+            str(scratch / target / "target"),
+            "--log-path",
+            str(scratch / target / "logs"),
+        ]
         try:
             with _environ(env):
                 result = dbtRunner().invoke(cli_args)

@@ -24,15 +24,31 @@ EXTRACT_DAGS = [f"yiwang_extract_{s}" for s in SYSTEMS]
 BUILD_DAG = "yiwang_build"
 
 
-def run_simulator(out: Path, *, scale: str, seed: int, dirt_rate: float = 0.05, mariadb_url: str | None = None,
-                  console: Console, effects: dict[str, float] | None = None,
-                  variant: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_simulator(
+    out: Path,
+    *,
+    scale: str,
+    seed: int,
+    dirt_rate: float = 0.05,
+    mariadb_url: str | None = None,
+    console: Console,
+    effects: dict[str, float] | None = None,
+    variant: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """`variant`: years / communities / grids / names of a variant city (simulator.generate)."""
     import simulator
 
     with Progress(console) as p:
-        return simulator.generate(out, scale=scale, seed=seed, dirt_rate=dirt_rate, mariadb_url=mariadb_url,
-                                  progress=p.callback("simulate"), effects=effects or None, **(variant or {}))
+        return simulator.generate(
+            out,
+            scale=scale,
+            seed=seed,
+            dirt_rate=dirt_rate,
+            mariadb_url=mariadb_url,
+            progress=p.callback("simulate"),
+            effects=effects or None,
+            **(variant or {}),
+        )
 
 
 def ensure_secrets(console: Console) -> None:
@@ -77,7 +93,9 @@ def _airflow(args: list[str], env: dict[str, str], log: Path) -> int:
     with log.open("a", encoding="utf-8") as fh:
         fh.write(f"\n$ airflow {' '.join(args)}\n")
         fh.flush()
-        return subprocess.run([exe, *args], env=env, stdout=fh, stderr=subprocess.STDOUT, check=False).returncode
+        return subprocess.run(
+            [exe, *args], env=env, stdout=fh, stderr=subprocess.STDOUT, check=False
+        ).returncode
 
 
 def _dag_failed(log: Path, offset: int) -> bool:
@@ -85,8 +103,12 @@ def _dag_failed(log: Path, offset: int) -> bool:
     return "state=failed" in text or "Task failed" in text or "Traceback (most recent call last)" in text
 
 
-def run_airflow(console: Console, settings: Settings, first_delivery: list[str] | None = None,
-                redeliver: Callable[[], object] | None = None) -> bool:
+def run_airflow(
+    console: Console,
+    settings: Settings,
+    first_delivery: list[str] | None = None,
+    redeliver: Callable[[], object] | None = None,
+) -> bool:
     """Every DAG with `airflow dags test`. `first_delivery`: file systems whose extract DAG runs once before
     the others, on the earlier versions of re-sent files; `redeliver` then puts the re-sent versions in place."""
     env = airflow_env(settings)
@@ -139,8 +161,9 @@ def run_build(console: Console, target: str | None = None, as_of: dt.date | None
     return True
 
 
-def run_in_process(console: Console, first_delivery: list[str] | None = None,
-                   redeliver: Callable[[], object] | None = None) -> bool:
+def run_in_process(
+    console: Console, first_delivery: list[str] | None = None, redeliver: Callable[[], object] | None = None
+) -> bool:
     from connectors import run
 
     ok = True
@@ -168,8 +191,15 @@ def first_delivery_pending(out: Path, settings: Settings) -> list[str]:
     from yiwang.warehouse import open_warehouse
 
     earlier = out / "truth" / "resend" / "earlier"
-    wanted = {system: [p.relative_to(earlier / system).as_posix() for p in sorted((earlier / system).rglob("*"))
-                       if p.is_file()] for system in SYSTEMS if (earlier / system).is_dir()}
+    wanted = {
+        system: [
+            p.relative_to(earlier / system).as_posix()
+            for p in sorted((earlier / system).rglob("*"))
+            if p.is_file()
+        ]
+        for system in SYSTEMS
+        if (earlier / system).is_dir()
+    }
     wanted = {s: rels for s, rels in wanted.items() if rels}
     if not wanted:
         return []
@@ -209,9 +239,11 @@ def run_demo(console: Console, *, scale: str, seed: int, use_airflow: bool, fres
     os.environ["YIWANG_SERVICES_URL"] = f"{server.url}/services"
     get_settings.cache_clear()
     settings = get_settings()
-    console.print(f"simulated approval/services APIs on {server.url} (faults: 429 {faults.rate_429:.0%}, "
-                  f"5xx {faults.rate_5xx:.0%}, repeated page {faults.repeat_page:.0%}, "
-                  f"added field {faults.extra_field_name or 'none'})")
+    console.print(
+        f"simulated approval/services APIs on {server.url} (faults: 429 {faults.rate_429:.0%}, "
+        f"5xx {faults.rate_5xx:.0%}, repeated page {faults.repeat_page:.0%}, "
+        f"added field {faults.extra_field_name or 'none'})"
+    )
     first = first_delivery_pending(out, settings)
     if first:
         simulator.restore_earlier_versions(out)

@@ -27,7 +27,9 @@ class StaleSourcesError(RuntimeError):
 
 @dataclass
 class FreshnessResult:
-    stale: dict[str, list[str]] = field(default_factory=dict)  # system -> "raw_x.t: 30.0 h old (error after 24 h)"
+    stale: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # system -> "raw_x.t: 30.0 h old (error after 24 h)"
     warned: dict[str, list[str]] = field(default_factory=dict)
     checked: int = 0
     path: str | None = None
@@ -67,20 +69,32 @@ def _parse(path: Path, thresholds: dict[str, float]) -> FreshnessResult:
         res.checked += 1
         age = r.get("max_loaded_at_time_ago_in_s")
         limit = thresholds.get(f"freshness_{system}_error_hours")
-        what = f"raw_{system}.{table}: " + (
-            f"last loaded {float(age) / 3600:.1f} h ago" if age is not None else "never loaded / not found"
-        ) + (f" (error after {limit:g} h)" if limit else "")
+        what = (
+            f"raw_{system}.{table}: "
+            + (
+                f"last loaded {float(age) / 3600:.1f} h ago"
+                if age is not None
+                else "never loaded / not found"
+            )
+            + (f" (error after {limit:g} h)" if limit else "")
+        )
         if status in ("error", "runtime error"):
-            res.stale.setdefault(system, []).append(what if status == "error" else
-                                                    f"{what}: {str(r.get('message') or '')[:200]}")
+            res.stale.setdefault(system, []).append(
+                what if status == "error" else f"{what}: {str(r.get('message') or '')[:200]}"
+            )
         elif status == "warn":
             res.warned.setdefault(system, []).append(what)
     return res
 
 
-def check_freshness(settings: Settings | None = None, *, raise_on_failure: bool = True,
-                    target: str | None = None, output: Path | None = None,
-                    project_dir: Path | None = None) -> FreshnessResult:
+def check_freshness(
+    settings: Settings | None = None,
+    *,
+    raise_on_failure: bool = True,
+    target: str | None = None,
+    output: Path | None = None,
+    project_dir: Path | None = None,
+) -> FreshnessResult:
     """Run ``dbt source freshness`` with the thresholds of sources.yaml; raise :class:`StaleSourcesError`
     naming every stale system."""
     from yiwang.dbt_runner import DbtRunError, run_dbt

@@ -25,14 +25,35 @@ from yiwang.settings import hmac_key
 
 # Contract fields that carry personal data (ID numbers, phones, names, addresses of people,
 # special-population tags). Party membership is implied by any party.dj_dy / dj_bd row.
-PERSONAL_FIELDS = frozenset({
-    "sfzh", "sqrzjhm", "yzzjhm",            # ID numbers
-    "sjhm", "lxdh", "sqrdh", "yzdh", "dh", "lddh", "sbr_dh",  # phones
-    "xm", "sj_xm", "sqrmc", "yzxm", "tsr", "ldr", "sbr_xm", "czr",  # names
-    "jtzz", "jzdz", "czd_dz", "sqrdz", "fwdz",  # home addresses
-    "tsbq",                                  # special-population tags (PIPL art. 28)
-    "csrq",                                  # birth date
-})
+PERSONAL_FIELDS = frozenset(
+    {
+        "sfzh",
+        "sqrzjhm",
+        "yzzjhm",  # ID numbers
+        "sjhm",
+        "lxdh",
+        "sqrdh",
+        "yzdh",
+        "dh",
+        "lddh",
+        "sbr_dh",  # phones
+        "xm",
+        "sj_xm",
+        "sqrmc",
+        "yzxm",
+        "tsr",
+        "ldr",
+        "sbr_xm",
+        "czr",  # names
+        "jtzz",
+        "jzdz",
+        "czd_dz",
+        "sqrdz",
+        "fwdz",  # home addresses
+        "tsbq",  # special-population tags (PIPL art. 28)
+        "csrq",  # birth date
+    }
+)
 
 _D = "[0-9０-９]"  # a digit as exports write it: ASCII or full-width
 _SEP = "[ \\-]?"  # ID numbers and phones arrive with spaces or hyphens inside
@@ -42,10 +63,14 @@ _NOT_ALNUM_AFTER = "(?![0-9０-９A-Za-z])"
 _ID18 = re.compile(_NOT_ALNUM_BEFORE + _D + f"(?:{_SEP}{_D}){{16}}{_SEP}[0-9０-９Xx×ｘＸ]" + _NOT_ALNUM_AFTER)
 _ID15 = re.compile(_NOT_ALNUM_BEFORE + _D + f"(?:{_SEP}{_D}){{14}}" + _NOT_ALNUM_AFTER)
 # partly masked (420106********1234) and Excel-mangled (4.20103E+17) ID numbers still identify a person
-_ID_MASKED = re.compile(_NOT_ALNUM_BEFORE + _D + "{6}[*＊]{4,12}" + _D + "{3}[0-9０-９Xx*＊]" + _NOT_ALNUM_AFTER)
+_ID_MASKED = re.compile(
+    _NOT_ALNUM_BEFORE + _D + "{6}[*＊]{4,12}" + _D + "{3}[0-9０-９Xx*＊]" + _NOT_ALNUM_AFTER
+)
 _ID_EXCEL = re.compile(_NOT_ALNUM_BEFORE + "[1-9]\\.[0-9]{3,14}[Ee]\\+1[47]" + _NOT_ALNUM_AFTER)
 # mainland mobile: 1[3-9] + 9 digits, optionally +86 / 0086 / 86 in front, spaces or hyphens between groups
-_MOBILE = re.compile(_NOT_ALNUM_BEFORE + f"(?:(?:\\+|00)?86{_SEP})?1[3-9]{_D}(?:{_SEP}{_D}){{8}}" + _NOT_ALNUM_AFTER)
+_MOBILE = re.compile(
+    _NOT_ALNUM_BEFORE + f"(?:(?:\\+|00)?86{_SEP})?1[3-9]{_D}(?:{_SEP}{_D}){{8}}" + _NOT_ALNUM_AFTER
+)
 # "field": "value" in JSON-ish text (a malformed line): the value may be cut off by the end of the line
 _JSON_PAIR = re.compile(r'"(?P<field>[A-Za-z_][A-Za-z0-9_]*)"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)')
 
@@ -97,7 +122,7 @@ def pseudonymise_text(text: str, key: bytes | None = None) -> str:
         start, end = m.span("value")
         whole = m.group(0)
         base = m.start()
-        return whole[: start - base] + pseudonym(m.group("value"), k) + whole[end - base:]
+        return whole[: start - base] + pseudonym(m.group("value"), k) + whole[end - base :]
 
     def ident(m: re.Match[str]) -> str:
         return pseudonym(_digits(m.group(0)), k) if is_id_number(m.group(0)) else m.group(0)
@@ -135,8 +160,9 @@ def pseudonymise_row(row: dict[str, Any], key: bytes | None = None) -> dict[str,
     return {f: _value(f, v, k) for f, v in row.items()}
 
 
-def pseudonymise_values(values: Sequence[Any], columns: Sequence[str | None], key: bytes | None = None,
-                        *, aligned: bool = True) -> list[Any]:
+def pseudonymise_values(
+    values: Sequence[Any], columns: Sequence[str | None], key: bytes | None = None, *, aligned: bool = True
+) -> list[Any]:
     """A row as a list of cells with the file's column names by position (``None`` = unknown column).
 
     When ``aligned`` is false (the row has more cells than the header: a stray separator may have shifted
@@ -151,8 +177,9 @@ def pseudonymise_values(values: Sequence[Any], columns: Sequence[str | None], ke
     return out
 
 
-def pseudonymise_csv_line(line: str, columns: Sequence[str | None], key: bytes | None = None,
-                          delimiter: str = ",") -> str:
+def pseudonymise_csv_line(
+    line: str, columns: Sequence[str | None], key: bytes | None = None, delimiter: str = ","
+) -> str:
     """A CSV line that could not land (bad quoting, too few or too many fields), as text, with its cells
     pseudonymised by the column they sit in (see :func:`pseudonymise_values`)."""
     try:

@@ -55,14 +55,21 @@ def build_tables(tx: Tx) -> list[tuple[str, str]]:
 
 
 def _column_types(tx: Tx, schema: str, table: str) -> list[tuple[str, str]]:
-    return [tuple(r) for r in tx.query(
-        "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ?"
-        " order by ordinal_position", [schema, table])]
+    return [
+        tuple(r)
+        for r in tx.query(
+            "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ?"
+            " order by ordinal_position",
+            [schema, table],
+        )
+    ]
 
 
 def _relation_kind(tx: Tx, schema: str, table: str) -> str | None:
-    return tx.scalar("select table_type from information_schema.tables where table_schema = ? and table_name = ?",
-                     [schema, table])
+    return tx.scalar(
+        "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    )
 
 
 def swap_in(tx: Tx, build_schema: str, table: str) -> tuple[str, int]:
@@ -92,9 +99,14 @@ class Published:
         return {"build_id": self.build_id, "mart_row_counts": self.mart_row_counts}
 
 
-def publish(run_id: str | None = None, mart_gate: dict[str, Any] | None = None,
-            settings: Settings | None = None, docs_path: str | None = None,
-            accept_output_change: bool | None = None, project_dir: Path | None = None) -> Published:
+def publish(
+    run_id: str | None = None,
+    mart_gate: dict[str, Any] | None = None,
+    settings: Settings | None = None,
+    docs_path: str | None = None,
+    accept_output_change: bool | None = None,
+    project_dir: Path | None = None,
+) -> Published:
     """Swap every built mart into its public schema and log the build, all in one transaction.
 
     Call only after the mart gate passed on the build schemas. ``mart_gate`` is ``GateResult.to_dict()``.
@@ -114,7 +126,9 @@ def publish(run_id: str | None = None, mart_gate: dict[str, Any] | None = None,
         except output_checks.OutputGateFailed as e:  # rolled back: log the refusal on its own
             output_checks.record_refusal(wh, e, build_id, run_id)
             raise
-        if wh.dialect == "duckdb":  # readers open a copy, never the file the pipeline writes (yiwang.snapshot)
+        if (
+            wh.dialect == "duckdb"
+        ):  # readers open a copy, never the file the pipeline writes (yiwang.snapshot)
             from yiwang.snapshot import write_snapshot
 
             tables = [tuple(name.split(".", 1)) for name in sorted(published.mart_row_counts)]
@@ -122,8 +136,16 @@ def publish(run_id: str | None = None, mart_gate: dict[str, Any] | None = None,
         return published
 
 
-def _publish(wh: Any, build_id: str, run_id: str | None, mart_gate: dict[str, Any] | None, settings: Settings,
-             docs_path: str | None, accept: bool, project_dir: Path | None = None) -> Published:
+def _publish(
+    wh: Any,
+    build_id: str,
+    run_id: str | None,
+    mart_gate: dict[str, Any] | None,
+    settings: Settings,
+    docs_path: str | None,
+    accept: bool,
+    project_dir: Path | None = None,
+) -> Published:
     from expectations import output_checks
 
     with wh.transaction() as tx:
@@ -132,18 +154,27 @@ def _publish(wh: Any, build_id: str, run_id: str | None, mart_gate: dict[str, An
             raise NothingToPublish(
                 f"no mart_*{BUILD_SUFFIX} schema holds a table: run dbt with {SUFFIX_ENV}={BUILD_SUFFIX} first"
             )
-        checked = output_checks.gate(tx, tables, max_row_change=settings.publish_max_row_change, accept=accept,
-                                     project_dir=project_dir)
+        checked = output_checks.gate(
+            tx, tables, max_row_change=settings.publish_max_row_change, accept=accept, project_dir=project_dir
+        )
         counts = dict(swap_in(tx, s, t) for s, t in tables)
         output_checks.record(tx, checked, build_id, run_id)
         for stmt in BUILD_LOG_DDL:
             tx.execute(stmt)
-        stats = {s["suite"]: {"evaluated": s["evaluated"], "successful": s["successful"]}
-                 for s in (mart_gate or {}).get("suites", [])}
+        stats = {
+            s["suite"]: {"evaluated": s["evaluated"], "successful": s["successful"]}
+            for s in (mart_gate or {}).get("suites", [])
+        }
         tx.execute(
             "insert into ops.build_log values (?, ?, ?, ?, ?, ?)",
-            [build_id, run_id, _utcnow(), json.dumps(counts, sort_keys=True), json.dumps(stats),
-             docs_path or (mart_gate or {}).get("docs_path")],
+            [
+                build_id,
+                run_id,
+                _utcnow(),
+                json.dumps(counts, sort_keys=True),
+                json.dumps(stats),
+                docs_path or (mart_gate or {}).get("docs_path"),
+            ],
         )
     return Published(build_id, counts)
 
@@ -159,7 +190,9 @@ SITE_INDEX = """<!doctype html><meta charset="utf-8"><title>yiwang docs</title>
 """
 
 
-def build_docs_site(settings: Settings | None = None, *, target: str | None = None, dbt_docs: bool = True) -> Path:
+def build_docs_site(
+    settings: Settings | None = None, *, target: str | None = None, dbt_docs: bool = True
+) -> Path:
     """``Settings.site_dir`` (git-ignored, under YIWANG_HOME): ``dbt/index.html`` from ``dbt docs generate``
     (describing the public schemas) and ``gx/`` = the GX Data Docs. Returns the site's index.html."""
     import shutil
@@ -201,10 +234,18 @@ def build_schemas() -> Iterator[None]:
         yield
 
 
-def build_and_publish(settings: Settings | None = None, *, target: str | None = None, run_id: str | None = None,
-                      dbt_args: list[str] | None = None, freshness: bool = True, docs: bool = True,
-                      on_step: Any = None, accept_output_change: bool | None = None,
-                      as_of: dt.date | None = None) -> BuildOutcome:
+def build_and_publish(
+    settings: Settings | None = None,
+    *,
+    target: str | None = None,
+    run_id: str | None = None,
+    dbt_args: list[str] | None = None,
+    freshness: bool = True,
+    docs: bool = True,
+    on_step: Any = None,
+    accept_output_change: bool | None = None,
+    as_of: dt.date | None = None,
+) -> BuildOutcome:
     """What the build DAG does, in-process. Raises at the first failing step (StaleSourcesError, GateFailed,
     DbtRunError, OutputGateFailed); the public marts then stay as the last successful build left them.
 
@@ -223,12 +264,18 @@ def build_and_publish(settings: Settings | None = None, *, target: str | None = 
     out.raw_gate = run_raw_gate(settings)
     say("raw gate", f"passed, {out.raw_gate.quarantined} rows quarantined")
     with build_schemas():
-        run_dbt(dbt_args or ["build"], target=target, settings=settings,
-                dbt_vars={"as_of": as_of.isoformat()} if as_of else None)
+        run_dbt(
+            dbt_args or ["build"],
+            target=target,
+            settings=settings,
+            dbt_vars={"as_of": as_of.isoformat()} if as_of else None,
+        )
     say("dbt build", f"ok, as of {as_of.isoformat()}" if as_of else "ok")
     out.mart_gate = run_mart_gate(settings, schema_suffix=BUILD_SUFFIX)
     say("mart gate", "passed")
-    out.published = publish(run_id, out.mart_gate.to_dict(), settings, accept_output_change=accept_output_change)
+    out.published = publish(
+        run_id, out.mart_gate.to_dict(), settings, accept_output_change=accept_output_change
+    )
     say("publish", ", ".join(f"{k}={v}" for k, v in out.published.mart_row_counts.items()))
     if docs:
         out.docs = build_docs_site(settings, target=target)

@@ -160,7 +160,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         cfg = dict(cfg)
         kind = cfg.pop("kind", None)
         if kind not in ("sql", "http", "files"):
-            raise ConfigError(f"{sources_file}: system {system}: kind must be sql, http or files, not {kind!r}")
+            raise ConfigError(
+                f"{sources_file}: system {system}: kind must be sql, http or files, not {kind!r}"
+            )
         if "freshness_hours" in cfg:
             freshness[system] = float(cfg.pop("freshness_hours"))
         vals = {k: expand(str(v), env) if isinstance(v, str) else v for k, v in cfg.items()}
@@ -184,7 +186,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sources=sources,
         freshness_hours=freshness,
         dbt_tasks=_dbt_tasks(env.get("YIWANG_DBT_TASKS") or "model"),
-        publish_max_row_change=_share("YIWANG_PUBLISH_MAX_ROW_CHANGE", env.get("YIWANG_PUBLISH_MAX_ROW_CHANGE"), 0.2),
+        publish_max_row_change=_share(
+            "YIWANG_PUBLISH_MAX_ROW_CHANGE", env.get("YIWANG_PUBLISH_MAX_ROW_CHANGE"), 0.2
+        ),
         accept_output_change=_flag("YIWANG_ACCEPT_OUTPUT_CHANGE", env.get("YIWANG_ACCEPT_OUTPUT_CHANGE")),
         duckdb_memory_limit=_memory_limit(env.get("YIWANG_DUCKDB_MEMORY_LIMIT")),
         duckdb_temp_dir=Path(env.get("YIWANG_DUCKDB_TEMP_DIR") or home / "tmp" / "duckdb"),
@@ -195,7 +199,9 @@ def _memory_limit(value: str | None) -> str:
     """A DuckDB memory_limit: the value given ("4GB", "512MB"), else a third of the machine's memory."""
     if value:
         if not re.fullmatch(r"\s*\d+(?:\.\d+)?\s*(?:[KMGT]i?B|[KMGT]B?)\s*", value, flags=re.IGNORECASE):
-            raise ConfigError(f"YIWANG_DUCKDB_MEMORY_LIMIT must be a size such as 4GB or 512MB, not {value!r}")
+            raise ConfigError(
+                f"YIWANG_DUCKDB_MEMORY_LIMIT must be a size such as 4GB or 512MB, not {value!r}"
+            )
         return value.strip()
     import psutil
 

@@ -59,7 +59,9 @@ def write_snapshot(con: Any, settings: Settings, build_id: str, tables: list[tup
         for schema in sorted({s for s, _ in tables}):
             con.execute(f"create schema if not exists {alias}.{qident(schema)}")
         for schema, table in tables:
-            con.execute(f"create table {alias}.{qname(schema, table)} as select * from {qname(schema, table)}")
+            con.execute(
+                f"create table {alias}.{qname(schema, table)} as select * from {qname(schema, table)}"
+            )
         con.execute(f"checkpoint {alias}")
     finally:
         con.execute(f"detach {alias}")
@@ -74,7 +76,7 @@ def write_snapshot(con: Any, settings: Settings, build_id: str, tables: list[tup
 
 def _prune(folder: Path, keep: Path) -> None:
     snaps = sorted(folder.glob("marts-*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in [s for s in snaps if s != keep][KEEP - 1:]:
+    for old in [s for s in snaps if s != keep][KEEP - 1 :]:
         old.unlink(missing_ok=True)
 
 

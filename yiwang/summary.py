@@ -25,8 +25,10 @@ def ledger_by_system(tx: Tx, since: dt.datetime | None = None) -> list[tuple[Any
 
 
 def unreconciled_batches(tx: Tx) -> int:
-    return int(tx.scalar("select count(*) from ops.load_ledger where rows_read <> rows_landed + rows_quarantined")
-               or 0)
+    return int(
+        tx.scalar("select count(*) from ops.load_ledger where rows_read <> rows_landed + rows_quarantined")
+        or 0
+    )
 
 
 def raw_counts(tx: Tx) -> dict[str, int]:
@@ -57,13 +59,30 @@ def print_ledger(console: Console, since: dt.datetime | None = None) -> None:
         rows = ledger_by_system(tx, since)
         raw = raw_counts(tx)
         bad = unreconciled_batches(tx)
-    t = Table("system", "batches", "read", "landed", "new", "quarantined", "failed", "raw rows (total)",
-              title="loads" + (" (this run)" if since else " (all time)"))
+    t = Table(
+        "system",
+        "batches",
+        "read",
+        "landed",
+        "new",
+        "quarantined",
+        "failed",
+        "raw rows (total)",
+        title="loads" + (" (this run)" if since else " (all time)"),
+    )
     by_system = {r[0]: r[1:] for r in rows}
     for system in sorted(set(by_system) | set(raw)):
         batches, read, landed, new, quar, failed = by_system.get(system, (0, 0, 0, 0, 0, 0))
-        t.add_row(system, str(batches), str(read or 0), str(landed or 0), str(new or 0), str(quar or 0),
-                  str(failed or 0), str(raw.get(system, 0)))
+        t.add_row(
+            system,
+            str(batches),
+            str(read or 0),
+            str(landed or 0),
+            str(new or 0),
+            str(quar or 0),
+            str(failed or 0),
+            str(raw.get(system, 0)),
+        )
     console.print(t)
     console.print(
         "ledger reconciles (read = landed + quarantined) for every batch"
@@ -75,8 +94,10 @@ def print_ledger(console: Console, since: dt.datetime | None = None) -> None:
 def _last_build(tx: Tx) -> tuple[Any, ...] | None:
     if not tx.table_exists("ops", "build_log"):
         return None
-    rows = tx.query("select build_id, run_id, published_at, mart_row_counts from ops.build_log "
-                    "order by published_at desc limit 1")
+    rows = tx.query(
+        "select build_id, run_id, published_at, mart_row_counts from ops.build_log "
+        "order by published_at desc limit 1"
+    )
     return rows[0] if rows else None
 
 
@@ -96,8 +117,12 @@ def _project_size() -> dict[str, int]:
 
 
 def identity_counts(tx: Tx) -> dict[str, int]:
-    rows = tx.query("select table_name from information_schema.tables where table_schema = 'identity' order by 1")
-    return {f"identity.{t}": int(tx.scalar(f"select count(*) from {qname('identity', t)}") or 0) for (t,) in rows}
+    rows = tx.query(
+        "select table_name from information_schema.tables where table_schema = 'identity' order by 1"
+    )
+    return {
+        f"identity.{t}": int(tx.scalar(f"select count(*) from {qname('identity', t)}") or 0) for (t,) in rows
+    }
 
 
 def print_summary(console: Console, since: dt.datetime | None = None) -> None:
@@ -109,9 +134,11 @@ def print_summary(console: Console, since: dt.datetime | None = None) -> None:
         build = _last_build(tx)
         gate_cols = ["gate", "suite", "passed", "expectations ok", "rows", "quarantined"]
         gates = (  # the latest run of each gate (expectations/run.py writes ops.gate_log)
-            tx.query("select gate, suite, success, cast(successful as varchar) || '/' || cast(evaluated as varchar),"
-                     " rows_checked, rows_quarantined from ops.gate_log g where run_name = (select max(run_name)"
-                     " from ops.gate_log h where h.gate = g.gate) order by gate desc, suite")
+            tx.query(
+                "select gate, suite, success, cast(successful as varchar) || '/' || cast(evaluated as varchar),"
+                " rows_checked, rows_quarantined from ops.gate_log g where run_name = (select max(run_name)"
+                " from ops.gate_log h where h.gate = g.gate) order by gate desc, suite"
+            )
             if tx.table_exists("ops", "gate_log")
             else None
         )
@@ -124,8 +151,10 @@ def print_summary(console: Console, since: dt.datetime | None = None) -> None:
         console.print("dbt project: " + ", ".join(f"{n} {k}" for k, n in size.items()))
     if build:
         build_id, run_id, published_at, counts = build
-        console.print(f"last published build: {published_at:%Y-%m-%d %H:%M:%S} UTC ({run_id or build_id}): every "
-                      f"model built and every dbt test and mart gate passed; {len(json.loads(counts))} marts published")
+        console.print(
+            f"last published build: {published_at:%Y-%m-%d %H:%M:%S} UTC ({run_id or build_id}): every "
+            f"model built and every dbt test and mart gate passed; {len(json.loads(counts))} marts published"
+        )
     else:
         console.print("[yellow]no build has been published yet[/]")
     if gates:
@@ -140,6 +169,10 @@ def print_summary(console: Console, since: dt.datetime | None = None) -> None:
     if docs:
         console.print(f"GX Data Docs: {docs[0]}")
     site = settings.site_dir
-    for label, page in (("docs site", "index.html"), ("dbt docs", "dbt/index.html"), ("GX Data Docs (site)", "gx/index.html")):
+    for label, page in (
+        ("docs site", "index.html"),
+        ("dbt docs", "dbt/index.html"),
+        ("GX Data Docs (site)", "gx/index.html"),
+    ):
         if (site / page).exists():
             console.print(f"{label}: {site / page}")

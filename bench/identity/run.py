@@ -46,11 +46,16 @@ BIN = Path(sys.executable).parent
 YIWANG = str(BIN / "yiwang")
 DBT = str(BIN / "dbt")
 KEY = ["source_system", "source_table", "source_key"]
-RESIDENT_MODELS = ("int_residents_records_unioned int_residents_records_prepared int_residents_records_matched "
-                   "resident_key_registry resident_xref dim_resident resident_match_evidence resident_key_history")
+RESIDENT_MODELS = (
+    "int_residents_records_unioned int_residents_records_prepared int_residents_records_matched "
+    "resident_key_registry resident_xref dim_resident resident_match_evidence resident_key_history"
+)
 # The whole identity stage: residents, places (grids / estates), organisations and demands.
-IDENTITY_SELECTOR = ["path:models/intermediate/identity", "path:models/marts/identity",
-                     "path:models/marts/identity_places"]
+IDENTITY_SELECTOR = [
+    "path:models/intermediate/identity",
+    "path:models/marts/identity",
+    "path:models/marts/identity_places",
+]
 
 
 def free_port() -> int:
@@ -66,10 +71,17 @@ def extract(env: dict[str, str]) -> tuple[float, int]:
     import socket
 
     port = free_port()
-    env = dict(env, YIWANG_APPROVAL_URL=f"http://127.0.0.1:{port}/approval",
-               YIWANG_SERVICES_URL=f"http://127.0.0.1:{port}/services")
-    server = subprocess.Popen([YIWANG, "serve-sources", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        env,
+        YIWANG_APPROVAL_URL=f"http://127.0.0.1:{port}/approval",
+        YIWANG_SERVICES_URL=f"http://127.0.0.1:{port}/services",
+    )
+    server = subprocess.Popen(
+        [YIWANG, "serve-sources", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -85,8 +97,12 @@ def extract(env: dict[str, str]) -> tuple[float, int]:
 
 def bench_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(YIWANG_HOME=str(home), YIWANG_DUCKDB_PATH=str(home / "warehouse.duckdb"),
-               DBT_TARGET_PATH=str(home / "dbt_target"), DBT_LOG_PATH=str(home / "dbt_logs"))
+    env.update(
+        YIWANG_HOME=str(home),
+        YIWANG_DUCKDB_PATH=str(home / "warehouse.duckdb"),
+        DBT_TARGET_PATH=str(home / "dbt_target"),
+        DBT_LOG_PATH=str(home / "dbt_logs"),
+    )
     env.pop("YIWANG_WAREHOUSE_URL", None)
     env.setdefault("YIWANG_HMAC_KEY", "bench-identity-key")
     for var in ("YIWANG_APPROVAL_TOKEN", "YIWANG_SERVICES_API_KEY"):
@@ -95,17 +111,43 @@ def bench_env(home: Path) -> dict[str, str]:
 
 
 def dbt_run(env: dict[str, str], *select: str) -> tuple[float, int]:
-    return run_measured([DBT, "run", "--project-dir", str(REPO / "dbt_project"), "--profiles-dir",
-                         str(REPO / "dbt_project"), "--target", "duckdb", "--select", *select], env)
+    return run_measured(
+        [
+            DBT,
+            "run",
+            "--project-dir",
+            str(REPO / "dbt_project"),
+            "--profiles-dir",
+            str(REPO / "dbt_project"),
+            "--target",
+            "duckdb",
+            "--select",
+            *select,
+        ],
+        env,
+    )
 
 
 def build_for_identity(env: dict[str, str]) -> dict[str, tuple[float, int]]:
     """Only what the identity stage reads (seeds, the staging models upstream of it), then the whole stage."""
-    seed_s, seed_m = run_measured([DBT, "seed", "--project-dir", str(REPO / "dbt_project"), "--profiles-dir",
-                                   str(REPO / "dbt_project"), "--target", "duckdb"], env)
+    seed_s, seed_m = run_measured(
+        [
+            DBT,
+            "seed",
+            "--project-dir",
+            str(REPO / "dbt_project"),
+            "--profiles-dir",
+            str(REPO / "dbt_project"),
+            "--target",
+            "duckdb",
+        ],
+        env,
+    )
     up_s, up_m = dbt_run(env, *[f"+{s}" for s in IDENTITY_SELECTOR], "--exclude", *IDENTITY_SELECTOR)
-    return {"build (seeds + staging the identity stage reads)": (seed_s + up_s, max(seed_m, up_m)),
-            "identity stage, all identity models (first build)": identity_stage(env, whole=True)}
+    return {
+        "build (seeds + staging the identity stage reads)": (seed_s + up_s, max(seed_m, up_m)),
+        "identity stage, all identity models (first build)": identity_stage(env, whole=True),
+    }
 
 
 def identity_stage(env: dict[str, str], whole: bool = False) -> tuple[float, int]:
@@ -122,8 +164,15 @@ def read(db: Path, sql: str) -> pd.DataFrame:
 
 
 def table_exists(db: Path, schema: str, name: str) -> bool:
-    return bool(len(read(db, f"select 1 from information_schema.tables where table_schema = '{schema}' "
-                             f"and table_name = '{name}'")))
+    return bool(
+        len(
+            read(
+                db,
+                f"select 1 from information_schema.tables where table_schema = '{schema}' "
+                f"and table_name = '{name}'",
+            )
+        )
+    )
 
 
 # Party service records (dj_fwjl) name no one: they carry only the member id (dy_id) and follow their member
@@ -132,14 +181,23 @@ def table_exists(db: Path, schema: str, name: str) -> bool:
 NO_ATTRIBUTE_TABLES = {("party", "dj_fwjl")}
 
 
-def resident_scores(pred: pd.DataFrame, truth: pd.DataFrame, label: str, with_attributes_only: bool = True) -> dict:
+def resident_scores(
+    pred: pd.DataFrame, truth: pd.DataFrame, label: str, with_attributes_only: bool = True
+) -> dict:
     d = truth[KEY + ["person_id"]].dropna(subset=["person_id"]).merge(pred, on=KEY, how="inner")
     if with_attributes_only:
         d = d[[(a, b) not in NO_ATTRIBUTE_TABLES for a, b in zip(d["source_system"], d["source_table"])]]
     d = d.rename(columns={label: "pred", "person_id": "true"})
     pw, bc = pairwise(d), bcubed(d)
-    return {"records_scored": len(d), "pair_p": pw.precision, "pair_r": pw.recall, "pair_f1": pw.f1,
-            "b3_p": bc.precision, "b3_r": bc.recall, "b3_f1": bc.f1}
+    return {
+        "records_scored": len(d),
+        "pair_p": pw.precision,
+        "pair_r": pw.recall,
+        "pair_f1": pw.f1,
+        "b3_p": bc.precision,
+        "b3_r": bc.recall,
+        "b3_f1": bc.f1,
+    }
 
 
 def splink_baseline(db: Path) -> tuple[pd.DataFrame, float, int]:
@@ -147,12 +205,15 @@ def splink_baseline(db: Path) -> tuple[pd.DataFrame, float, int]:
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    df = read(db, """
+    df = read(
+        db,
+        """
         select record_ref, source_system, source_table, source_key, name_key, gender,
                strftime(birth_date, '%Y-%m-%d') as birth_date, id_hmac, phone_hmac, id_partial_hmac,
                estate_key, case when room is not null then estate_key || '|' || building || '|' || unit || '|' || room end as flat,
                member_id
-        from identity_work.int_residents_records_prepared""")
+        from identity_work.int_residents_records_prepared""",
+    )
     proc = psutil.Process()
     t0 = time.perf_counter()
     rss0 = proc.memory_info().rss
@@ -160,8 +221,12 @@ def splink_baseline(db: Path) -> tuple[pd.DataFrame, float, int]:
         link_type="dedupe_only",
         unique_id_column_name="record_ref",
         blocking_rules_to_generate_predictions=[
-            block_on("id_hmac"), block_on("name_key", "phone_hmac"), block_on("name_key", "birth_date"),
-            block_on("name_key", "flat"), block_on("name_key", "id_partial_hmac"), block_on("member_id"),
+            block_on("id_hmac"),
+            block_on("name_key", "phone_hmac"),
+            block_on("name_key", "birth_date"),
+            block_on("name_key", "flat"),
+            block_on("name_key", "id_partial_hmac"),
+            block_on("member_id"),
         ],
         comparisons=[
             cl.ExactMatch("id_hmac"),
@@ -193,26 +258,38 @@ def splink_baseline(db: Path) -> tuple[pd.DataFrame, float, int]:
 
 def other_entity_scores(db: Path, truth: pd.DataFrame) -> dict:
     res: dict[str, float] = {}
-    specs = [("grid_xref", "grid_code", "grid_code", label_accuracy),
-             ("estate_xref", "estate_key", "estate_id", majority_accuracy),
-             ("org_xref", "org_key", "org_id", majority_accuracy)]
+    specs = [
+        ("grid_xref", "grid_code", "grid_code", label_accuracy),
+        ("estate_xref", "estate_key", "estate_id", majority_accuracy),
+        ("org_xref", "org_key", "org_id", majority_accuracy),
+    ]
     for table, col, true_col, fn in specs:
         if table_exists(db, "identity", table):
-            x = read(db, f"select source_system, source_table, source_key, {col} as pred from identity.{table}")
+            x = read(
+                db, f"select source_system, source_table, source_key, {col} as pred from identity.{table}"
+            )
             x = x.drop_duplicates(KEY)
             d = truth[KEY + [true_col]].dropna(subset=[true_col]).rename(columns={true_col: "true"})
             d = d.merge(x, on=KEY, how="left")
             res[f"{table}.coverage"] = float(d["pred"].notna().mean()) if len(d) else float("nan")
             res[f"{table}.accuracy"] = fn(d)
     if table_exists(db, "identity", "demand_xref"):
-        x = read(db, "select source_system, source_table, source_key, demand_key as pred from identity.demand_xref")
-        d = truth[KEY + ["incident_id"]].dropna(subset=["incident_id"]).rename(columns={"incident_id": "true"})
+        x = read(
+            db, "select source_system, source_table, source_key, demand_key as pred from identity.demand_xref"
+        )
+        d = (
+            truth[KEY + ["incident_id"]]
+            .dropna(subset=["incident_id"])
+            .rename(columns={"incident_id": "true"})
+        )
         pw = pairwise(d.merge(x.drop_duplicates(KEY), on=KEY, how="inner"))
         res.update({"demand.pair_p": pw.precision, "demand.pair_r": pw.recall, "demand.pair_f1": pw.f1})
     return res
 
 
-def key_stability(before: pd.DataFrame, after: pd.DataFrame, keep: pd.DataFrame | None = None) -> tuple[float, int]:
+def key_stability(
+    before: pd.DataFrame, after: pd.DataFrame, keep: pd.DataFrame | None = None
+) -> tuple[float, int]:
     d = before.merge(after, on=KEY, suffixes=("_0", "_1"))
     if keep is not None:
         d = d.merge(keep, on=KEY)
@@ -223,15 +300,25 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", default="medium")
     ap.add_argument("--home", type=Path, default=Path("/tmp/yiwang-bench-identity"))
-    ap.add_argument("--reuse", action="store_true", help="keep an existing home (skip simulate/extract/build)")
+    ap.add_argument(
+        "--reuse", action="store_true", help="keep an existing home (skip simulate/extract/build)"
+    )
     ap.add_argument("--no-splink", action="store_true")
-    ap.add_argument("--splink", choices=["default", "tuned"], default="default",
-                    help="out-of-the-box Splink (default, as in the published figures) or the well-configured one "
-                         "of bench/identity/splink_tuned.py")
+    ap.add_argument(
+        "--splink",
+        choices=["default", "tuned"],
+        default="default",
+        help="out-of-the-box Splink (default, as in the published figures) or the well-configured one "
+        "of bench/identity/splink_tuned.py",
+    )
     ap.add_argument("--no-increment", action="store_true")
-    ap.add_argument("--build", choices=["all", "identity"], default="all",
-                    help="first build: the whole pipeline (`yiwang build`, default) or only the identity models "
-                         "and what they read (for `city`, where the whole build is not what is measured)")
+    ap.add_argument(
+        "--build",
+        choices=["all", "identity"],
+        default="all",
+        help="first build: the whole pipeline (`yiwang build`, default) or only the identity models "
+        "and what they read (for `city`, where the whole build is not what is measured)",
+    )
     a = ap.parse_args(argv)
     home = a.home
     env = bench_env(home)
@@ -275,19 +362,26 @@ def main(argv: list[str] | None = None) -> int:
 
         simulator.simulate_increment(home / "sources", fraction=0.01)
         extract(env)
-        prepared_before = read(db, "select record_ref, source_system, source_table, source_key, name_key, "
-                                   "id_hmac, phone_hmac, phone2_hmac, birth_date, estate_key, building, unit, room "
-                                   "from identity_work.int_residents_records_prepared")
+        prepared_before = read(
+            db,
+            "select record_ref, source_system, source_table, source_key, name_key, "
+            "id_hmac, phone_hmac, phone2_hmac, birth_date, estate_key, building, unit, room "
+            "from identity_work.int_residents_records_prepared",
+        )
         times["identity stage (after 1% increment)"] = identity_stage(env, whole=True)
         keys_2 = read(db, "select * from identity.resident_xref")
-        prepared_after = read(db, "select record_ref, source_system, source_table, source_key, name_key, "
-                                  "id_hmac, phone_hmac, phone2_hmac, birth_date, estate_key, building, unit, room "
-                                  "from identity_work.int_residents_records_prepared")
+        prepared_after = read(
+            db,
+            "select record_ref, source_system, source_table, source_key, name_key, "
+            "id_hmac, phone_hmac, phone2_hmac, birth_date, estate_key, building, unit, room "
+            "from identity_work.int_residents_records_prepared",
+        )
         truth2 = pd.read_parquet(home / "sources" / "truth" / "records.parquet")
         cols = [c for c in prepared_before.columns if c not in KEY + ["record_ref"]]
-        m = prepared_after.merge(prepared_before, on=KEY + ["record_ref"], how="left", suffixes=("", "_b"),
-                                 indicator=True)
-        changed = (m["_merge"] == "left_only")
+        m = prepared_after.merge(
+            prepared_before, on=KEY + ["record_ref"], how="left", suffixes=("", "_b"), indicator=True
+        )
+        changed = m["_merge"] == "left_only"
         for c in cols:
             changed |= ~((m[c] == m[c + "_b"]) | (m[c].isna() & m[c + "_b"].isna()))
         touched = m.loc[changed, KEY].merge(truth2[KEY + ["person_id"]], on=KEY, how="left")
@@ -296,15 +390,30 @@ def main(argv: list[str] | None = None) -> int:
         untouched = t[t["person_id"].notna() & ~t["person_id"].isin(touched_persons)][KEY]
         stab_inc, n_inc = key_stability(keys_1, keys_2, untouched)
         stab_all, _ = key_stability(keys_1, keys_2)
-        inc = {"new_or_changed_records": int(changed.sum()), "touched_persons": len(touched_persons),
-               "stable_untouched": stab_inc, "records_untouched": n_inc, "stable_all_previous": stab_all,
-               "after": resident_scores(keys_2, truth2, "resident_key")}
+        inc = {
+            "new_or_changed_records": int(changed.sum()),
+            "touched_persons": len(touched_persons),
+            "stable_untouched": stab_inc,
+            "records_untouched": n_inc,
+            "stable_all_previous": stab_all,
+            "after": resident_scores(keys_2, truth2, "resident_key"),
+        }
 
-    results = {"scale": a.scale, "records": n_records, "ours": ours, "ours_all_records": ours_all,
-               "splink": splink, "others": others,
-               "stability_rebuild": stab_rebuild, "stability_rebuild_records": n_rebuild, "increment": inc,
-               "times": {k: {"seconds": s, "peak_rss_mb": m / 2**20} for k, (s, m) in times.items()}}
-    (home / "identity_bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    results = {
+        "scale": a.scale,
+        "records": n_records,
+        "ours": ours,
+        "ours_all_records": ours_all,
+        "splink": splink,
+        "others": others,
+        "stability_rebuild": stab_rebuild,
+        "stability_rebuild_records": n_rebuild,
+        "increment": inc,
+        "times": {k: {"seconds": s, "peak_rss_mb": m / 2**20} for k, (s, m) in times.items()},
+    }
+    (home / "identity_bench.json").write_text(
+        json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
     print_table(results)
     return 0
 
@@ -313,17 +422,27 @@ def print_table(r: dict) -> None:
     print(f"\nidentity benchmark — scale {r['scale']}, {r['records']:,} person records\n")
     o, s = r["ours"], r["splink"]
     print(f"{'resident matching':<26}{'yiwang':>10}{'splink 5':>10}{'ratio':>8}")
-    for k, lbl in [("pair_p", "pairwise precision"), ("pair_r", "pairwise recall"), ("pair_f1", "pairwise F1"),
-                   ("b3_p", "B-cubed precision"), ("b3_r", "B-cubed recall"), ("b3_f1", "B-cubed F1")]:
+    for k, lbl in [
+        ("pair_p", "pairwise precision"),
+        ("pair_r", "pairwise recall"),
+        ("pair_f1", "pairwise F1"),
+        ("b3_p", "B-cubed precision"),
+        ("b3_r", "B-cubed recall"),
+        ("b3_f1", "B-cubed F1"),
+    ]:
         sv = f"{s[k]:10.4f}" if s else f"{'-':>10}"
         ratio = f"{o[k] / s[k]:8.3f}" if s and s[k] else f"{'-':>8}"
         print(f"{lbl:<26}{o[k]:10.4f}{sv}{ratio}")
-    print(f"{'records scored':<26}{o['records_scored']:10,}  (records with a person attribute; party service "
-          f"records, which carry only dy_id, left out)")
+    print(
+        f"{'records scored':<26}{o['records_scored']:10,}  (records with a person attribute; party service "
+        f"records, which carry only dy_id, left out)"
+    )
     if r.get("ours_all_records"):
         oa = r["ours_all_records"]
-        print(f"yiwang on all {oa['records_scored']:,} person-bearing records: B-cubed P/R/F1 "
-              f"{oa['b3_p']:.4f} / {oa['b3_r']:.4f} / {oa['b3_f1']:.4f}, pairwise F1 {oa['pair_f1']:.4f}")
+        print(
+            f"yiwang on all {oa['records_scored']:,} person-bearing records: B-cubed P/R/F1 "
+            f"{oa['b3_p']:.4f} / {oa['b3_r']:.4f} / {oa['b3_f1']:.4f}, pairwise F1 {oa['pair_f1']:.4f}"
+        )
     if r["others"]:
         print("\nother entities")
         for k, v in r["others"].items():
@@ -333,17 +452,23 @@ def print_table(r: dict) -> None:
         print(f"  {k:<40}{v['seconds']:9.1f} s {v['peak_rss_mb']:9.0f} MB peak RSS")
     t = r["times"]
     if "resident models alone (rebuild)" in t and "splink 5 (train+predict+cluster)" in t:
-        print(f"  splink / yiwang resident-matching time ratio: "
-              f"{t['splink 5 (train+predict+cluster)']['seconds'] / t['resident models alone (rebuild)']['seconds']:.2f}"
-              " (yiwang's includes normalising, pseudonymising and the key registry / evidence / history tables)")
-    print(f"\nkey stability, rebuild with nothing changed: {r['stability_rebuild']:.4%} "
-          f"of {r['stability_rebuild_records']:,} records")
+        print(
+            f"  splink / yiwang resident-matching time ratio: "
+            f"{t['splink 5 (train+predict+cluster)']['seconds'] / t['resident models alone (rebuild)']['seconds']:.2f}"
+            " (yiwang's includes normalising, pseudonymising and the key registry / evidence / history tables)"
+        )
+    print(
+        f"\nkey stability, rebuild with nothing changed: {r['stability_rebuild']:.4%} "
+        f"of {r['stability_rebuild_records']:,} records"
+    )
     if r["increment"]:
         i = r["increment"]
-        print(f"key stability after a 1% increment: {i['stable_untouched']:.4%} of {i['records_untouched']:,} "
-              f"records of untouched residents ({i['touched_persons']:,} residents touched by "
-              f"{i['new_or_changed_records']:,} new/changed records; all previous records: "
-              f"{i['stable_all_previous']:.4%}); B-cubed F1 after: {i['after']['b3_f1']:.4f}")
+        print(
+            f"key stability after a 1% increment: {i['stable_untouched']:.4%} of {i['records_untouched']:,} "
+            f"records of untouched residents ({i['touched_persons']:,} residents touched by "
+            f"{i['new_or_changed_records']:,} new/changed records; all previous records: "
+            f"{i['stable_all_previous']:.4%}); B-cubed F1 after: {i['after']['b3_f1']:.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -51,12 +51,20 @@ def _workers(world: World) -> pd.DataFrame:
     zt = np.where(np.arange(n) < serving, "在岗", "离岗")
     keys = np.array([f"WGY{i:06d}" for i in range(1, n + 1)], dtype=object)
     start = office_times(rng, n, world.start, world.end)
-    out = pd.DataFrame({
-        "wgy_id": keys, "xm": p["name"].to_numpy(), "sfzh": p["id_no"].to_numpy(), "sjhm": p["phone"].to_numpy(),
-        "wgbm": wgbm, "rylx": np.where(rng.random(n) < 0.7, "专职", "兼职"), "sgzs": rng.random(n) < 0.35,
-        "rzrq": fmt_date(start - (rng.integers(0, 3000, size=n)).astype("timedelta64[D]")), "zt": zt,
-        "update_time": fmt_local(start),
-    })
+    out = pd.DataFrame(
+        {
+            "wgy_id": keys,
+            "xm": p["name"].to_numpy(),
+            "sfzh": p["id_no"].to_numpy(),
+            "sjhm": p["phone"].to_numpy(),
+            "wgbm": wgbm,
+            "rylx": np.where(rng.random(n) < 0.7, "专职", "兼职"),
+            "sgzs": rng.random(n) < 0.35,
+            "rzrq": fmt_date(start - (rng.integers(0, 3000, size=n)).astype("timedelta64[D]")),
+            "zt": zt,
+            "update_time": fmt_local(start),
+        }
+    )
     world.add_truth(SYSTEM, "wg_wgy", keys, person_id=p["person_id"].to_numpy(), grid_code=wgbm)
     return out
 
@@ -69,15 +77,25 @@ def _grids(world: World, workers: pd.DataFrame) -> pd.DataFrame:
     hs = persons.drop_duplicates("household").groupby("grid_code").size()
     on_duty = workers[workers["zt"] == "在岗"].drop_duplicates("wgbm").set_index("wgbm")["wgy_id"]
     n = len(lk)
-    out = pd.DataFrame({
-        "wgbm": lk["grid_code"], "wgmc": lk["wgmc"], "sqbm": lk["community_code"], "sqmc": lk["community_name"],
-        "jdbm": lk["jdbm"], "jdmc": lk["street_name"], "wglx": lk["wglx"],
-        "hs": hs.reindex(lk["grid_code"]).fillna(0).astype(int).to_numpy(),
-        "rks": rks.reindex(lk["grid_code"]).fillna(0).astype(int).to_numpy(),
-        "wgy_id": on_duty.reindex(lk["grid_code"]).astype(object).where(lambda s: s.notna(), None).to_numpy(),
-        "bj_wkt": lk["wkt"],
-        "update_time": fmt_local(office_times(rng, n, world.start, world.end)),
-    })
+    out = pd.DataFrame(
+        {
+            "wgbm": lk["grid_code"],
+            "wgmc": lk["wgmc"],
+            "sqbm": lk["community_code"],
+            "sqmc": lk["community_name"],
+            "jdbm": lk["jdbm"],
+            "jdmc": lk["street_name"],
+            "wglx": lk["wglx"],
+            "hs": hs.reindex(lk["grid_code"]).fillna(0).astype(int).to_numpy(),
+            "rks": rks.reindex(lk["grid_code"]).fillna(0).astype(int).to_numpy(),
+            "wgy_id": on_duty.reindex(lk["grid_code"])
+            .astype(object)
+            .where(lambda s: s.notna(), None)
+            .to_numpy(),
+            "bj_wkt": lk["wkt"],
+            "update_time": fmt_local(office_times(rng, n, world.start, world.end)),
+        }
+    )
     world.add_truth(SYSTEM, "wg_grid", out["wgbm"].to_numpy(), grid_code=out["wgbm"].to_numpy())
     return out
 
@@ -107,24 +125,34 @@ def _residents(world: World) -> pd.DataFrame:
     sjhm = p["phone"].to_numpy().copy()
     sjhm[rng.random(n) < 0.04] = None
     births = p["birth"].to_numpy().astype("datetime64[D]")
-    out = pd.DataFrame({
-        "rkid": keys,
-        "xm": pf.names(world, SYSTEM, "wg_syrk", keys, p["name"].to_numpy()),
-        "sfzh": pf.id_numbers(world, SYSTEM, "wg_syrk", "sfzh", keys, p["id_no"].to_numpy()),
-        "sjhm": pf.phones(world, SYSTEM, "wg_syrk", "sjhm", keys, sjhm),
-        "xb": p["sex"].to_numpy(), "csrq": fmt_date(births),
-        "jzdz": pf.addresses(world, SYSTEM, "wg_syrk", "jzdz", keys, estate_idx, ld, dy, fh),
-        "wgbm": wgbm, "jzlx": p["jzlx"].to_numpy(), "tsbq": p["tsbq"].to_numpy(),
-        "djsj": fmt_local(reg), "sfsc": is_old.astype(int), "update_time": fmt_local(upd),
-    })
+    out = pd.DataFrame(
+        {
+            "rkid": keys,
+            "xm": pf.names(world, SYSTEM, "wg_syrk", keys, p["name"].to_numpy()),
+            "sfzh": pf.id_numbers(world, SYSTEM, "wg_syrk", "sfzh", keys, p["id_no"].to_numpy()),
+            "sjhm": pf.phones(world, SYSTEM, "wg_syrk", "sjhm", keys, sjhm),
+            "xb": p["sex"].to_numpy(),
+            "csrq": fmt_date(births),
+            "jzdz": pf.addresses(world, SYSTEM, "wg_syrk", "jzdz", keys, estate_idx, ld, dy, fh),
+            "wgbm": wgbm,
+            "jzlx": p["jzlx"].to_numpy(),
+            "tsbq": p["tsbq"].to_numpy(),
+            "djsj": fmt_local(reg),
+            "sfsc": is_old.astype(int),
+            "update_time": fmt_local(upd),
+        }
+    )
     out = out.iloc[np.argsort(keys, kind="stable")].reset_index(drop=True)
     est_id = world.geo.estates["estate_id"].to_numpy()[estate_idx]
-    world.add_truth(SYSTEM, "wg_syrk", keys, person_id=p["person_id"].to_numpy(), grid_code=wgbm, estate_id=est_id)
+    world.add_truth(
+        SYSTEM, "wg_syrk", keys, person_id=p["person_id"].to_numpy(), grid_code=wgbm, estate_id=est_id
+    )
     return out
 
 
-def _on_time_effect(world: World, inc: pd.DataFrame, workers: pd.DataFrame, wgbm: np.ndarray, closed: np.ndarray,
-                    lift: float) -> np.ndarray:
+def _on_time_effect(
+    world: World, inc: pd.DataFrame, workers: pd.DataFrame, wgbm: np.ndarray, closed: np.ndarray, lift: float
+) -> np.ndarray:
     """Durations with the certified-worker on-time effect (simulator.effects); records the truth."""
     certified = certified_grids(workers)
     treated = np.isin(inc["grid_code"].to_numpy().astype(str), list(certified))
@@ -132,10 +160,14 @@ def _on_time_effect(world: World, inc: pd.DataFrame, workers: pd.DataFrame, wgbm
     limit_s = inc["limit_hours"].to_numpy().astype(np.int64) * 3600
     took = on_time_durations(world.rng("effects", "on_time"), limit_s, treated, has_code, closed, lift)
     on_time = closed & (took <= limit_s)
-    truth = {"definition": "share of closed grid events (jasj not null) with jasj <= clsx; certified grid = "
-                           "a wg_wgy worker with zt=在岗, rylx=专职, sgzs=true",
-             "lift": lift, "base_on_time_share": ON_TIME_BASE, "certified_grids": len(certified),
-             "grids": int(len(world.geo.grids))}
+    truth = {
+        "definition": "share of closed grid events (jasj not null) with jasj <= clsx; certified grid = "
+        "a wg_wgy worker with zt=在岗, rylx=专职, sgzs=true",
+        "lift": lift,
+        "base_on_time_share": ON_TIME_BASE,
+        "certified_grids": len(certified),
+        "grids": int(len(world.geo.grids)),
+    }
     for label, m in (("certified", treated), ("other", ~treated)):
         for scope, s in (("all", np.ones_like(has_code)), ("with_grid_code", has_code)):
             c = closed & m & s
@@ -155,8 +187,11 @@ def _events(world: World, workers: pd.DataFrame | None = None) -> tuple[pd.DataF
     keys = np.array([f"SJ{d.replace('-', '')}{i:07d}" for i, d in enumerate(day, start=1)], dtype=object)
     persons = world.pop.persons
     reporter = inc["reporter"].to_numpy()
-    sjly = rng.choice(np.array(["网格员巡查", "居民上报", "12345转办", "视频发现", "部门移交"], dtype=object), size=n,
-                      p=[0.45, 0.25, 0.15, 0.1, 0.05])
+    sjly = rng.choice(
+        np.array(["网格员巡查", "居民上报", "12345转办", "视频发现", "部门移交"], dtype=object),
+        size=n,
+        p=[0.45, 0.25, 0.15, 0.1, 0.05],
+    )
     by_resident = (sjly == "居民上报") & (reporter >= 0)
     rep = np.where(by_resident, reporter, 0)
     sbr_xm = np.where(by_resident, persons["name"].to_numpy()[rep], None)
@@ -164,12 +199,22 @@ def _events(world: World, workers: pd.DataFrame | None = None) -> tuple[pd.DataF
     place = place_text(world, inc)
     minor = inc["minor_name"].to_numpy()
     verbs = ["巡查发现", "居民反映", "现场发现", "群众来电称"]
-    sjms = np.array([f"{verbs[i % 4]}{pl}{m}，需处置。" for i, (pl, m) in enumerate(zip(place, minor))], dtype=object)
+    sjms = np.array(
+        [f"{verbs[i % 4]}{pl}{m}，需处置。" for i, (pl, m) in enumerate(zip(place, minor))], dtype=object
+    )
     lbdm = inc["category_code"].to_numpy().astype(object)
     known = set(world.categories["category_code"])
     unknown_codes = [c for c in ["0199", "1190", "9901", "0850", "1299"] if c not in known]
-    lbdm, _ = dirty_column(world, SYSTEM, "wg_sj", "lbdm", "category", lbdm, keys,
-                           lambda v, k, i: unknown_codes[i % len(unknown_codes)] if k == "category_unknown_code" else "")
+    lbdm, _ = dirty_column(
+        world,
+        SYSTEM,
+        "wg_sj",
+        "lbdm",
+        "category",
+        lbdm,
+        keys,
+        lambda v, k, i: unknown_codes[i % len(unknown_codes)] if k == "category_unknown_code" else "",
+    )
     jd, wd = points_in_grids(rng, world.geo.grids, inc["grid_code"].to_numpy())
     no_point = rng.random(n) < 0.08
     jd, wd = np.where(no_point, np.nan, jd), np.where(no_point, np.nan, wd)
@@ -188,9 +233,22 @@ def _events(world: World, workers: pd.DataFrame | None = None) -> tuple[pd.DataF
     if lift > 0 and workers is not None:
         took = _on_time_effect(world, inc, workers, wgbm, closed, lift)
     jasj = np.where(closed, add_seconds(t, took), np.datetime64("NaT"))
-    myd = np.where(final == 8, rng.choice(np.array(["满意", "基本满意", "不满意"], dtype=object), size=n, p=[0.7, 0.2, 0.1]), None)
-    myd, _ = dirty_column(world, SYSTEM, "wg_sj", "myd", "satisfaction", myd, keys,
-                          lambda v, k, i: dirt.MYD_CODES[v], eligible=pd.notna(myd))
+    myd = np.where(
+        final == 8,
+        rng.choice(np.array(["满意", "基本满意", "不满意"], dtype=object), size=n, p=[0.7, 0.2, 0.1]),
+        None,
+    )
+    myd, _ = dirty_column(
+        world,
+        SYSTEM,
+        "wg_sj",
+        "myd",
+        "satisfaction",
+        myd,
+        keys,
+        lambda v, k, i: dirt.MYD_CODES[v],
+        eligible=pd.notna(myd),
+    )
     # Workflow steps up to the current status.
     whistle = rng.random(n) < 0.1
     n_steps = np.where(whistle, final + 2 * (final >= 2), final).astype(int)
@@ -199,33 +257,75 @@ def _events(world: World, workers: pd.DataFrame | None = None) -> tuple[pd.DataF
     whistle_names = np.array(WHISTLE_STEPS, dtype=object)
     ev = np.repeat(np.arange(n), n_steps)
     pos = np.arange(len(ev)) - np.repeat(np.cumsum(n_steps) - n_steps, n_steps)
-    hj = np.where(whistle[ev], whistle_names[np.minimum(pos, len(WHISTLE_STEPS) - 1)],
-                  step_names[np.minimum(pos, len(STEPS) - 1)])
+    hj = np.where(
+        whistle[ev],
+        whistle_names[np.minimum(pos, len(WHISTLE_STEPS) - 1)],
+        step_names[np.minimum(pos, len(STEPS) - 1)],
+    )
     extra = rng.random(len(ev)) < 0.03
     hj = np.where(extra & (pos > 1), rng.choice(np.array(["退回", "延期"], dtype=object), size=len(ev)), hj)
     span = np.maximum((jasj - t).astype("timedelta64[s]").astype(np.int64), 3600)
     span = np.where(closed, span, 86400)
-    czsj = add_seconds(t[ev], (span[ev] * (pos + rng.random(len(ev)) * 0.5) / (n_steps[ev] + 1)).astype(np.int64))
+    czsj = add_seconds(
+        t[ev], (span[ev] * (pos + rng.random(len(ev)) * 0.5) / (n_steps[ev] + 1)).astype(np.int64)
+    )
     grid_lk = grid_lookup(world)
     grid_units = grid_lk["wgmc"].reindex(inc["grid_code"].to_numpy()).to_numpy()
     dept_names = depts["dept_name"].to_numpy()[inc["dept_idx"].to_numpy()]
     at_grid = np.isin(hj, ["上报", "核查", "评价", "反馈"])
     czdw = np.where(at_grid, grid_units[ev], dept_names[ev])
     m = len(ev)
-    czr = np.array([s + g for s, g in zip(sample_surnames(rng, m, world.names),
-                                          sample_given_names(rng, rng.choice(np.array(["男", "女"]), size=m), world.names))],
-                   dtype=object)
+    czr = np.array(
+        [
+            s + g
+            for s, g in zip(
+                sample_surnames(rng, m, world.names),
+                sample_given_names(rng, rng.choice(np.array(["男", "女"]), size=m), world.names),
+            )
+        ],
+        dtype=object,
+    )
     bz = np.where(rng.random(m) < 0.3, "已按要求处理", None)
-    steps = pd.DataFrame({"lzid": [f"{keys[e]}{p + 1:02d}" for e, p in zip(ev, pos)], "sjbh": keys[ev], "hj": hj,
-                          "czdw": czdw, "czr": czr, "czsj": fmt_local(czsj), "bz": bz})
+    steps = pd.DataFrame(
+        {
+            "lzid": [f"{keys[e]}{p + 1:02d}" for e, p in zip(ev, pos)],
+            "sjbh": keys[ev],
+            "hj": hj,
+            "czdw": czdw,
+            "czr": czr,
+            "czsj": fmt_local(czsj),
+            "bz": bz,
+        }
+    )
     last = pd.Series(czsj).groupby(ev).max().to_numpy()
-    events = pd.DataFrame({
-        "sjbh": keys, "sjly": sjly, "lbdm": lbdm, "sjms": sjms, "fsdz": place, "jd": jd, "wd": wd, "wgbm": wgbm,
-        "sbr_xm": sbr_xm, "sbr_dh": sbr_dh, "czbm_uscc": czbm, "zt": zt, "sbsj": fmt_local(t),
-        "clsx": fmt_local(deadline), "jasj": fmt_local(jasj.astype("datetime64[s]")), "myd": myd,
-        "update_time": fmt_local(np.maximum(last, t).astype("datetime64[s]")),
-    })
-    world.add_truth(SYSTEM, "wg_sj", keys, grid_code=inc["grid_code"].to_numpy(),
-                    incident_id=inc["incident_id"].to_numpy(), org_id=np.where(pd.notna(czbm), depts["uscc"].to_numpy()[inc["dept_idx"].to_numpy()], None),
-                    estate_id=world.geo.estates["estate_id"].to_numpy()[inc["estate_idx"].to_numpy()])
+    events = pd.DataFrame(
+        {
+            "sjbh": keys,
+            "sjly": sjly,
+            "lbdm": lbdm,
+            "sjms": sjms,
+            "fsdz": place,
+            "jd": jd,
+            "wd": wd,
+            "wgbm": wgbm,
+            "sbr_xm": sbr_xm,
+            "sbr_dh": sbr_dh,
+            "czbm_uscc": czbm,
+            "zt": zt,
+            "sbsj": fmt_local(t),
+            "clsx": fmt_local(deadline),
+            "jasj": fmt_local(jasj.astype("datetime64[s]")),
+            "myd": myd,
+            "update_time": fmt_local(np.maximum(last, t).astype("datetime64[s]")),
+        }
+    )
+    world.add_truth(
+        SYSTEM,
+        "wg_sj",
+        keys,
+        grid_code=inc["grid_code"].to_numpy(),
+        incident_id=inc["incident_id"].to_numpy(),
+        org_id=np.where(pd.notna(czbm), depts["uscc"].to_numpy()[inc["dept_idx"].to_numpy()], None),
+        estate_id=world.geo.estates["estate_id"].to_numpy()[inc["estate_idx"].to_numpy()],
+    )
     return events, steps

@@ -15,7 +15,14 @@ from simulator.timegen import add_seconds, fmt_local, office_times
 from simulator.world import World, grid_lookup
 
 SYSTEM = "hotline"
-CONSULT_TOPICS = ["社保缴费咨询", "公积金提取咨询", "户籍办理咨询", "医保报销咨询", "入学政策咨询", "办事指南咨询"]
+CONSULT_TOPICS = [
+    "社保缴费咨询",
+    "公积金提取咨询",
+    "户籍办理咨询",
+    "医保报销咨询",
+    "入学政策咨询",
+    "办事指南咨询",
+]
 
 
 def build_tickets(world: World) -> pd.DataFrame:
@@ -34,7 +41,9 @@ def build_tickets(world: World) -> pd.DataFrame:
     cons_person = adults[rng.integers(0, len(adults), size=n_cons)]
     person = np.concatenate([np.where(ti["reporter"] >= 0, ti["reporter"], ti["person_idx"]), cons_person])
     anonymous = rng.random(n) < 0.15
-    t_inc = add_seconds(ti["time"].to_numpy(), rng.integers(0, 86400, size=n_inc) + np.where(is_repeat, 3 * 86400, 0))
+    t_inc = add_seconds(
+        ti["time"].to_numpy(), rng.integers(0, 86400, size=n_inc) + np.where(is_repeat, 3 * 86400, 0)
+    )
     ldsj = np.concatenate([t_inc, office_times(rng, n_cons, world.start, world.end)])
     ldsj = np.minimum(ldsj, np.datetime64(str(world.end) + "T23:59:59"))
     order = np.argsort(ldsj, kind="stable")
@@ -45,11 +54,22 @@ def build_tickets(world: World) -> pd.DataFrame:
     keys[order] = [f"GD{day[o].replace('-', '')}{i:07d}" for i, o in enumerate(order, start=1)]
     p = persons.iloc[person]
     place = np.concatenate([place_text(world, ti), np.full(n_cons, None, dtype=object)])
-    minor = np.concatenate([ti["minor_name"].to_numpy(), np.array(CONSULT_TOPICS, dtype=object)[rng.integers(0, 6, size=n_cons)]])
-    sqlx = np.concatenate([rng.choice(np.array(["投诉", "求助", "举报"], dtype=object), size=n_inc, p=[0.6, 0.3, 0.1]),
-                           rng.choice(np.array(["咨询", "建议", "表扬"], dtype=object), size=n_cons, p=[0.8, 0.15, 0.05])])
-    nr = np.array([f"市民来电反映：{pl}{m}，希望尽快处理。" if pl else f"市民{m}，已告知相关政策。"
-                   for pl, m in zip(place, minor)], dtype=object)
+    minor = np.concatenate(
+        [ti["minor_name"].to_numpy(), np.array(CONSULT_TOPICS, dtype=object)[rng.integers(0, 6, size=n_cons)]]
+    )
+    sqlx = np.concatenate(
+        [
+            rng.choice(np.array(["投诉", "求助", "举报"], dtype=object), size=n_inc, p=[0.6, 0.3, 0.1]),
+            rng.choice(np.array(["咨询", "建议", "表扬"], dtype=object), size=n_cons, p=[0.8, 0.15, 0.05]),
+        ]
+    )
+    nr = np.array(
+        [
+            f"市民来电反映：{pl}{m}，希望尽快处理。" if pl else f"市民{m}，已告知相关政策。"
+            for pl, m in zip(place, minor)
+        ],
+        dtype=object,
+    )
     lk = grid_lookup(world)
     inc_grid = np.concatenate([ti["grid_code"].to_numpy(), np.full(n_cons, None, dtype=object)])
     has_grid = pd.notna(inc_grid)
@@ -62,9 +82,18 @@ def build_tickets(world: World) -> pd.DataFrame:
     blsx = np.where(dispatched, add_seconds(ldsj, limit * 3600 + 86400), np.datetime64("NaT"))
     age_days = (np.datetime64(world.end) - ldsj.astype("datetime64[D]")).astype(int)
     closed = (age_days > 10) | (rng.random(n) < 0.5)
-    bjsj = np.where(closed, add_seconds(ldsj, (limit * 3600 * rng.uniform(0.2, 1.3, size=n)).astype(np.int64)), np.datetime64("NaT"))
-    hfjg = np.where(closed, rng.choice(np.array(["满意", "基本满意", "不满意", "未回访"], dtype=object), size=n,
-                                       p=[0.6, 0.2, 0.1, 0.1]), None)
+    bjsj = np.where(
+        closed,
+        add_seconds(ldsj, (limit * 3600 * rng.uniform(0.2, 1.3, size=n)).astype(np.int64)),
+        np.datetime64("NaT"),
+    )
+    hfjg = np.where(
+        closed,
+        rng.choice(
+            np.array(["满意", "基本满意", "不满意", "未回访"], dtype=object), size=n, p=[0.6, 0.2, 0.1, 0.1]
+        ),
+        None,
+    )
     first_ticket = {}
     cfgd = np.full(n, None, dtype=object)
     inc_ids = np.concatenate([ti["incident_id"].to_numpy(), np.full(n_cons, None, dtype=object)])
@@ -75,27 +104,49 @@ def build_tickets(world: World) -> pd.DataFrame:
         if rng.random() < 0.6:
             cfgd[i] = first_ticket[inc_ids[i]]
     last = np.where(closed, bjsj, np.where(dispatched, pdsj, ldsj)).astype("datetime64[s]")
-    tickets = pd.DataFrame({
-        "gdbh": keys, "ldsj": fmt_local(ldsj),
-        "qd": rng.choice(np.array(["电话", "网站", "微信", "APP", "融媒体", "领导信箱"], dtype=object), size=n,
-                         p=[0.7, 0.06, 0.12, 0.07, 0.03, 0.02]),
-        "ldr": np.where(anonymous, None, p["name"].to_numpy()),
-        "lddh": np.where(anonymous & (rng.random(n) < 0.5), None, p["phone"].to_numpy()),
-        "sqlx": sqlx, "sqlb": minor, "nr": nr, "dz": place,
-        "jdmc": np.where(has_grid, g_rows["street_name"].to_numpy(), None),
-        "sqmc": np.where(has_grid & (rng.random(n) < 0.8), g_rows["community_name"].to_numpy(), None),
-        "cbdw": np.where(dispatched, depts["dept_name"].to_numpy()[dept], None),
-        "pdsj": fmt_local(pdsj.astype("datetime64[s]")), "blsx": fmt_local(blsx.astype("datetime64[s]")),
-        "bjsj": fmt_local(bjsj.astype("datetime64[s]")), "hfjg": hfjg, "cfgd": cfgd,
-        "gxsj": fmt_local(last + np.timedelta64(60, "s")),
-        "_day": day,
-    })
+    tickets = pd.DataFrame(
+        {
+            "gdbh": keys,
+            "ldsj": fmt_local(ldsj),
+            "qd": rng.choice(
+                np.array(["电话", "网站", "微信", "APP", "融媒体", "领导信箱"], dtype=object),
+                size=n,
+                p=[0.7, 0.06, 0.12, 0.07, 0.03, 0.02],
+            ),
+            "ldr": np.where(anonymous, None, p["name"].to_numpy()),
+            "lddh": np.where(anonymous & (rng.random(n) < 0.5), None, p["phone"].to_numpy()),
+            "sqlx": sqlx,
+            "sqlb": minor,
+            "nr": nr,
+            "dz": place,
+            "jdmc": np.where(has_grid, g_rows["street_name"].to_numpy(), None),
+            "sqmc": np.where(has_grid & (rng.random(n) < 0.8), g_rows["community_name"].to_numpy(), None),
+            "cbdw": np.where(dispatched, depts["dept_name"].to_numpy()[dept], None),
+            "pdsj": fmt_local(pdsj.astype("datetime64[s]")),
+            "blsx": fmt_local(blsx.astype("datetime64[s]")),
+            "bjsj": fmt_local(bjsj.astype("datetime64[s]")),
+            "hfjg": hfjg,
+            "cfgd": cfgd,
+            "gxsj": fmt_local(last + np.timedelta64(60, "s")),
+            "_day": day,
+        }
+    )
     tickets = tickets.iloc[order].reset_index(drop=True)
-    world.add_truth(SYSTEM, "tickets", keys, person_id=np.where(anonymous, None, p["person_id"].to_numpy()),
-                    grid_code=inc_grid, incident_id=inc_ids,
-                    estate_id=np.concatenate([world.geo.estates["estate_id"].to_numpy()[ti["estate_idx"].to_numpy()],
-                                              np.full(n_cons, None, dtype=object)]),
-                    org_id=np.where(dispatched, depts["uscc"].to_numpy()[dept], None))
+    world.add_truth(
+        SYSTEM,
+        "tickets",
+        keys,
+        person_id=np.where(anonymous, None, p["person_id"].to_numpy()),
+        grid_code=inc_grid,
+        incident_id=inc_ids,
+        estate_id=np.concatenate(
+            [
+                world.geo.estates["estate_id"].to_numpy()[ti["estate_idx"].to_numpy()],
+                np.full(n_cons, None, dtype=object),
+            ]
+        ),
+        org_id=np.where(dispatched, depts["uscc"].to_numpy()[dept], None),
+    )
     return tickets
 
 
@@ -130,7 +181,11 @@ def write_hotline(world: World, tickets: pd.DataFrame, landing: Path, history: P
     bad_rate = cfg.kind_rate("hotline_malformed_line")
     busy = [d for d in days if d in by_day and len(by_day[d]) >= 2]
     n_re = count_files(cfg, "hotline_reexport", len(busy))
-    reexport = set(np.array(busy, dtype=object)[rng.choice(len(busy), size=min(n_re, len(busy)), replace=False)]) if busy else set()
+    reexport = (
+        set(np.array(busy, dtype=object)[rng.choice(len(busy), size=min(n_re, len(busy)), replace=False)])
+        if busy
+        else set()
+    )
     lines_total = dup_total = bad_total = 0
     dup_forced = twin_forced = unique_forced = False
     only_malformed: list[str] = []
@@ -167,8 +222,14 @@ def write_hotline(world: World, tickets: pd.DataFrame, landing: Path, history: P
             earlier = history / "earlier" / "hotline" / f"{d}.jsonl"
             earlier.parent.mkdir(parents=True, exist_ok=True)
             earlier.write_text("".join(x + "\n" for x in lines[:keep]), encoding="utf-8")
-    if only_malformed:   # no readable line holds these tickets: out of the ground truth
+    if only_malformed:  # no readable line holds these tickets: out of the ground truth
         lost = set(only_malformed)
         world.truth = [t[~((t["source_system"] == SYSTEM) & t["source_key"].isin(lost))] for t in world.truth]
-    return {"files": len(days), "lines": lines_total, "duplicate_lines": dup_total, "malformed_lines": bad_total,
-            "malformed_only_copy": len(only_malformed), "reexported_days": sorted(reexport)}
+    return {
+        "files": len(days),
+        "lines": lines_total,
+        "duplicate_lines": dup_total,
+        "malformed_lines": bad_total,
+        "malformed_only_copy": len(only_malformed),
+        "reexported_days": sorted(reexport),
+    }

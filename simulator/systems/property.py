@@ -27,7 +27,7 @@ FIRST_MONTH = "2024-01"
 class CompanyFormat:
     folder: str
     fmt: str
-    headers: dict[str, dict[str, str]]     # file kind -> canonical field -> header text
+    headers: dict[str, dict[str, str]]  # file kind -> canonical field -> header text
     extra_columns: list[str]
     merged_room: bool = False
     extra_sheet: bool = False
@@ -37,16 +37,23 @@ class CompanyFormat:
         return "xlsx" if self.fmt == "xlsx" else "csv"
 
     def to_dict(self) -> dict:
-        return {"folder": self.folder, "format": self.fmt, "encoding": ENCODINGS.get(self.fmt), "headers": self.headers,
-                "extra_columns": self.extra_columns, "merged_room": self.merged_room, "extra_sheet": self.extra_sheet}
+        return {
+            "folder": self.folder,
+            "format": self.fmt,
+            "encoding": ENCODINGS.get(self.fmt),
+            "headers": self.headers,
+            "extra_columns": self.extra_columns,
+            "merged_room": self.merged_room,
+            "extra_sheet": self.extra_sheet,
+        }
 
 
 @dataclass
 class PropertyFile:
-    rel: str                       # company/YYYY-MM/kind.ext
+    rel: str  # company/YYYY-MM/kind.ext
     kind: str
     company: int
-    rows: pd.DataFrame             # canonical columns (+ truth helpers prefixed with _)
+    rows: pd.DataFrame  # canonical columns (+ truth helpers prefixed with _)
     earlier: pd.DataFrame | None = None
     truncated: bool = False
     empty: bool = False
@@ -63,12 +70,23 @@ def company_formats(world: World) -> list[CompanyFormat]:
         headers = {}
         for kind in ("estates", "owners", "complaints"):
             spec = table(SYSTEM, kind).headers
-            headers[kind] = {f: variants[(c.company_idx + j) % len(variants)] for j, (f, variants) in enumerate(spec.items())}
+            headers[kind] = {
+                f: variants[(c.company_idx + j) % len(variants)]
+                for j, (f, variants) in enumerate(spec.items())
+            }
         if c.company_idx in merged:
             headers["owners"]["fh"] = "房号"
         fmt = FORMATS[c.company_idx % len(FORMATS)]
-        out.append(CompanyFormat(c.folder, fmt, headers, EXTRA_COLUMNS.get(c.company_idx, []),
-                                 merged_room=c.company_idx in merged, extra_sheet=(fmt == "xlsx" and c.company_idx == 2)))
+        out.append(
+            CompanyFormat(
+                c.folder,
+                fmt,
+                headers,
+                EXTRA_COLUMNS.get(c.company_idx, []),
+                merged_room=c.company_idx in merged,
+                extra_sheet=(fmt == "xlsx" and c.company_idx == 2),
+            )
+        )
     return out
 
 
@@ -91,16 +109,31 @@ def _estates(world: World, formats: list[CompanyFormat]) -> list[PropertyFile]:
         sel = est[est["company_idx"] == c.company_idx]
         n = len(sel)
         legacy = formats[c.company_idx].headers["estates"]["wyqy_uscc"] == "组织机构代码"
-        rows = pd.DataFrame({
-            "xqmc": sel["property_name"].to_numpy(), "dz": [f"{r}{num}号" for r, num in zip(sel["road"], sel["number"])],
-            "sq": comm.reindex(sel["community_code"]).to_numpy(), "wyqy": c.name,
-            "wyqy_uscc": legacy_org_code(c.uscc) if legacy else c.uscc,
-            "hs": hs.reindex(sel.index).fillna(0).astype(int).to_numpy(), "ld": sel["buildings"].to_numpy(),
-            "ywh": np.where(rng.random(n) < 0.6, "是", "否"), "dzz": np.where(rng.random(n) < 0.5, "是", "否"),
-            "jcnf": sel["built_year"].to_numpy(),
-            "_estate_id": sel["estate_id"].to_numpy(), "_grid_code": sel["grid_code"].to_numpy(), "_org_id": c.uscc,
-        })
-        files.append(PropertyFile(f"{c.folder}/{FIRST_MONTH}/estates.{formats[c.company_idx].ext}", "estates", c.company_idx, rows))
+        rows = pd.DataFrame(
+            {
+                "xqmc": sel["property_name"].to_numpy(),
+                "dz": [f"{r}{num}号" for r, num in zip(sel["road"], sel["number"])],
+                "sq": comm.reindex(sel["community_code"]).to_numpy(),
+                "wyqy": c.name,
+                "wyqy_uscc": legacy_org_code(c.uscc) if legacy else c.uscc,
+                "hs": hs.reindex(sel.index).fillna(0).astype(int).to_numpy(),
+                "ld": sel["buildings"].to_numpy(),
+                "ywh": np.where(rng.random(n) < 0.6, "是", "否"),
+                "dzz": np.where(rng.random(n) < 0.5, "是", "否"),
+                "jcnf": sel["built_year"].to_numpy(),
+                "_estate_id": sel["estate_id"].to_numpy(),
+                "_grid_code": sel["grid_code"].to_numpy(),
+                "_org_id": c.uscc,
+            }
+        )
+        files.append(
+            PropertyFile(
+                f"{c.folder}/{FIRST_MONTH}/estates.{formats[c.company_idx].ext}",
+                "estates",
+                c.company_idx,
+                rows,
+            )
+        )
     return files
 
 
@@ -117,22 +150,53 @@ def _owners(world: World, formats: list[CompanyFormat]) -> list[PropertyFile]:
         n = len(h)
         ids = h["id_no"].to_numpy().copy()
         ids[rng.random(n) < 0.1] = None
-        keys = np.array([f"{x}|{a}|{b}|{r}" for x, a, b, r in zip(est["property_name"].to_numpy()[h["estate_idx"].to_numpy()],
-                                                                     h["ld"], h["dy"], h["fh"])], dtype=object)
+        keys = np.array(
+            [
+                f"{x}|{a}|{b}|{r}"
+                for x, a, b, r in zip(
+                    est["property_name"].to_numpy()[h["estate_idx"].to_numpy()], h["ld"], h["dy"], h["fh"]
+                )
+            ],
+            dtype=object,
+        )
         xlsx = formats[c.company_idx].fmt == "xlsx"
-        ids, _ = dirty_column(world, SYSTEM, "owners", "yzzjhm", "owner_id", ids, keys,
-                              lambda v, k, i, xlsx=xlsx: (v[:6] + "********" + v[-4:]) if k == "owners_masked_id" else
-                              (float(v[:17] + ("0" if v[17] == "X" else v[17])) if xlsx else
-                               f"{float(v[:17] + ('0' if v[17] == 'X' else v[17])):.5E}"),
-                              eligible=pd.notna(ids))
-        rows = pd.DataFrame({
-            "xqmc": est["property_name"].to_numpy()[h["estate_idx"].to_numpy()], "ld": h["ld"].astype(str).to_numpy(),
-            "dy": h["dy"].astype(str).to_numpy(), "fh": h["fh"].to_numpy(), "yzxm": h["name"].to_numpy(),
-            "yzdh": h["phone"].to_numpy(), "yzzjhm": ids,
-            "mj": np.round(rng.uniform(45, 180, size=n), 2),
-            "rzrq": fmt_date(np.datetime64("2000-01-01") + rng.integers(0, 8700, size=n).astype("timedelta64[D]")),
-            "_person_id": h["person_id"].to_numpy(), "_estate_id": h["estate_id"].to_numpy(), "_grid_code": h["grid_code"].to_numpy(),
-        })
+        ids, _ = dirty_column(
+            world,
+            SYSTEM,
+            "owners",
+            "yzzjhm",
+            "owner_id",
+            ids,
+            keys,
+            lambda v, k, i, xlsx=xlsx: (
+                (v[:6] + "********" + v[-4:])
+                if k == "owners_masked_id"
+                else (
+                    float(v[:17] + ("0" if v[17] == "X" else v[17]))
+                    if xlsx
+                    else f"{float(v[:17] + ('0' if v[17] == 'X' else v[17])):.5E}"
+                )
+            ),
+            eligible=pd.notna(ids),
+        )
+        rows = pd.DataFrame(
+            {
+                "xqmc": est["property_name"].to_numpy()[h["estate_idx"].to_numpy()],
+                "ld": h["ld"].astype(str).to_numpy(),
+                "dy": h["dy"].astype(str).to_numpy(),
+                "fh": h["fh"].to_numpy(),
+                "yzxm": h["name"].to_numpy(),
+                "yzdh": h["phone"].to_numpy(),
+                "yzzjhm": ids,
+                "mj": np.round(rng.uniform(45, 180, size=n), 2),
+                "rzrq": fmt_date(
+                    np.datetime64("2000-01-01") + rng.integers(0, 8700, size=n).astype("timedelta64[D]")
+                ),
+                "_person_id": h["person_id"].to_numpy(),
+                "_estate_id": h["estate_id"].to_numpy(),
+                "_grid_code": h["grid_code"].to_numpy(),
+            }
+        )
         dup = rng.random(n) < world.dirt.kind_rate("owners_duplicate")
         if world.dirt.kind_rate("owners_duplicate") > 0 and n and not dup.any():
             dup[rng.integers(0, n)] = True
@@ -140,11 +204,17 @@ def _owners(world: World, formats: list[CompanyFormat]) -> list[PropertyFile]:
         if dup.any():
             order = np.concatenate([np.arange(n), np.flatnonzero(dup)])
             rows = rows.iloc[np.sort(order, kind="stable")].reset_index(drop=True)
-        files.append(PropertyFile(f"{c.folder}/{FIRST_MONTH}/owners.{formats[c.company_idx].ext}", "owners", c.company_idx, rows))
+        files.append(
+            PropertyFile(
+                f"{c.folder}/{FIRST_MONTH}/owners.{formats[c.company_idx].ext}", "owners", c.company_idx, rows
+            )
+        )
     return files
 
 
-def _complaints(world: World, formats: list[CompanyFormat], estates: list[PropertyFile] | None = None) -> list[PropertyFile]:
+def _complaints(
+    world: World, formats: list[CompanyFormat], estates: list[PropertyFile] | None = None
+) -> list[PropertyFile]:
     rng = world.rng("property", "complaints")
     inc = world.incidents
     inc = inc[inc["channels"].str.contains("p")].reset_index(drop=True)
@@ -156,22 +226,44 @@ def _complaints(world: World, formats: list[CompanyFormat], estates: list[Proper
     t = add_seconds(inc["time"].to_numpy(), rng.integers(-43200, 86400, size=n))
     t = np.clip(t, np.datetime64(str(world.start) + "T00:00:00"), np.datetime64(str(world.end) + "T23:59:59"))
     share = world.effects.joint_mechanism_complaint_drop
-    if share > 0:   # effect mode: a complaint stays in its incident's year (see simulator.effects)
-        t = np.where(years_of(t) == years_of(inc["time"].to_numpy()), t, inc["time"].to_numpy().astype(t.dtype))
+    if share > 0:  # effect mode: a complaint stays in its incident's year (see simulator.effects)
+        t = np.where(
+            years_of(t) == years_of(inc["time"].to_numpy()), t, inc["time"].to_numpy().astype(t.dtype)
+        )
     closed = rng.random(n) < 0.85
     bjsj = np.where(closed, add_seconds(t, rng.integers(3600, 10 * 86400, size=n)), np.datetime64("NaT"))
-    rows = pd.DataFrame({
-        "xqmc": est["property_name"].to_numpy()[inc["estate_idx"].to_numpy()],
-        "fwdz": [f"{a}栋{b}单元{r}" for a, b, r in zip(p["ld"], p["dy"], p["fh"])],
-        "tsr": p["name"].to_numpy(), "dh": p["phone"].to_numpy(), "lb": inc["property_lb"].to_numpy(),
-        "qd": rng.choice(np.array(["信访", "12345", "物业热线", "业委会"], dtype=object), size=n, p=[0.05, 0.25, 0.6, 0.1]),
-        "slsj": fmt_local(t), "bjsj": fmt_local(bjsj.astype("datetime64[s]")),
-        "jg": np.where(closed, rng.choice(np.array(["已处理", "已维修", "已协调", "已解释"], dtype=object), size=n), None),
-        "myd": np.where(closed, rng.choice(np.array(["满意", "基本满意", "不满意"], dtype=object), size=n, p=[0.6, 0.3, 0.1]), None),
-        "_person_id": p["person_id"].to_numpy(), "_estate_id": p["estate_id"].to_numpy(),
-        "_grid_code": inc["grid_code"].to_numpy(), "_incident_id": inc["incident_id"].to_numpy(),
-        "_company": inc["company_idx"].to_numpy(), "_month": np.datetime_as_string(t.astype("datetime64[M]"), unit="M"),
-    })
+    rows = pd.DataFrame(
+        {
+            "xqmc": est["property_name"].to_numpy()[inc["estate_idx"].to_numpy()],
+            "fwdz": [f"{a}栋{b}单元{r}" for a, b, r in zip(p["ld"], p["dy"], p["fh"])],
+            "tsr": p["name"].to_numpy(),
+            "dh": p["phone"].to_numpy(),
+            "lb": inc["property_lb"].to_numpy(),
+            "qd": rng.choice(
+                np.array(["信访", "12345", "物业热线", "业委会"], dtype=object),
+                size=n,
+                p=[0.05, 0.25, 0.6, 0.1],
+            ),
+            "slsj": fmt_local(t),
+            "bjsj": fmt_local(bjsj.astype("datetime64[s]")),
+            "jg": np.where(
+                closed,
+                rng.choice(np.array(["已处理", "已维修", "已协调", "已解释"], dtype=object), size=n),
+                None,
+            ),
+            "myd": np.where(
+                closed,
+                rng.choice(np.array(["满意", "基本满意", "不满意"], dtype=object), size=n, p=[0.6, 0.3, 0.1]),
+                None,
+            ),
+            "_person_id": p["person_id"].to_numpy(),
+            "_estate_id": p["estate_id"].to_numpy(),
+            "_grid_code": inc["grid_code"].to_numpy(),
+            "_incident_id": inc["incident_id"].to_numpy(),
+            "_company": inc["company_idx"].to_numpy(),
+            "_month": np.datetime_as_string(t.astype("datetime64[M]"), unit="M"),
+        }
+    )
     if share > 0:
         rows = _joint_mechanism_effect(world, inc, rows, t, estates or [], share)
     rows = rows.sort_values("slsj", kind="stable")
@@ -182,13 +274,25 @@ def _complaints(world: World, formats: list[CompanyFormat], estates: list[Proper
         groups = {m: g for m, g in mine.groupby("_month")}
         for m in months:
             g = groups.get(m, mine.iloc[:0]).copy()
-            g.insert(0, "tsbh", [f"TS{c.company_idx + 1}{m.replace('-', '')}{i:05d}" for i in range(1, len(g) + 1)])
-            files.append(PropertyFile(f"{c.folder}/{m}/complaints.{formats[c.company_idx].ext}", "complaints", c.company_idx, g))
+            g.insert(
+                0, "tsbh", [f"TS{c.company_idx + 1}{m.replace('-', '')}{i:05d}" for i in range(1, len(g) + 1)]
+            )
+            files.append(
+                PropertyFile(
+                    f"{c.folder}/{m}/complaints.{formats[c.company_idx].ext}", "complaints", c.company_idx, g
+                )
+            )
     return files
 
 
-def _joint_mechanism_effect(world: World, inc: pd.DataFrame, rows: pd.DataFrame, t: np.ndarray,
-                            estates: list[PropertyFile], share: float) -> pd.DataFrame:
+def _joint_mechanism_effect(
+    world: World,
+    inc: pd.DataFrame,
+    rows: pd.DataFrame,
+    t: np.ndarray,
+    estates: list[PropertyFile],
+    share: float,
+) -> pd.DataFrame:
     """Drops year-2 complaints of joint-mechanism estates (simulator.effects) and records the truth."""
     est = world.geo.estates
     flags = pd.concat([f.rows[["_estate_id", "ywh", "dzz"]] for f in estates], ignore_index=True)
@@ -197,16 +301,22 @@ def _joint_mechanism_effect(world: World, inc: pd.DataFrame, rows: pd.DataFrame,
     mechanism = np.isin(est["estate_id"].to_numpy()[estate_idx], list(mech_ids))
     year = years_of(t)
     year1, year2 = year == world.start.year, year == world.start.year + 1
-    drop = complaints_to_drop(world.rng("effects", "joint_mechanism"), estate_idx, year1, year2, mechanism, share)
+    drop = complaints_to_drop(
+        world.rng("effects", "joint_mechanism"), estate_idx, year1, year2, mechanism, share
+    )
     managed = est[est["company_idx"] >= 0]
     hs = world.pop.persons.drop_duplicates("household").groupby("estate_idx").size()
     hh = hs.reindex(managed.index).fillna(0).astype(int)
     is_mech = managed["estate_id"].isin(mech_ids).to_numpy()
-    truth = {"definition": "complaints per 100 households, pooled over the estates of a group "
-                           "(sum of complaints / sum of households x 100); mechanism = estate file dzz=是 and ywh=是",
-             "drop_share": share, "estates_with_mechanism": int(is_mech.sum()),
-             "estates_without_mechanism": int((~is_mech).sum()),
-             "households_with_mechanism": int(hh[is_mech].sum()), "households_without_mechanism": int(hh[~is_mech].sum())}
+    truth = {
+        "definition": "complaints per 100 households, pooled over the estates of a group "
+        "(sum of complaints / sum of households x 100); mechanism = estate file dzz=是 and ywh=是",
+        "drop_share": share,
+        "estates_with_mechanism": int(is_mech.sum()),
+        "estates_without_mechanism": int((~is_mech).sum()),
+        "households_with_mechanism": int(hh[is_mech].sum()),
+        "households_without_mechanism": int(hh[~is_mech].sum()),
+    }
     for label, m in (("with", mechanism), ("without", ~mechanism)):
         for y in (world.start.year, world.start.year + 1):
             truth[f"complaints_{label}_{y}"] = int(((year == y) & m & ~drop).sum())
@@ -225,7 +335,9 @@ def _joint_mechanism_effect(world: World, inc: pd.DataFrame, rows: pd.DataFrame,
 def _file_faults(world: World, files: list[PropertyFile], formats: list[CompanyFormat]) -> None:
     rng = world.rng("property", "faults")
     cfg = world.dirt
-    csv_complaints = [f for f in files if f.kind == "complaints" and f.rel.endswith(".csv") and len(f.rows) >= 2]
+    csv_complaints = [
+        f for f in files if f.kind == "complaints" and f.rel.endswith(".csv") and len(f.rows) >= 2
+    ]
     n_trunc = count_files(cfg, "property_truncated_file", len(csv_complaints))
     for i in rng.choice(len(csv_complaints), size=min(n_trunc, len(csv_complaints)), replace=False):
         csv_complaints[i].truncated = True
@@ -237,10 +349,10 @@ def _file_faults(world: World, files: list[PropertyFile], formats: list[CompanyF
     n_resend = count_files(cfg, "property_resend", len(owners))
     for i in rng.choice(len(owners), size=min(n_resend, len(owners)), replace=False):
         f = owners[i]
-        earlier = f.rows.iloc[:-1].copy()              # the last row was missing
+        earlier = f.rows.iloc[:-1].copy()  # the last row was missing
         changed = earlier.index[rng.choice(len(earlier), size=min(2, len(earlier)), replace=False)]
         col = "yzdh" if f.kind == "owners" else "hs"
-        for j in changed:                              # and two rows had values since corrected
+        for j in changed:  # and two rows had values since corrected
             earlier.at[j, col] = "13900000000" if f.kind == "owners" else 0
         f.earlier = earlier
 
@@ -267,7 +379,7 @@ def _render(f: PropertyFile, fmt: CompanyFormat, rows: pd.DataFrame) -> bytes:
         last_start = text_end.rfind(b"\n") + 1
         last = text_end[last_start:]
         cut = _nth(last, b",", 3)
-        data = text_end[:last_start] + last[:cut + 3]
+        data = text_end[:last_start] + last[: cut + 3]
     return data
 
 
@@ -280,8 +392,9 @@ def _nth(data: bytes, sep: bytes, n: int) -> int:
     return pos
 
 
-def write_property(world: World, files: list[PropertyFile], formats: list[CompanyFormat], landing: Path,
-                   history: Path) -> dict:
+def write_property(
+    world: World, files: list[PropertyFile], formats: list[CompanyFormat], landing: Path, history: Path
+) -> dict:
     root = landing / "property"
     for f in files:
         fmt = formats[f.company]
@@ -290,10 +403,14 @@ def write_property(world: World, files: list[PropertyFile], formats: list[Compan
             write_bytes(history / "earlier" / "property" / f.rel, _render(f, fmt, f.earlier))
             write_bytes(history / "final" / "property" / f.rel, _render(f, fmt, f.rows))
         _truth(world, f, fmt)
-    return {"files": len(files), "by_kind": {k: sum(1 for f in files if f.kind == k) for k in ("estates", "owners", "complaints")},
-            "truncated": [f.rel for f in files if f.truncated], "empty": [f.rel for f in files if f.empty],
-            "resent": [f.rel for f in files if f.earlier is not None],
-            "companies": [fmt.to_dict() for fmt in formats]}
+    return {
+        "files": len(files),
+        "by_kind": {k: sum(1 for f in files if f.kind == k) for k in ("estates", "owners", "complaints")},
+        "truncated": [f.rel for f in files if f.truncated],
+        "empty": [f.rel for f in files if f.empty],
+        "resent": [f.rel for f in files if f.earlier is not None],
+        "companies": [fmt.to_dict() for fmt in formats],
+    }
 
 
 def _truth(world: World, f: PropertyFile, fmt: CompanyFormat) -> None:
@@ -304,14 +421,32 @@ def _truth(world: World, f: PropertyFile, fmt: CompanyFormat) -> None:
         rows = rows.iloc[:-1]
     if f.kind == "estates":
         keys = [f"{x.strip()}|{fmt.folder}" for x in rows["xqmc"]]
-        world.add_truth(SYSTEM, "estates", keys, estate_id=rows["_estate_id"].to_numpy(),
-                        grid_code=rows["_grid_code"].to_numpy(), org_id=rows["_org_id"].to_numpy())
+        world.add_truth(
+            SYSTEM,
+            "estates",
+            keys,
+            estate_id=rows["_estate_id"].to_numpy(),
+            grid_code=rows["_grid_code"].to_numpy(),
+            org_id=rows["_org_id"].to_numpy(),
+        )
     elif f.kind == "owners":
         rows = rows.drop_duplicates(["xqmc", "ld", "dy", "fh"])
         keys = [f"{x}|{a}|{b}|{r}" for x, a, b, r in zip(rows["xqmc"], rows["ld"], rows["dy"], rows["fh"])]
-        world.add_truth(SYSTEM, "owners", keys, person_id=rows["_person_id"].to_numpy(),
-                        estate_id=rows["_estate_id"].to_numpy(), grid_code=rows["_grid_code"].to_numpy())
+        world.add_truth(
+            SYSTEM,
+            "owners",
+            keys,
+            person_id=rows["_person_id"].to_numpy(),
+            estate_id=rows["_estate_id"].to_numpy(),
+            grid_code=rows["_grid_code"].to_numpy(),
+        )
     else:
-        world.add_truth(SYSTEM, "complaints", rows["tsbh"].to_numpy(), person_id=rows["_person_id"].to_numpy(),
-                        estate_id=rows["_estate_id"].to_numpy(), grid_code=rows["_grid_code"].to_numpy(),
-                        incident_id=rows["_incident_id"].to_numpy())
+        world.add_truth(
+            SYSTEM,
+            "complaints",
+            rows["tsbh"].to_numpy(),
+            person_id=rows["_person_id"].to_numpy(),
+            estate_id=rows["_estate_id"].to_numpy(),
+            grid_code=rows["_grid_code"].to_numpy(),
+            incident_id=rows["_incident_id"].to_numpy(),
+        )

@@ -43,8 +43,12 @@ def _rows(df: pd.DataFrame, start: int, stop: int) -> list[tuple]:
     return [tuple(_py(v) for v in row) for row in zip(*cols)]
 
 
-def write_sqlite(path: Path, system: str, tables: dict[str, pd.DataFrame],
-                 progress: Callable[[str, int, int], None] | None = None) -> None:
+def write_sqlite(
+    path: Path,
+    system: str,
+    tables: dict[str, pd.DataFrame],
+    progress: Callable[[str, int, int], None] | None = None,
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         path.unlink()
@@ -103,12 +107,20 @@ def ensure_database(url: str) -> None:
     u = sa.make_url(url)
     server = sa.create_engine(u.set(database=""))
     with server.begin() as con:
-        con.execute(sa.text(f"CREATE DATABASE IF NOT EXISTS `{u.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+        con.execute(
+            sa.text(
+                f"CREATE DATABASE IF NOT EXISTS `{u.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+        )
     server.dispose()
 
 
-def write_mariadb(url: str, system: str, tables: dict[str, pd.DataFrame],
-                  progress: Callable[[str, int, int], None] | None = None) -> None:
+def write_mariadb(
+    url: str,
+    system: str,
+    tables: dict[str, pd.DataFrame],
+    progress: Callable[[str, int, int], None] | None = None,
+) -> None:
     """(Re)creates the system's tables in the MariaDB database and inserts all rows."""
     import sqlalchemy as sa
 
@@ -118,8 +130,16 @@ def write_mariadb(url: str, system: str, tables: dict[str, pd.DataFrame],
     sa_tables = {}
     for name in tables:
         spec = table(system, name)
-        cols = [sa.Column(c, _sa_type(spec.fields[c]["type"]), primary_key=c in spec.key,
-                          nullable=c not in spec.key, autoincrement=False) for c in spec.columns]
+        cols = [
+            sa.Column(
+                c,
+                _sa_type(spec.fields[c]["type"]),
+                primary_key=c in spec.key,
+                nullable=c not in spec.key,
+                autoincrement=False,
+            )
+            for c in spec.columns
+        ]
         sa_tables[name] = sa.Table(name, meta, *cols)
     meta.drop_all(engine)
     meta.create_all(engine)

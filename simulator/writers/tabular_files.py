@@ -30,8 +30,12 @@ def csv_bytes(header: list[str], rows: list[list[object]], encoding: str) -> byt
     return text.encode(encoding)
 
 
-def xlsx_bytes(header: list[str], rows: list[list[object]], sheet: str = "Sheet1",
-               extra_sheet: tuple[str, list[list[object]]] | None = None) -> bytes:
+def xlsx_bytes(
+    header: list[str],
+    rows: list[list[object]],
+    sheet: str = "Sheet1",
+    extra_sheet: tuple[str, list[list[object]]] | None = None,
+) -> bytes:
     wb = Workbook(write_only=True)
     wb.properties.creator = "property-company"
     wb.properties.created = FIXED_DOC_TIME
@@ -56,8 +60,11 @@ def normalise_zip(data: bytes) -> bytes:
         for info in src.infolist():
             content = src.read(info.filename)
             if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
-                                 rb"\g<1>2024-01-01T00:00:00Z\g<3>", content)
+                content = re.sub(
+                    rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
+                    rb"\g<1>2024-01-01T00:00:00Z\g<3>",
+                    content,
+                )
             zi = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o600 << 16

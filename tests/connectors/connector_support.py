@@ -123,8 +123,12 @@ def maria_url() -> Iterator[str]:
 
 
 # -- settings ---------------------------------------------------------------------------------------------
-def make_settings(tmp_path: Path, *sources: SourceConfig, reference_dir: Path | None = None,
-                  warehouse_url: str | None = None) -> Settings:
+def make_settings(
+    tmp_path: Path,
+    *sources: SourceConfig,
+    reference_dir: Path | None = None,
+    warehouse_url: str | None = None,
+) -> Settings:
     return Settings(
         home=tmp_path,
         sources_file=tmp_path / "sources.yaml",
@@ -153,7 +157,8 @@ def assert_ledger_reconciles(wh: Warehouse) -> list[tuple[Any, ...]]:
         )
         in_raw = (
             wh.scalar(f'select count(*) from "raw_{system}"."{table}" where _batch_id = ?', [batch])
-            if raw_exists else 0
+            if raw_exists
+            else 0
         )
         if status == "failed":
             assert (read, landed, new, quarantined, q, in_raw) == (0, 0, 0, 0, 0, 0), where
@@ -167,7 +172,7 @@ def assert_ledger_reconciles(wh: Warehouse) -> list[tuple[Any, ...]]:
 
 def raw_keys(wh: Warehouse, table: Table) -> list[str]:
     """Distinct source keys present in raw (composite keys joined with |)."""
-    expr = " || '|' || ".join(f'coalesce("{k}", \'\')' for k in table.key)
+    expr = " || '|' || ".join(f"coalesce(\"{k}\", '')" for k in table.key)
     return sorted(r[0] for r in wh.query(f'select distinct {expr} from "raw_{table.system}"."{table.name}"'))
 
 
@@ -208,10 +213,16 @@ class MiniSource:
         if self.engine.dialect.name == "sqlite":
             # SQLite: values are stored as the text inserted (as the real embedded source does)
             with self.engine.begin() as con:
-                con.execute(sa.text(
-                    f'create table "{name}" (' + ", ".join(
-                        f'"{c.name}" {"TIMESTAMP" if isinstance(c.type, sa.DateTime | sa.Date) else "TEXT"}'
-                        for c in cols) + ")"))
+                con.execute(
+                    sa.text(
+                        f'create table "{name}" ('
+                        + ", ".join(
+                            f'"{c.name}" {"TIMESTAMP" if isinstance(c.type, sa.DateTime | sa.Date) else "TEXT"}'
+                            for c in cols
+                        )
+                        + ")"
+                    )
+                )
         else:
             md.create_all(self.engine)
 
@@ -341,14 +352,20 @@ class ApiServer:
                 if not 1 <= size <= 500:
                     return self._send(400, b'{"error":"page_size out of range"}')
                 cursor = "pjsj" if resource == "evaluations" else "updatedAt"
-                key = {"items": "sxbm", "cases": "bjbh", "evaluations": "pjid", "life_items": "fwbm",
-                       "sites": "zdid", "orders": "ddbh"}[resource]
+                key = {
+                    "items": "sxbm",
+                    "cases": "bjbh",
+                    "evaluations": "pjid",
+                    "life_items": "fwbm",
+                    "sites": "zdid",
+                    "orders": "ddbh",
+                }[resource]
                 items = sorted(state.data[(system, resource)], key=lambda r: (_instant(r[cursor]), r[key]))
                 if "updated_since" in params:
                     since = _instant(params["updated_since"])
                     items = [r for r in items if _instant(r[cursor]) >= since]
                 start = int(params.get("page_token", 0))
-                page = items[start:start + size]
+                page = items[start : start + size]
                 nxt = str(start + size) if start + size < len(items) else None
                 body = json.dumps({"items": page, "next_page_token": nxt}, ensure_ascii=False).encode()
                 with state.lock:
@@ -380,7 +397,19 @@ def api_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiServer]:
 def http_source(server: ApiServer, system: str, **options: Any) -> SourceConfig:
     opts = {"page_size": 3, "retries": 3, "backoff": 0.01, "backoff_max": 0.05, "timeout": 5, **options}
     if system == "approval":
-        return SourceConfig("approval", "http", base_url=server.base_url("approval"), auth="bearer",
-                            credential_env="YIWANG_TEST_APPROVAL_TOKEN", options=opts)
-    return SourceConfig("services", "http", base_url=server.base_url("services"), auth="api_key",
-                        credential_env="YIWANG_TEST_SERVICES_KEY", options=opts)
+        return SourceConfig(
+            "approval",
+            "http",
+            base_url=server.base_url("approval"),
+            auth="bearer",
+            credential_env="YIWANG_TEST_APPROVAL_TOKEN",
+            options=opts,
+        )
+    return SourceConfig(
+        "services",
+        "http",
+        base_url=server.base_url("services"),
+        auth="api_key",
+        credential_env="YIWANG_TEST_SERVICES_KEY",
+        options=opts,
+    )

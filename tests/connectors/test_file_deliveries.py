@@ -36,7 +36,8 @@ def _staged(wh: Warehouse) -> dict[str, tuple[str, str]]:
     rows = wh.query(
         "select fh, yzxm, yzdh from (select fh, yzxm, yzdh, row_number() over (partition by xqmc, ld, dy, fh "
         "order by _loaded_at desc, _source_file desc, _row_hash desc) as rk from raw_property.owners) v "
-        "where rk = 1 order by fh")
+        "where rk = 1 order by fh"
+    )
     return {fh: (name, phone) for fh, name, phone in rows}
 
 
@@ -53,8 +54,13 @@ def test_delivery_order_decides_a_then_b_then_a_again(tmp_path: Path, wh: Wareho
     assert len({first.batch_id, second.batch_id, third.batch_id}) == 3  # a fresh batch, never A's again
     assert (third.rows_read, third.rows_landed, third.rows_new, third.rows_quarantined) == (2, 2, 2, 0)
     assert _staged(wh) == {"501": ("张伟", "13800138000"), "502": ("李娜", "13900139000")}
-    latest_b = wh.scalar("select max(_loaded_at) from raw_property.owners where _batch_id = ?", [second.batch_id])
-    assert wh.scalar("select min(_loaded_at) from raw_property.owners where _batch_id = ?", [third.batch_id]) > latest_b
+    latest_b = wh.scalar(
+        "select max(_loaded_at) from raw_property.owners where _batch_id = ?", [second.batch_id]
+    )
+    assert (
+        wh.scalar("select min(_loaded_at) from raw_property.owners where _batch_id = ?", [third.batch_id])
+        > latest_b
+    )
     state = wh.query("select batch_id from ops.file_state where system = 'property'")
     assert state == [(third.batch_id,)]
     # the same rows again under another checksum (a trailing blank line): already the path's latest, nothing new
@@ -69,7 +75,11 @@ def test_delivery_order_decides_a_then_b_then_a_again(tmp_path: Path, wh: Wareho
 def test_missing_required_column_fails_that_file_only(tmp_path: Path, wh: Warehouse) -> None:
     root = tmp_path / "property"
     # owners without a room column (fh, after mapping 房号/房间号/室): the key cannot be formed
-    _deliver(root / "acme/2024-03/owners.csv", "小区名称,楼栋,单元,业主姓名,手机\n幸福家园,3,2,张伟,13800138000\n", 1)
+    _deliver(
+        root / "acme/2024-03/owners.csv",
+        "小区名称,楼栋,单元,业主姓名,手机\n幸福家园,3,2,张伟,13800138000\n",
+        1,
+    )
     # estates as XLSX without any estate-name column
     wb = openpyxl.Workbook()
     wb.active.append(["地址", "所属社区", "物业公司", "总户数"])
@@ -80,7 +90,10 @@ def test_missing_required_column_fails_that_file_only(tmp_path: Path, wh: Wareho
     _deliver(root / "beta/2024-03/owners.csv", "项目,房号,姓名\n阳光小区,3-2-501,王芳\n", 2)
     with pytest.raises(ExtractError) as exc:
         extract_system("property", _settings(tmp_path), wh)
-    assert sorted(f.table for f in exc.value.failures) == ["acme/2024-03/estates.xlsx", "acme/2024-03/owners.csv"]
+    assert sorted(f.table for f in exc.value.failures) == [
+        "acme/2024-03/estates.xlsx",
+        "acme/2024-03/owners.csv",
+    ]
     assert [e.source_file for e in exc.value.entries] == ["beta/2024-03/owners.csv"]
     failed = dict(wh.query("select source_file, message from ops.load_ledger where status = 'failed'"))
     assert "required column(s) fh missing" in failed["acme/2024-03/owners.csv"]
@@ -92,11 +105,17 @@ def test_missing_required_column_fails_that_file_only(tmp_path: Path, wh: Wareho
     # not recorded as delivered: read again (and failing again) on the next run, until fixed at the source
     with pytest.raises(ExtractError):
         extract_system("property", _settings(tmp_path), wh)
-    _deliver(root / "acme/2024-03/owners.csv",
-             "小区名称,楼栋,单元,房号,业主姓名,手机\n幸福家园,3,2,501,张伟,13800138000\n", 3)
+    _deliver(
+        root / "acme/2024-03/owners.csv",
+        "小区名称,楼栋,单元,房号,业主姓名,手机\n幸福家园,3,2,501,张伟,13800138000\n",
+        3,
+    )
     with pytest.raises(ExtractError) as exc:
         extract_system("property", _settings(tmp_path), wh)
     assert [f.table for f in exc.value.failures] == ["acme/2024-03/estates.xlsx"]
     assert [e.source_file for e in exc.value.entries] == ["acme/2024-03/owners.csv"]
-    assert wh.scalar("select count(*) from raw_property.owners where _source_file = 'acme/2024-03/owners.csv'") == 1
+    assert (
+        wh.scalar("select count(*) from raw_property.owners where _source_file = 'acme/2024-03/owners.csv'")
+        == 1
+    )
     assert_ledger_reconciles(wh)

@@ -34,7 +34,9 @@ def hotline_settings(tmp_path: Path):
 def ledger(wh: Warehouse, source_file: str) -> tuple:
     return wh.query(
         "select rows_read, rows_landed, rows_new, rows_quarantined, status, message, batch_id "
-        "from ops.load_ledger where source_file = ? order by finished_at", [source_file])[-1]
+        "from ops.load_ledger where source_file = ? order by finished_at",
+        [source_file],
+    )[-1]
 
 
 OWNERS_GBK = (
@@ -49,15 +51,29 @@ def test_property_csv_xlsx_and_faults(tmp_path: Path, wh: Warehouse) -> None:
     # GBK owners with header variants, a unit-suffixed header and an extra column
     write(root / "acme/2024-03/owners.csv", OWNERS_GBK, "gbk")
     # UTF-8 with BOM, other variants, merged room column "3-2-501", a truncated last row
-    write(root / "beta/2024-03/owners.csv",
-          "\ufeff 项目 ,房号,姓名,联系电话,证件号码\n阳光小区,3-2-501,王芳,13700137000,420106********1234\n"
-          "阳光小区,5-1-101,赵")
+    write(
+        root / "beta/2024-03/owners.csv",
+        "\ufeff 项目 ,房号,姓名,联系电话,证件号码\n阳光小区,3-2-501,王芳,13700137000,420106********1234\n"
+        "阳光小区,5-1-101,赵",
+    )
     # estates as XLSX: a title row, numbers as numbers, an extra sheet
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "小区信息"
     ws.append(["2024年3月小区报送表"])
-    ws.append(["小区名称", "地址", "所属社区", "物业公司", "统一社会信用代码", "总户数", "楼栋数", "建成年份", "备注"])
+    ws.append(
+        [
+            "小区名称",
+            "地址",
+            "所属社区",
+            "物业公司",
+            "统一社会信用代码",
+            "总户数",
+            "楼栋数",
+            "建成年份",
+            "备注",
+        ]
+    )
     ws.append(["幸福家园", "某路1号", "前进社区", "安家物业", "91420100MA4K0000XX", 320, 8, 1990.0, None])
     ws.append(["阳光小区", "某路2号", "前进社区", "安家物业", "91420100MA4K0000XX", 120.0, 3, 2005, "新"])
     wb.create_sheet("说明").append(["填表说明", "请勿修改表头"])
@@ -66,25 +82,44 @@ def test_property_csv_xlsx_and_faults(tmp_path: Path, wh: Warehouse) -> None:
     # an empty file, a header-only file, an undecodable file
     write(root / "acme/2024-03/complaints.csv", b"")
     write(root / "beta/2024-03/complaints.csv", "投诉编号,小区名称,投诉人\n")
-    write(root / "gamma/2024-03/owners.csv", "小区名称,房号\n幸福家园,1\n".encode("gbk") + b"\x81\x30\xff\xfe\xfd,1\n")
+    write(
+        root / "gamma/2024-03/owners.csv",
+        "小区名称,房号\n幸福家园,1\n".encode("gbk") + b"\x81\x30\xff\xfe\xfd,1\n",
+    )
 
     entries = extract_system("property", property_settings(tmp_path), wh)
     assert len(entries) == 6
 
     # GBK decoded right, header variants mapped, ID text kept exactly, extra column landed
-    rows = wh.query("select xqmc, ld, dy, fh, yzxm, yzdh, yzzjhm, mj, _source_file, 车位号 "
-                    "from raw_property.owners where _source_file = 'acme/2024-03/owners.csv' order by fh")
-    assert rows[0] == ("幸福家园", "3", "2", "501", "张伟", "13800138000", "420106199001011234", "89.5",
-                       "acme/2024-03/owners.csv", "B-12")
+    rows = wh.query(
+        "select xqmc, ld, dy, fh, yzxm, yzdh, yzzjhm, mj, _source_file, 车位号 "
+        "from raw_property.owners where _source_file = 'acme/2024-03/owners.csv' order by fh"
+    )
+    assert rows[0] == (
+        "幸福家园",
+        "3",
+        "2",
+        "501",
+        "张伟",
+        "13800138000",
+        "420106199001011234",
+        "89.5",
+        "acme/2024-03/owners.csv",
+        "B-12",
+    )
     assert rows[1][6] == "4.20103E+17"
     assert "gb18030" in ledger(wh, "acme/2024-03/owners.csv")[5]
 
     # merged room column lands as-is in fh; the truncated row is quarantined with a reason
-    beta = wh.query("select xqmc, ld, fh, yzzjhm from raw_property.owners where _source_file = 'beta/2024-03/owners.csv'")
+    beta = wh.query(
+        "select xqmc, ld, fh, yzzjhm from raw_property.owners where _source_file = 'beta/2024-03/owners.csv'"
+    )
     assert beta == [("阳光小区", None, "3-2-501", "420106********1234")]
     read, landed, _, quarantined, status, _, batch = ledger(wh, "beta/2024-03/owners.csv")
     assert (read, landed, quarantined, status) == (2, 1, 1, "success")
-    rule, reason, data = wh.query("select rule, reason, row_data from ops.quarantine where batch_id = ?", [batch])[0]
+    rule, reason, data = wh.query(
+        "select rule, reason, row_data from ops.quarantine where batch_id = ?", [batch]
+    )[0]
     assert rule == "truncated_row" and "truncated" in reason and reason.startswith("line 3:")
     # the raw line, its cells pseudonymised by the column they sit in (yzxm: the owner's name)
     assert data == "阳光小区,5-1-101," + pseudonym("赵")
@@ -106,9 +141,11 @@ def test_property_csv_xlsx_and_faults(tmp_path: Path, wh: Warehouse) -> None:
     read, landed, _, quarantined, status, _, batch = ledger(wh, "gamma/2024-03/owners.csv")
     assert (read, landed, quarantined, status) == (2, 1, 1, "success")
     assert wh.query("select rule, reason from ops.quarantine where batch_id = ?", [batch]) == [
-        ("encoding", "line 3: not valid gb18030 (illegal multibyte sequence at byte 0)")]
-    assert wh.query("select xqmc, fh from raw_property.owners where _source_file = 'gamma/2024-03/owners.csv'") \
-        == [("幸福家园", "1")]
+        ("encoding", "line 3: not valid gb18030 (illegal multibyte sequence at byte 0)")
+    ]
+    assert wh.query(
+        "select xqmc, fh from raw_property.owners where _source_file = 'gamma/2024-03/owners.csv'"
+    ) == [("幸福家园", "1")]
 
     # rerun: every file skipped, nothing changes
     assert extract_system("property", property_settings(tmp_path), wh) == []
@@ -139,8 +176,14 @@ def test_resent_file_is_a_new_batch(tmp_path: Path, wh: Warehouse) -> None:
 
 def test_hotline_jsonl(tmp_path: Path, wh: Warehouse) -> None:
     root = tmp_path / "hotline"
-    base = {"ldsj": "2024-03-01 08:00:00", "qd": "电话", "sqlx": "投诉", "sqlb": "噪音", "nr": "楼上装修噪音",
-            "gxsj": "2024-03-01 09:00:00"}
+    base = {
+        "ldsj": "2024-03-01 08:00:00",
+        "qd": "电话",
+        "sqlx": "投诉",
+        "sqlb": "噪音",
+        "nr": "楼上装修噪音",
+        "gxsj": "2024-03-01 09:00:00",
+    }
     lines = [
         json.dumps({"gdbh": "GD001", **base}, ensure_ascii=False),
         json.dumps({"gdbh": "GD002", **base, "cfgd": "GD001", "newField": [1, 2]}, ensure_ascii=False),

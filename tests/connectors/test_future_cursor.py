@@ -25,8 +25,9 @@ def _grid(tmp_path: Path, src: MiniSource, wh: Warehouse, **options: Any) -> dic
     return {e.table_name: e for e in extract_system("grid", settings, wh)}
 
 
-def test_future_row_lands_is_flagged_and_does_not_move_the_cursor(tmp_path: Path, sqlite_source: MiniSource,
-                                                                  wh: Warehouse) -> None:
+def test_future_row_lands_is_flagged_and_does_not_move_the_cursor(
+    tmp_path: Path, sqlite_source: MiniSource, wh: Warehouse
+) -> None:
     src = sqlite_source
     for name in ("wg_grid", "wg_wgy", "wg_syrk", "wg_sj", "wg_sjlz"):
         src.create(name)
@@ -46,11 +47,15 @@ def test_future_row_lands_is_flagged_and_does_not_move_the_cursor(tmp_path: Path
     assert second.rows_new == 1
     assert wh.scalar("select count(*) from raw_grid.wg_syrk where rkid = 'WG_SYRK000004'") == 1
     assert wh.scalar("select count(*) from ops.future_rows") == 1  # flagged once, not once per run
-    assert parse_instant(get_cursor(wh, "grid", "wg_syrk")) <= dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    assert parse_instant(get_cursor(wh, "grid", "wg_syrk")) <= dt.datetime.now(dt.UTC) + dt.timedelta(
+        minutes=5
+    )
     assert_ledger_reconciles(wh)
 
 
-def test_a_cursor_already_in_the_future_heals(tmp_path: Path, sqlite_source: MiniSource, wh: Warehouse) -> None:
+def test_a_cursor_already_in_the_future_heals(
+    tmp_path: Path, sqlite_source: MiniSource, wh: Warehouse
+) -> None:
     src = sqlite_source
     for name in ("wg_grid", "wg_wgy", "wg_syrk", "wg_sj", "wg_sjlz"):
         src.create(name)
@@ -69,15 +74,31 @@ def test_a_cursor_already_in_the_future_heals(tmp_path: Path, sqlite_source: Min
 
 def test_http_future_record(tmp_path: Path, api_server: ApiServer, wh: Warehouse) -> None:
     def item(i: int, updated: str) -> dict[str, Any]:
-        return {"sxbm": f"XK{i:05d}001", "ssbm": f"S{i}", "sxmc": f"事项{i}", "sxlx": "行政许可",
-                "bmUscc": "11420100MB0000000X", "bmmc": "市民政局", "xscj": "市级", "fdsx": 20, "cnsx": 5,
-                "bjlx": "承诺件", "wbsd": "全程网办", "dxcs": 0, "updatedAt": updated}
+        return {
+            "sxbm": f"XK{i:05d}001",
+            "ssbm": f"S{i}",
+            "sxmc": f"事项{i}",
+            "sxlx": "行政许可",
+            "bmUscc": "11420100MB0000000X",
+            "bmmc": "市民政局",
+            "xscj": "市级",
+            "fdsx": 20,
+            "cnsx": 5,
+            "bjlx": "承诺件",
+            "wbsd": "全程网办",
+            "dxcs": 0,
+            "updatedAt": updated,
+        }
 
     now = dt.datetime.now(dt.UTC)
     past = (now - dt.timedelta(hours=2)).isoformat(timespec="seconds")
-    api_server.state.data.update({
-        ("approval", "items"): [item(1, past), item(2, "2099-12-31T00:00:00+08:00")],
-        ("approval", "cases"): [], ("approval", "evaluations"): []})
+    api_server.state.data.update(
+        {
+            ("approval", "items"): [item(1, past), item(2, "2099-12-31T00:00:00+08:00")],
+            ("approval", "cases"): [],
+            ("approval", "evaluations"): [],
+        }
+    )
     settings = make_settings(tmp_path, http_source(api_server, "approval"))
     items = {e.table_name: e for e in extract_system("approval", settings, wh)}["items"]
     assert items.rows_new == 2

@@ -18,33 +18,95 @@ from yiwang.warehouse import Warehouse
 
 def approval_data(n: int = 7) -> dict[tuple[str, str], list[dict[str, Any]]]:
     items = [
-        {"sxbm": f"XK{i:05d}001", "ssbm": f"S{i}", "sxmc": f"事项{i}", "sxlx": "行政许可", "bmUscc": "11420100MB0000000X",
-         "bmmc": "市民政局", "xscj": "市级", "fdsx": 20, "cnsx": 5, "bjlx": "承诺件", "wbsd": "全程网办", "dxcs": 0,
-         "updatedAt": f"2024-03-0{1 + i % 3}T10:00:00+08:00"}
+        {
+            "sxbm": f"XK{i:05d}001",
+            "ssbm": f"S{i}",
+            "sxmc": f"事项{i}",
+            "sxlx": "行政许可",
+            "bmUscc": "11420100MB0000000X",
+            "bmmc": "市民政局",
+            "xscj": "市级",
+            "fdsx": 20,
+            "cnsx": 5,
+            "bjlx": "承诺件",
+            "wbsd": "全程网办",
+            "dxcs": 0,
+            "updatedAt": f"2024-03-0{1 + i % 3}T10:00:00+08:00",
+        }
         for i in range(n)
     ]
     cases = [
-        {"bjbh": f"BJ{i:06d}", "sxbm": "XK00001001", "sqrlx": "自然人", "sqrmc": "李四", "sqrzjhm": "4.20103E+17",
-         "sqrdh": None, "sqrdz": None, "qd": "网上", "slsj": "2024-03-01T09:00:00+08:00",
-         "cnbjsj": "2024-03-05T09:00:00+08:00", "bjsj": None, "bjjg": "办理中",
-         # the same instant written in two offsets: max must be compared as instants
-         "updatedAt": "2024-03-02T02:00:00Z" if i == 0 else "2024-03-02T09:00:00+08:00"}
+        {
+            "bjbh": f"BJ{i:06d}",
+            "sxbm": "XK00001001",
+            "sqrlx": "自然人",
+            "sqrmc": "李四",
+            "sqrzjhm": "4.20103E+17",
+            "sqrdh": None,
+            "sqrdz": None,
+            "qd": "网上",
+            "slsj": "2024-03-01T09:00:00+08:00",
+            "cnbjsj": "2024-03-05T09:00:00+08:00",
+            "bjsj": None,
+            "bjjg": "办理中",
+            # the same instant written in two offsets: max must be compared as instants
+            "updatedAt": "2024-03-02T02:00:00Z" if i == 0 else "2024-03-02T09:00:00+08:00",
+        }
         for i in range(4)
     ]
-    evaluations = [{"pjid": f"PJ{i}", "bjbh": f"BJ{i:06d}", "pjdj": 5, "pjnr": None,
-                    "pjsj": "2024-03-03T08:00:00+08:00"} for i in range(2)]
-    return {("approval", "items"): items, ("approval", "cases"): cases, ("approval", "evaluations"): evaluations}
+    evaluations = [
+        {"pjid": f"PJ{i}", "bjbh": f"BJ{i:06d}", "pjdj": 5, "pjnr": None, "pjsj": "2024-03-03T08:00:00+08:00"}
+        for i in range(2)
+    ]
+    return {
+        ("approval", "items"): items,
+        ("approval", "cases"): cases,
+        ("approval", "evaluations"): evaluations,
+    }
 
 
 def services_data() -> dict[tuple[str, str], list[dict[str, Any]]]:
-    life = [{"fwbm": f"FW{i:04d}", "fwmc": "助餐", "fwlb": "助餐", "gysmc": "某公司", "gysUscc": None,
-             "fwzd": [f"ZD{i}", "ZD9"], "sfzxyy": i % 2 == 0, "updatedAt": f"2024-03-01 1{i % 10}:00:00"}
-            for i in range(5)]
-    sites = [{"zdid": f"ZD{i}", "zdmc": "党群服务中心", "zdlx": "党群服务中心", "dz": "某路1号", "sqmc": "前进社区",
-              "jd": 114.3, "wd": 30.5, "updatedAt": "2024-03-01 08:00:00"} for i in range(3)]
-    orders = [{"ddbh": f"DD{i}", "fwbm": "FW0001", "xm": "王五", "dh": "13800000000", "dz": None,
-               "xdsj": "2024-03-01 08:00:00", "wcsj": None, "zt": "待服务", "pf": None,
-               "updatedAt": "2024-03-02 08:00:00"} for i in range(4)]
+    life = [
+        {
+            "fwbm": f"FW{i:04d}",
+            "fwmc": "助餐",
+            "fwlb": "助餐",
+            "gysmc": "某公司",
+            "gysUscc": None,
+            "fwzd": [f"ZD{i}", "ZD9"],
+            "sfzxyy": i % 2 == 0,
+            "updatedAt": f"2024-03-01 1{i % 10}:00:00",
+        }
+        for i in range(5)
+    ]
+    sites = [
+        {
+            "zdid": f"ZD{i}",
+            "zdmc": "党群服务中心",
+            "zdlx": "党群服务中心",
+            "dz": "某路1号",
+            "sqmc": "前进社区",
+            "jd": 114.3,
+            "wd": 30.5,
+            "updatedAt": "2024-03-01 08:00:00",
+        }
+        for i in range(3)
+    ]
+    orders = [
+        {
+            "ddbh": f"DD{i}",
+            "fwbm": "FW0001",
+            "xm": "王五",
+            "dh": "13800000000",
+            "dz": None,
+            "xdsj": "2024-03-01 08:00:00",
+            "wcsj": None,
+            "zt": "待服务",
+            "pf": None,
+            "updatedAt": "2024-03-02 08:00:00",
+        }
+        for i in range(4)
+    ]
     return {("services", "life_items"): life, ("services", "sites"): sites, ("services", "orders"): orders}
 
 
@@ -108,7 +170,12 @@ def test_429_and_503_are_retried_without_duplicates(
     tmp_path: Path, api_server: ApiServer, duck_wh: Warehouse
 ) -> None:
     api_server.state.data.update(approval_data())
-    api_server.state.faults[:] = [("status", 429, {"Retry-After": "1"}), None, ("status", 503), ("status", 502)]
+    api_server.state.faults[:] = [
+        ("status", 429, {"Retry-After": "1"}),
+        None,
+        ("status", 503),
+        ("status", 502),
+    ]
     t0 = time.monotonic()
     entries = {e.table_name: e for e in run(tmp_path, api_server, duck_wh)}
     assert time.monotonic() - t0 >= 0.9, "Retry-After was not respected"
@@ -136,8 +203,12 @@ def test_down_past_retries_fails_cleanly(tmp_path: Path, api_server: ApiServer, 
     run(tmp_path, api_server, wh)  # a first good load sets the cursors
     before = {t: get_cursor(wh, "approval", t) for t in ("items", "cases", "evaluations")}
     api_server.state.data[("approval", "items")].append(
-        {**api_server.state.data[("approval", "items")][0], "sxbm": "XK99999001",
-         "updatedAt": "2024-03-09T00:00:00+08:00"})
+        {
+            **api_server.state.data[("approval", "items")][0],
+            "sxbm": "XK99999001",
+            "updatedAt": "2024-03-09T00:00:00+08:00",
+        }
+    )
     api_server.state.down = True
     with pytest.raises(ExtractError) as exc:
         run(tmp_path, api_server, wh, retries=2)
@@ -159,8 +230,10 @@ def test_down_mid_resource_lands_nothing(tmp_path: Path, api_server: ApiServer, 
         run(tmp_path, api_server, duck_wh, retries=2)
     assert [f.table for f in exc.value.failures] == ["items"]
     # the whole load rolled back: not even the raw table was created
-    assert not duck_wh.scalar("select count(*) from information_schema.tables "
-                              "where table_schema = 'raw_approval' and table_name = 'items'")
+    assert not duck_wh.scalar(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw_approval' and table_name = 'items'"
+    )
     assert get_cursor(duck_wh, "approval", "items") is None
     assert get_cursor(duck_wh, "approval", "cases") is not None  # the other resources landed
     assert_ledger_reconciles(duck_wh)

@@ -36,13 +36,15 @@ def test_sqlite_full_then_incremental(tmp_path: Path, sqlite_source: MiniSource,
     src = sqlite_source
     build_grid(src)
     progress: list[tuple[str, int, int | None]] = []
-    entries = extract_system("grid", grid_settings(tmp_path, src), wh, lambda m, d, t: progress.append((m, d, t)))
+    entries = extract_system(
+        "grid", grid_settings(tmp_path, src), wh, lambda m, d, t: progress.append((m, d, t))
+    )
     assert {e.table_name for e in entries} == set(GRID_TABLES)
     assert progress, "progress callback never called"
     syrk = src.table("wg_syrk")
     assert raw_keys(wh, syrk) == sorted(f"WG_SYRK{i:06d}" for i in range(10))
     # ID numbers stay text, exactly as the source wrote them
-    ids = {r[0] for r in wh.query('select sfzh from raw_grid.wg_syrk')}
+    ids = {r[0] for r in wh.query("select sfzh from raw_grid.wg_syrk")}
     assert ids == {"42010319900101123X", "4.20103E+17"}
     assert get_cursor(wh, "grid", "wg_syrk") == "2024-03-02 09:30:00"
     assert get_cursor(wh, "grid", "wg_sjlz") == "2024-03-02 09:30:00"  # its cursor is czsj
@@ -55,7 +57,9 @@ def test_sqlite_full_then_incremental(tmp_path: Path, sqlite_source: MiniSource,
     # a row arriving later with the *same* timestamp as the stored cursor is not missed;
     # an update (later cursor) lands as a new version; a soft delete lands as data
     src.insert("wg_syrk", src.make_rows("wg_syrk", range(10, 11), "2024-03-02 09:30:00"))
-    src.execute("update wg_syrk set sfsc = '1', update_time = '2024-03-03 08:00:00' where rkid = 'WG_SYRK000002'")
+    src.execute(
+        "update wg_syrk set sfsc = '1', update_time = '2024-03-03 08:00:00' where rkid = 'WG_SYRK000002'"
+    )
     third = {e.table_name: e for e in run_grid(tmp_path, src, wh)}
     assert third["wg_syrk"].rows_new == 2
     assert get_cursor(wh, "grid", "wg_syrk") == "2024-03-03 08:00:00"
@@ -64,7 +68,9 @@ def test_sqlite_full_then_incremental(tmp_path: Path, sqlite_source: MiniSource,
     assert len(raw_keys(wh, syrk)) == 11
     assert_ledger_reconciles(wh)
     summary = {s["system"]: s for s in ledger_summary(wh)}
-    assert summary["grid"]["rows_read"] == summary["grid"]["rows_landed"] + summary["grid"]["rows_quarantined"]
+    assert (
+        summary["grid"]["rows_read"] == summary["grid"]["rows_landed"] + summary["grid"]["rows_quarantined"]
+    )
     assert summary["grid"]["batches"] == 15 and summary["grid"]["failed"] == 0
 
 
@@ -105,7 +111,9 @@ def test_missing_table_names_system_table_and_url(
 
 
 def test_missing_sqlite_file_is_a_clear_error(tmp_path: Path, duck_wh: Warehouse) -> None:
-    settings = make_settings(tmp_path, SourceConfig("grid", "sql", url=f"sqlite:///{tmp_path / 'nope.sqlite'}"))
+    settings = make_settings(
+        tmp_path, SourceConfig("grid", "sql", url=f"sqlite:///{tmp_path / 'nope.sqlite'}")
+    )
     with pytest.raises(ExtractError, match="does not exist"):
         extract_system("grid", settings, duck_wh)
     assert not (tmp_path / "nope.sqlite").exists()  # never create an empty source by accident
@@ -131,15 +139,21 @@ def test_mariadb_source(tmp_path: Path, mariadb_source: MiniSource, wh: Warehous
     assert_ledger_reconciles(wh)
 
 
-def test_streams_in_chunks(tmp_path: Path, sqlite_source: MiniSource, duck_wh: Warehouse,
-                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_streams_in_chunks(
+    tmp_path: Path, sqlite_source: MiniSource, duck_wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import connectors.sql
 
     monkeypatch.setattr(connectors.sql, "CHUNK", 7)
     src = sqlite_source
     build_grid(src, n=2)
-    src.insert("wg_sjlz", [r | {"czsj": f"2024-04-01 00:00:{i:02d}"}
-                           for i, r in enumerate(src.make_rows("wg_sjlz", range(100, 150), ""))])
+    src.insert(
+        "wg_sjlz",
+        [
+            r | {"czsj": f"2024-04-01 00:00:{i:02d}"}
+            for i, r in enumerate(src.make_rows("wg_sjlz", range(100, 150), ""))
+        ],
+    )
     calls: list[tuple[str, int, int | None]] = []
     entries = extract_system("grid", grid_settings(tmp_path, src), duck_wh, lambda *a: calls.append(a))
     assert {e.table_name: e.rows_read for e in entries}["wg_sjlz"] == 54
@@ -154,7 +168,9 @@ def test_postgresql_source(tmp_path: Path, pg_source: MiniSource, duck_wh: Wareh
         src.create(name)
         src.insert(name, src.make_rows(name, range(3), "2024-03-01 10:00:00"))
         src.insert(name, src.make_rows(name, range(3, 6), "2024-03-02 09:30:00.250000"))
-    settings = make_settings(tmp_path, SourceConfig("party", "sql", url=src.url, options={"lookback_hours": 0}))
+    settings = make_settings(
+        tmp_path, SourceConfig("party", "sql", url=src.url, options={"lookback_hours": 0})
+    )
     entries = {e.table_name: e for e in extract_system("party", settings, duck_wh)}
     assert entries["dj_dy"].rows_new == 6
     assert get_cursor(duck_wh, "party", "dj_dy") == "2024-03-02 09:30:00.250000"
@@ -170,7 +186,9 @@ def test_late_rows_inside_the_lookback_land_outside_are_flagged(
 ) -> None:
     src = sqlite_source
     build_grid(src)
-    settings = make_settings(tmp_path, SourceConfig("grid", "sql", url=src.url, options={"lookback_hours": 24}))
+    settings = make_settings(
+        tmp_path, SourceConfig("grid", "sql", url=src.url, options={"lookback_hours": 24})
+    )
     extract_system("grid", settings, wh)
     assert get_cursor(wh, "grid", "wg_syrk") == "2024-03-02 09:30:00"
     # written late: one 12 h older than the cursor (inside the 24 h window), one 5 days older (outside)

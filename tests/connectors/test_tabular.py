@@ -89,9 +89,14 @@ def test_xlsx_ids_and_unreadable_workbook(tmp_path: Path, duck_wh: Warehouse) ->
     entries = {e.source_file: e for e in extract_system("property", settings, duck_wh)}
     assert entries["acme/2024-04/owners.xlsx"].rows_new == 2
     rows = duck_wh.query("select ld, dy, fh, yzzjhm, rzrq from raw_property.owners order by fh")
-    assert rows == [("3", "2", "501", "420106199001011234", "2019-06-01"),
-                    ("3", "2", "502", "4.20103E+17", "2019-06-02")]
+    assert rows == [
+        ("3", "2", "501", "420106199001011234", "2019-06-01"),
+        ("3", "2", "502", "4.20103E+17", "2019-06-02"),
+    ]
     bad = entries["acme/2024-04/complaints.xlsx"]
     assert (bad.rows_read, bad.rows_quarantined, bad.status) == (1, 1, "success")
-    assert duck_wh.scalar("select rule from ops.quarantine where batch_id = ?", [bad.batch_id]) == "unreadable_file"
+    assert (
+        duck_wh.scalar("select rule from ops.quarantine where batch_id = ?", [bad.batch_id])
+        == "unreadable_file"
+    )
     assert_ledger_reconciles(duck_wh)

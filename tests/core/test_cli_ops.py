@@ -35,13 +35,17 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     get_settings.cache_clear()
 
 
-def test_quarantine_list_escapes_terminal_control_characters(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_quarantine_list_escapes_terminal_control_characters(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     table = load_contract().table("hotline", "tickets")
     hostile = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\rOVERWRITE\b\u202etxt.exe\x9b[1m [bold]markup[/bold]"
     with open_warehouse() as wh, TableLoad(wh, table, source_file=f"2024-03-01{hostile}.jsonl") as load:
         load.quarantine('{"gdbh": "GD1", "nr": "' + hostile + '"}', "malformed_json", f"line 1: {hostile}")
     buf = io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=buf, width=1000, force_terminal=False, color_system=None))
+    monkeypatch.setattr(
+        cli, "console", Console(file=buf, width=1000, force_terminal=False, color_system=None)
+    )
     result = CliRunner().invoke(cli.main, ["quarantine", "list", "--system", "hotline"])
     assert result.exit_code == 0, result.output
     out = buf.getvalue()
@@ -54,14 +58,24 @@ def test_two_extracts_at_once_name_the_lock_holder(home: Path, monkeypatch: pyte
     (home / "hotline").mkdir()
     # a running extract: holds the extract lock and has the DuckDB warehouse open (DuckDB locks the file too)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time, duckdb\nfrom pathlib import Path\nfrom connectors.lock import run_lock\n"
-         "with run_lock(Path(sys.argv[1]), 'extract'):\n    con = duckdb.connect(sys.argv[1] + '/warehouse.duckdb')\n"
-         "    print('locked', flush=True)\n    time.sleep(60)\n",
-         str(home)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, duckdb\nfrom pathlib import Path\nfrom connectors.lock import run_lock\n"
+            "with run_lock(Path(sys.argv[1]), 'extract'):\n    con = duckdb.connect(sys.argv[1] + '/warehouse.duckdb')\n"
+            "    print('locked', flush=True)\n    time.sleep(60)\n",
+            str(home),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         buf = io.StringIO()
-        monkeypatch.setattr(cli, "console", Console(file=buf, width=1000, force_terminal=False, color_system=None))
+        monkeypatch.setattr(
+            cli, "console", Console(file=buf, width=1000, force_terminal=False, color_system=None)
+        )
         result = CliRunner().invoke(cli.main, ["extract", "hotline"])
         out = buf.getvalue()
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (result.exception, out)
@@ -73,7 +87,9 @@ def test_two_extracts_at_once_name_the_lock_holder(home: Path, monkeypatch: pyte
         holder.wait(timeout=10)
     # the holder is gone: the lock goes with it (no stale lock file blocks the next extract)
     buf = io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=buf, width=1000, force_terminal=False, color_system=None))
+    monkeypatch.setattr(
+        cli, "console", Console(file=buf, width=1000, force_terminal=False, color_system=None)
+    )
     result = CliRunner().invoke(cli.main, ["extract", "hotline"])
     assert result.exit_code == 0, buf.getvalue()
 
@@ -81,12 +97,23 @@ def test_two_extracts_at_once_name_the_lock_holder(home: Path, monkeypatch: pyte
 def test_batch_ids_are_fresh_uuid7(tmp_path: Path) -> None:
     ids = [new_batch_id("grid", "wg_grid") for _ in range(1000)]
     assert len(set(ids)) == 1000
-    assert all(re.fullmatch(r"grid\.wg_grid\.[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", i)
-               for i in ids)
+    assert all(
+        re.fullmatch(r"grid\.wg_grid\.[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", i)
+        for i in ids
+    )
     # another process, same second: still different (no per-run counter, no clock-only id)
-    other = subprocess.run([sys.executable, "-c", "from connectors.landing import new_batch_id\n"
-                            "print(new_batch_id('grid', 'wg_grid'))"], cwd=REPO, capture_output=True, text=True,
-                           check=True, env={**os.environ}).stdout.strip()
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from connectors.landing import new_batch_id\nprint(new_batch_id('grid', 'wg_grid'))",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ},
+    ).stdout.strip()
     assert other not in ids
     # the same rows landed twice: two batches, two ids
     grid = load_contract().table("grid", "wg_grid")
@@ -106,7 +133,13 @@ def test_extract_of_a_system_already_running_is_refused(home: Path) -> None:
     from connectors.run import extract_system
 
     (home / "hotline").mkdir()
-    with run_lock(home, "extract-hotline"), pytest.raises(LockHeld, match=r"another extract of hotline is running: "
-                                                           rf"pid {os.getpid()} on host "):
+    with (
+        run_lock(home, "extract-hotline"),
+        pytest.raises(
+            LockHeld,
+            match=r"another extract of hotline is running: "
+            rf"pid {os.getpid()} on host ",
+        ),
+    ):
         extract_system("hotline")
     assert extract_system("hotline") == []  # released: the next one runs

@@ -12,8 +12,10 @@ from yiwang.cli import main
 
 def test_effect_goes_into_the_manifest(tmp_path: Path) -> None:
     out = tmp_path / "sources"
-    r = CliRunner().invoke(main, ["simulate", "--scale", "small", "--out", str(out),
-                                  "--effect", "joint_mechanism_complaint_drop=0.3"])
+    r = CliRunner().invoke(
+        main,
+        ["simulate", "--scale", "small", "--out", str(out), "--effect", "joint_mechanism_complaint_drop=0.3"],
+    )
     assert r.exit_code == 0, r.output
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["effects"]["config"]["joint_mechanism_complaint_drop"] == 0.3
@@ -24,8 +26,12 @@ def test_unknown_or_malformed_effect_is_a_clear_error(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["simulate", "--out", str(tmp_path), "--effect", "more_sunshine=1"])
     assert r.exit_code == 2
     assert "unknown effects" in r.output and "joint_mechanism_complaint_drop" in r.output
-    r = CliRunner().invoke(main, ["simulate", "--out", str(tmp_path), "--effect", "joint_mechanism_complaint_drop"])
+    r = CliRunner().invoke(
+        main, ["simulate", "--out", str(tmp_path), "--effect", "joint_mechanism_complaint_drop"]
+    )
     assert r.exit_code == 2 and "NAME=VALUE" in r.output
-    r = CliRunner().invoke(main, ["simulate", "--out", str(tmp_path), "--effect", "joint_mechanism_complaint_drop=2"])
+    r = CliRunner().invoke(
+        main, ["simulate", "--out", str(tmp_path), "--effect", "joint_mechanism_complaint_drop=2"]
+    )
     assert r.exit_code == 2 and "[0, 1)" in r.output
     assert not (tmp_path / "manifest.json").exists()

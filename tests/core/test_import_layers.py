@@ -13,8 +13,19 @@ PACKAGES = ("yiwang", "connectors", "expectations", "serving", "simulator", "dag
 
 # settings, warehouse connection and schema names, the ops schema, contracts, privacy, progress, the read snapshot,
 # the dbt runner
-FOUNDATION = {"yiwang", "yiwang.settings", "yiwang.warehouse", "yiwang.contracts", "yiwang.privacy", "yiwang.ops",
-              "yiwang.progress", "yiwang.snapshot", "yiwang.dbt_runner", "yiwang.dbt_duckdb_udf", "yiwang.freshness"}
+FOUNDATION = {
+    "yiwang",
+    "yiwang.settings",
+    "yiwang.warehouse",
+    "yiwang.contracts",
+    "yiwang.privacy",
+    "yiwang.ops",
+    "yiwang.progress",
+    "yiwang.snapshot",
+    "yiwang.dbt_runner",
+    "yiwang.dbt_duckdb_udf",
+    "yiwang.freshness",
+}
 STAGES = ("connectors", "expectations", "serving", "simulator")
 
 
@@ -70,7 +81,7 @@ def test_no_import_cycle() -> None:
         state[m] = 1
         for t in sorted(edges[m]):
             if state.get(t) == 1:
-                cycles.append([*path[path.index(t):], t] if t in path else [m, t])
+                cycles.append([*path[path.index(t) :], t] if t in path else [m, t])
             elif t not in state:
                 visit(t, [*path, t])
         state[m] = 2
@@ -79,7 +90,9 @@ def test_no_import_cycle() -> None:
         if m not in state:
             visit(m, [m])
     # a package's __init__ re-exporting its own modules is not a cycle of behaviour
-    cycles = [c for c in cycles if not (len({x.split(".")[0] for x in c}) == 1 and c[0] == c[0].split(".")[0])]
+    cycles = [
+        c for c in cycles if not (len({x.split(".")[0] for x in c}) == 1 and c[0] == c[0].split(".")[0])
+    ]
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 

@@ -29,9 +29,19 @@ def test_land_reconcile_and_rerun_changes_nothing(warehouse_url: str) -> None:
         first = _load(wh, ROWS + [ROWS[0]], quarantine=["{bad json"])
         assert (first.rows_read, first.rows_landed, first.rows_new, first.rows_quarantined) == (4, 2, 2, 2)
         second = _load(wh, ROWS)
-        assert (second.rows_read, second.rows_landed, second.rows_new, second.rows_quarantined) == (2, 2, 0, 0)
+        assert (second.rows_read, second.rows_landed, second.rows_new, second.rows_quarantined) == (
+            2,
+            2,
+            0,
+            0,
+        )
         assert wh.scalar("select count(*) from raw_grid.wg_grid") == 2
-        assert wh.scalar("select count(*) from ops.load_ledger where rows_read <> rows_landed + rows_quarantined") == 0
+        assert (
+            wh.scalar(
+                "select count(*) from ops.load_ledger where rows_read <> rows_landed + rows_quarantined"
+            )
+            == 0
+        )
         reasons = wh.query("select rule from ops.quarantine order by rule")
         assert [r[0] for r in reasons] == ["duplicate_in_batch", "malformed"]
         assert wh.scalar("select hs from raw_grid.wg_grid where wgbm = '420106001001002'") == "98.5"
@@ -43,8 +53,12 @@ def test_new_column_lands_and_old_rows_keep_their_hash(warehouse_url: str) -> No
         _load(wh, ROWS)
         entry = _load(wh, [{**ROWS[0], "备注 Note": "x"}, ROWS[1]])
         assert entry.rows_new == 1  # only the row that really changed
-        assert "备注_note" in [c for (c,) in wh.query(
-            "select column_name from information_schema.columns where table_schema='raw_grid' and table_name='wg_grid'")]
+        assert "备注_note" in [
+            c
+            for (c,) in wh.query(
+                "select column_name from information_schema.columns where table_schema='raw_grid' and table_name='wg_grid'"
+            )
+        ]
 
 
 def test_failure_inside_a_load_leaves_nothing(warehouse_url: str) -> None:
@@ -65,7 +79,10 @@ def test_ledger_mismatch_is_never_committed(tmp_path) -> None:
             load.add_rows(ROWS)
             load.rows_read += 1  # a connector that miscounts
         with wh.transaction() as tx:  # the whole transaction rolled back, ops schema included
-            assert not tx.table_exists("ops", "load_ledger") or tx.scalar("select count(*) from ops.load_ledger") == 0
+            assert (
+                not tx.table_exists("ops", "load_ledger")
+                or tx.scalar("select count(*) from ops.load_ledger") == 0
+            )
 
 
 def test_text_conversion_and_hash() -> None:
@@ -81,8 +98,13 @@ def test_text_conversion_and_hash() -> None:
 
 def test_quarantine_pseudonymises_personal_fields(tmp_path) -> None:
     syrk = load_contract().table("grid", "wg_syrk")
-    row = {"rkid": "R1", "xm": "张伟", "sfzh": "420106199001011234", "sjhm": "13800135678",
-           "update_time": "2024-01-01 00:00:00"}
+    row = {
+        "rkid": "R1",
+        "xm": "张伟",
+        "sfzh": "420106199001011234",
+        "sjhm": "13800135678",
+        "update_time": "2024-01-01 00:00:00",
+    }
     with open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") as wh:
         with TableLoad(wh, syrk) as load:
             load.add_rows([row, row])  # the second is an in-batch duplicate

@@ -24,14 +24,16 @@ DAGS_DIR = REPO / "dags"
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="yiwang-airflow-"))
-os.environ.update({
-    "AIRFLOW_HOME": str(_AIRFLOW_HOME),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
-    "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
-    "GX_ANALYTICS_ENABLED": "false",
-})
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+        "GX_ANALYTICS_ENABLED": "false",
+    }
+)
 if str(DAGS_DIR) not in sys.path:  # as Airflow's bundle DagBag does, so tests can import the factories
     sys.path.append(str(DAGS_DIR))
 
@@ -55,7 +57,9 @@ yiwang:
 
 TINY_MODELS = {
     # the real project's macro: marts go to mart_<x>__build while the build DAG runs, publish swaps them in
-    "macros/generate_schema_name.sql": (REPO / "dbt_project" / "macros" / "generate_schema_name.sql").read_text(),
+    "macros/generate_schema_name.sql": (
+        REPO / "dbt_project" / "macros" / "generate_schema_name.sql"
+    ).read_text(),
     "models/staging/stg_demo__items.sql": """\
 select 'XK' || lpad(cast(i as varchar), 5, '0') || '001' as item_code, 'government' as item_kind, 20 as lim
 from range({{ var('government_items', 132) }}) t(i)
@@ -132,20 +136,26 @@ def tiny_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         con.execute(f"create schema if not exists {spec.schema}")
         con.execute(f"create table {spec.relation} ({', '.join(f'{c} varchar' for c in cols)})")
     # the mart gate reconciles the catalog with raw: 132 government items, 526 life items
-    con.execute("insert into raw_approval.items (sxbm, ssbm, sxmc, sxlx, xscj, fdsx, cnsx, bjlx, wbsd, dxcs, "
-                "\"updatedAt\") select 'XK' || lpad(cast(i as varchar), 5, '0') || '001', 'S' || i, '事项' || i, "
-                "'行政许可', '市级', '20', '10', '承诺件', '全程网办', '1', '2026-10-01T08:00:00+08:00' "
-                "from range(132) t(i)")
-    con.execute("insert into raw_services.life_items (fwbm, fwmc, fwlb, gysmc, sfzxyy, \"updatedAt\") "
-                "select 'FW' || lpad(cast(i as varchar), 6, '0'), '服务' || i, '养老', '某公司', 'true', "
-                "'2026-10-01 08:00:00' from range(526) t(i)")
+    con.execute(
+        "insert into raw_approval.items (sxbm, ssbm, sxmc, sxlx, xscj, fdsx, cnsx, bjlx, wbsd, dxcs, "
+        "\"updatedAt\") select 'XK' || lpad(cast(i as varchar), 5, '0') || '001', 'S' || i, '事项' || i, "
+        "'行政许可', '市级', '20', '10', '承诺件', '全程网办', '1', '2026-10-01T08:00:00+08:00' "
+        "from range(132) t(i)"
+    )
+    con.execute(
+        'insert into raw_services.life_items (fwbm, fwmc, fwlb, gysmc, sfzxyy, "updatedAt") '
+        "select 'FW' || lpad(cast(i as varchar), 6, '0'), '服务' || i, '养老', '某公司', 'true', "
+        "'2026-10-01 08:00:00' from range(526) t(i)"
+    )
     con.execute("""insert into raw_grid.wg_syrk (rkid, xm, sfzh, wgbm, jzlx, sfsc, update_time) values
         ('RK1', '张三', '42010619800101001X', '420106001001001', '户籍', '0', '2026-10-01 08:00:00'),
         ('RK2', '李四', '420106800101123', '420106001001002', '流动', '1', '2026-10-02 08:00:00')""")
     # the grids the residents live in: the raw gate checks references against the current delivery
-    con.execute("insert into raw_grid.wg_grid (wgbm, wgmc, update_time) values "
-                "('420106001001001', '第1网格', '2026-10-01 08:00:00'), "
-                "('420106001001002', '第2网格', '2026-10-01 08:00:00')")
+    con.execute(
+        "insert into raw_grid.wg_grid (wgbm, wgmc, update_time) values "
+        "('420106001001001', '第1网格', '2026-10-01 08:00:00'), "
+        "('420106001001002', '第2网格', '2026-10-01 08:00:00')"
+    )
     con.close()
     yield get_settings()
     get_settings.cache_clear()
@@ -173,16 +183,26 @@ class AirflowCli:
 
     def dags_test(self, dag_id: str, yiwang_home: Path) -> tuple[subprocess.CompletedProcess[str], float]:
         env = {k: v for k, v in self.env.items() if not k.startswith("YIWANG_")}
-        env.update(YIWANG_HOME=str(yiwang_home), YIWANG_WAREHOUSE_URL=f"duckdb:///{yiwang_home / 'warehouse.duckdb'}")
+        env.update(
+            YIWANG_HOME=str(yiwang_home), YIWANG_WAREHOUSE_URL=f"duckdb:///{yiwang_home / 'warehouse.duckdb'}"
+        )
         started = time.perf_counter()
-        out = subprocess.run([AIRFLOW, "dags", "test", dag_id], env=env, capture_output=True, text=True,
-                             timeout=300, check=False)
+        out = subprocess.run(
+            [AIRFLOW, "dags", "test", dag_id],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         return out, time.perf_counter() - started
 
     def task_states(self, dag_id: str) -> dict[str, str]:
         con = sqlite3.connect(self.db)
         try:
-            rows = con.execute("select task_id, state from task_instance where dag_id = ?", [dag_id]).fetchall()
+            rows = con.execute(
+                "select task_id, state from task_instance where dag_id = ?", [dag_id]
+            ).fetchall()
         finally:
             con.close()
         return dict(rows)
@@ -198,16 +218,20 @@ def airflow_cli(tmp_path_factory: pytest.TempPathFactory) -> AirflowCli:
     short = write_tiny_project(root / "tiny_short", life_items=525)  # no manifest: one dbt_build task
     dags = root / "dags"
     dags.mkdir()
-    (dags / "tiny_builds.py").write_text(TINY_DAGS.format(dags_dir=str(DAGS_DIR), ok=str(ok), short=str(short)))
+    (dags / "tiny_builds.py").write_text(
+        TINY_DAGS.format(dags_dir=str(DAGS_DIR), ok=str(ok), short=str(short))
+    )
     db = root / "airflow.db"
     env = dict(os.environ)
-    env.update({
-        "AIRFLOW_HOME": str(root / "home"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db}",
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    })
+    env.update(
+        {
+            "AIRFLOW_HOME": str(root / "home"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db}",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+    )
     env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     return AirflowCli(env, db)

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.integration
 def _build_log(settings: Any) -> list[tuple]:
     con = duckdb.connect(str(settings.duckdb_path), read_only=True)
     try:
-        if not con.execute("select count(*) from information_schema.tables where table_name = 'build_log'").fetchone()[0]:
+        if not con.execute(
+            "select count(*) from information_schema.tables where table_name = 'build_log'"
+        ).fetchone()[0]:
             return []
         return con.execute("select run_id, mart_row_counts, docs_path from ops.build_log").fetchall()
     finally:

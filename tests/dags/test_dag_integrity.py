@@ -87,7 +87,15 @@ def test_build_dag_without_manifest_falls_back_to_one_dbt_task(tiny_project: Pat
 
     dag = make_build_dag("yiwang_build_nomanifest", tiny_project)
     ids = {t.task_id for t in dag.tasks}
-    assert ids == {"refresh_manifest", "source_freshness", "raw_gate", "dbt_build", "mart_gate", "publish", "docs"}
+    assert ids == {
+        "refresh_manifest",
+        "source_freshness",
+        "raw_gate",
+        "dbt_build",
+        "mart_gate",
+        "publish",
+        "docs",
+    }
     assert dag.get_task("dbt_build").upstream_task_ids == {"raw_gate"}
     assert dag.get_task("mart_gate").upstream_task_ids == {"dbt_build"}
 
@@ -103,7 +111,9 @@ def test_build_dag_renders_each_model_from_the_manifest(tiny_project: Path) -> N
     # one `dbt build` task per model (the model and its tests), in the models' dependency order
     assert {"dbt.stg_demo__items_model_build", "dbt.service_catalog_model_build"} <= ids
     assert dag.get_task("mart_gate").upstream_task_ids == {"dbt.service_catalog_model_build"}
-    assert dag.get_task("dbt.service_catalog_model_build").upstream_task_ids == {"dbt.stg_demo__items_model_build"}
+    assert dag.get_task("dbt.service_catalog_model_build").upstream_task_ids == {
+        "dbt.stg_demo__items_model_build"
+    }
     first = [t for t in dag.tasks if t.task_id.startswith("dbt.") and not t.upstream_task_ids - {"raw_gate"}]
     assert {t.task_id for t in first} == {"dbt.stg_demo__items_model_build"}
 

@@ -20,7 +20,9 @@ def test_run_dbt_builds_into_the_settings_warehouse(tiny_project: Path, tiny_hom
         assert con.execute("select count(*) from mart_catalog.service_catalog").fetchone()[0] == 658
     finally:
         con.close()
-    assert "YIWANG_DUCKDB_PATH" not in os.environ or os.environ["YIWANG_DUCKDB_PATH"] != str(tiny_home.duckdb_path)
+    assert "YIWANG_DUCKDB_PATH" not in os.environ or os.environ["YIWANG_DUCKDB_PATH"] != str(
+        tiny_home.duckdb_path
+    )
 
 
 def test_failure_names_the_failed_node(make_tiny_project: Any, tiny_home: Any) -> None:

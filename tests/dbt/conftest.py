@@ -43,10 +43,14 @@ def run_dbt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., ob
             monkeypatch.setenv(key, value)
         cli = [
             *args,
-            "--project-dir", str(DBT_PROJECT),
-            "--profiles-dir", str(DBT_PROJECT),
-            "--target-path", str(tmp_path / f"target_{target or 'default'}"),
-            "--log-path", str(tmp_path / "logs"),
+            "--project-dir",
+            str(DBT_PROJECT),
+            "--profiles-dir",
+            str(DBT_PROJECT),
+            "--target-path",
+            str(tmp_path / f"target_{target or 'default'}"),
+            "--log-path",
+            str(tmp_path / "logs"),
         ]
         if target:
             cli += ["--target", target]
@@ -72,8 +76,15 @@ def duckdb_warehouse(tmp_path: Path) -> Iterator[Path]:
 def _pg_connect(dbname: str):
     import psycopg
 
-    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, password=PG_PASSWORD or None,
-                           dbname=dbname, connect_timeout=5, autocommit=True)
+    return psycopg.connect(
+        host=PG_HOST,
+        port=PG_PORT,
+        user=PG_USER,
+        password=PG_PASSWORD or None,
+        dbname=dbname,
+        connect_timeout=5,
+        autocommit=True,
+    )
 
 
 @pytest.fixture()
@@ -91,7 +102,7 @@ def pg_database() -> Iterator[dict[str, str]]:
             pytest.fail(f"{reason} (CI=true: PostgreSQL is required)")
         pytest.skip(reason)
     name = f"yiwang_test_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+    admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
     try:
         conn = _pg_connect(name)
         conn.autocommit = False
@@ -100,8 +111,11 @@ def pg_database() -> Iterator[dict[str, str]]:
         finally:
             conn.close()
         yield {
-            "YIWANG_PG_HOST": PG_HOST, "YIWANG_PG_PORT": str(PG_PORT), "YIWANG_PG_USER": PG_USER,
-            "YIWANG_PG_PASSWORD": PG_PASSWORD, "YIWANG_PG_DBNAME": name,
+            "YIWANG_PG_HOST": PG_HOST,
+            "YIWANG_PG_PORT": str(PG_PORT),
+            "YIWANG_PG_USER": PG_USER,
+            "YIWANG_PG_PASSWORD": PG_PASSWORD,
+            "YIWANG_PG_DBNAME": name,
         }
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

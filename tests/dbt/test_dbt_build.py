@@ -18,15 +18,15 @@ if os.environ.get("YIWANG_DBT_TEST_SELECT", "").lower() == "all":
 # spot checks: (model, key column, key, column, expected value)
 SPOT_CHECKS = [
     ("stg_party__members", "member_id", "DY001", "id_no", "420106196402151231"),  # 15 -> 18
-    ("stg_party__members", "member_id", "DY001", "name", "张三"),                  # suffix removed
-    ("stg_party__members", "member_id", "DY002", "name", "於明"),                  # 於 kept
+    ("stg_party__members", "member_id", "DY001", "name", "张三"),  # suffix removed
+    ("stg_party__members", "member_id", "DY002", "name", "於明"),  # 於 kept
     ("stg_party__members", "member_id", "DY002", "id_no", "42010619800101012X"),  # lowercase x
-    ("stg_party__members", "member_id", "DY004", "name", "陈丽华"),                # traditional
+    ("stg_party__members", "member_id", "DY004", "name", "陈丽华"),  # traditional
     ("stg_party__members", "member_id", "DY004", "id_no_kind", "excel_mangled"),
     ("stg_party__members", "member_id", "DY004", "birth_date", dt.date(1964, 2, 15)),  # Excel serial
     ("stg_party__members", "member_id", "DY003", "phone_2", "13987654321"),
-    ("stg_party__orgs", "org_id", "ORG002", "secretary_name", "张伟"),             # latest version
-    ("stg_grid__residents", "resident_id", "RK002", "is_deleted", True),          # soft delete kept
+    ("stg_party__orgs", "org_id", "ORG002", "secretary_name", "张伟"),  # latest version
+    ("stg_grid__residents", "resident_id", "RK002", "is_deleted", True),  # soft delete kept
     ("stg_approval__items", "item_code", "XK00123001", "promised_limit_days", 3),
     ("stg_approval__items", "item_code", "QR00456001", "updated_at", dt.datetime(2026, 10, 1, 9, 0)),
     ("stg_property__owners", "source_key", "前进小区|3|2|502", "id_no_masked", "420106********1234"),
@@ -50,8 +50,11 @@ def _check_warehouse(query) -> None:
 def _assert_success(result) -> None:
     failures = []
     if result.result is not None and hasattr(result.result, "results"):
-        failures = [f"{r.node.unique_id}: {r.status} {r.message}" for r in result.result.results
-                    if str(r.status) not in ("success", "pass", "warn")]
+        failures = [
+            f"{r.node.unique_id}: {r.status} {r.message}"
+            for r in result.result.results
+            if str(r.status) not in ("success", "pass", "warn")
+        ]
     assert result.success, f"dbt failed: {result.exception or failures}"
 
 
@@ -79,9 +82,13 @@ def test_dbt_build_postgres(run_dbt, pg_database: dict[str, str]) -> None:
 
     result = run_dbt(["build", *SELECT], target="postgres", env=pg_database)
     _assert_success(result)
-    with psycopg.connect(host=pg_database["YIWANG_PG_HOST"], port=int(pg_database["YIWANG_PG_PORT"]),
-                         user=pg_database["YIWANG_PG_USER"], password=pg_database["YIWANG_PG_PASSWORD"] or None,
-                         dbname=pg_database["YIWANG_PG_DBNAME"]) as conn:
+    with psycopg.connect(
+        host=pg_database["YIWANG_PG_HOST"],
+        port=int(pg_database["YIWANG_PG_PORT"]),
+        user=pg_database["YIWANG_PG_USER"],
+        password=pg_database["YIWANG_PG_PASSWORD"] or None,
+        dbname=pg_database["YIWANG_PG_DBNAME"],
+    ) as conn:
         _check_warehouse(lambda sql: conn.execute(sql).fetchall())
 
 
@@ -92,24 +99,39 @@ def test_rejected_rows_never_reach_any_staging_model(run_dbt, duckdb_warehouse: 
 
     conn = duckdb.connect(str(duckdb_warehouse))
     try:
-        tables = conn.execute("select table_schema, table_name from information_schema.tables "
-                              "where table_schema like 'raw\\_%' escape '\\'").fetchall()
+        tables = conn.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema like 'raw\\_%' escape '\\'"
+        ).fetchall()
         for schema, table in tables:
-            conn.execute("insert into ops.raw_rejects select ?, ?, _row_hash, 'gx:test', _batch_id, 'q', now() "
-                         f'from {schema}."{table}"', [schema.removeprefix("raw_"), table])
+            conn.execute(
+                "insert into ops.raw_rejects select ?, ?, _row_hash, 'gx:test', _batch_id, 'q', now() "
+                f'from {schema}."{table}"',
+                [schema.removeprefix("raw_"), table],
+            )
         assert conn.execute("select count(*) from ops.raw_rejects").fetchone()[0] > 50
     finally:
         conn.close()
-    result = run_dbt(["run", "--select", "path:models/staging"], target="duckdb",
-                     env={"YIWANG_DUCKDB_PATH": str(duckdb_warehouse)})
+    result = run_dbt(
+        ["run", "--select", "path:models/staging"],
+        target="duckdb",
+        env={"YIWANG_DUCKDB_PATH": str(duckdb_warehouse)},
+    )
     _assert_success(result)
     conn = duckdb.connect(str(duckdb_warehouse))
     try:
-        models = [r[0] for r in conn.execute("select table_name from information_schema.tables "
-                                             "where table_schema = 'staging' and table_name like 'stg\\_%' "
-                                             "escape '\\'").fetchall()]
+        models = [
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'staging' and table_name like 'stg\\_%' "
+                "escape '\\'"
+            ).fetchall()
+        ]
         assert len(models) >= 20
-        leaked = {m: n for m in models if (n := conn.execute(f"select count(*) from staging.{m}").fetchone()[0])}
+        leaked = {
+            m: n for m in models if (n := conn.execute(f"select count(*) from staging.{m}").fetchone()[0])
+        }
         assert leaked == {}, f"staging models still holding rejected rows: {leaked}"
     finally:
         conn.close()

@@ -45,4 +45,6 @@ def test_sources_cover_the_contract() -> None:
         for tname, t in tables.items():
             fields = t.get("fields") or t["headers"]
             missing = set(fields) - by_name[tname]
-            assert not missing, f"{system}.{tname} misses {missing}: re-run dbt_project/scripts/gen_sources.py"
+            assert not missing, (
+                f"{system}.{tname} misses {missing}: re-run dbt_project/scripts/gen_sources.py"
+            )

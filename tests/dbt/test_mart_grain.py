@@ -27,17 +27,32 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from dbt.cli.main import dbtRunner
 
     tmp = tmp_path_factory.mktemp("grain_parse")
-    res = dbtRunner().invoke(["parse", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-                              "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-                              "--vars", "{yiwang_restricted_marts: true, yiwang_identity_marts: true}"])
+    res = dbtRunner().invoke(
+        [
+            "parse",
+            "--project-dir",
+            str(DBT_PROJECT),
+            "--profiles-dir",
+            str(DBT_PROJECT),
+            "--target-path",
+            str(tmp / "target"),
+            "--log-path",
+            str(tmp / "logs"),
+            "--vars",
+            "{yiwang_restricted_marts: true, yiwang_identity_marts: true}",
+        ]
+    )
     assert res.success, res.exception
     return json.loads((tmp / "target" / "manifest.json").read_text(encoding="utf-8"))
 
 
 def _marts(manifest: dict) -> dict[str, dict]:
     nodes = list(manifest["nodes"].values()) + [n for ns in manifest.get("disabled", {}).values() for n in ns]
-    return {n["unique_id"]: n for n in nodes
-            if n["resource_type"] == "model" and n["original_file_path"].startswith("models/marts/")}
+    return {
+        n["unique_id"]: n
+        for n in nodes
+        if n["resource_type"] == "model" and n["original_file_path"].startswith("models/marts/")
+    }
 
 
 def _uniqueness_tests(manifest: dict) -> dict[str, list[tuple[str, ...]]]:
@@ -67,7 +82,9 @@ def test_every_mart_declares_its_grain_and_is_tested_unique_on_it(manifest: dict
     exempt: list[str] = []
     for uid, node in sorted(marts.items()):
         name = node["name"]
-        grain = (node.get("config", {}).get("meta") or {}).get("grain") or (node.get("meta") or {}).get("grain")
+        grain = (node.get("config", {}).get("meta") or {}).get("grain") or (node.get("meta") or {}).get(
+            "grain"
+        )
         if grain is None and node["original_file_path"].startswith(IDENTITY_FOLDERS) and tests.get(uid):
             exempt.append(name)
             continue
@@ -81,11 +98,17 @@ def test_every_mart_declares_its_grain_and_is_tested_unique_on_it(manifest: dict
             problems.append(f"{name}: grain columns {undocumented} are not documented columns")
         description = node.get("description") or ""
         if "grain" not in description.lower() or any(c not in description for c in grain):
-            problems.append(f"{name}: the description does not state the grain ('Grain: ... ({', '.join(grain)})')")
+            problems.append(
+                f"{name}: the description does not state the grain ('Grain: ... ({', '.join(grain)})')"
+            )
         if not any(sorted(cols) == sorted(grain) for cols in tests.get(uid, [])):
-            problems.append(f"{name}: no unique / unique_combination test on exactly {grain} "
-                            f"(has {tests.get(uid, [])})")
+            problems.append(
+                f"{name}: no unique / unique_combination test on exactly {grain} (has {tests.get(uid, [])})"
+            )
     assert not problems, "\n".join(problems)
     # the exemption is for identity models with a uniqueness test of their own, nothing else
-    assert all(marts[u]["original_file_path"].startswith(IDENTITY_FOLDERS) for u in marts
-               if marts[u]["name"] in exempt)
+    assert all(
+        marts[u]["original_file_path"].startswith(IDENTITY_FOLDERS)
+        for u in marts
+        if marts[u]["name"] in exempt
+    )

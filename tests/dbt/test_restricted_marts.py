@@ -10,16 +10,33 @@ ON = ["--vars", "{yiwang_restricted_marts: true}"]
 
 
 def _models(run_dbt, *extra: str) -> set[str]:
-    result = run_dbt(["ls", "--resource-type", "model", "--resource-type", "unit_test", "--resource-type",
-                      "exposure", "--select", "path:models/marts/residents", "--output", "name", *extra])
+    result = run_dbt(
+        [
+            "ls",
+            "--resource-type",
+            "model",
+            "--resource-type",
+            "unit_test",
+            "--resource-type",
+            "exposure",
+            "--select",
+            "path:models/marts/residents",
+            "--output",
+            "name",
+            *extra,
+        ]
+    )
     assert result.success, result.exception
     return {str(n).rsplit(".", 1)[-1] for n in result.result}
 
 
 def test_restricted_marts_off_by_default_and_on_when_switched(run_dbt) -> None:
     assert _models(run_dbt) == set()
-    assert {"resident_services", "test_resident_services_masked_and_grouped",
-            "once_only_resident_view"} <= _models(run_dbt, *ON)
+    assert {
+        "resident_services",
+        "test_resident_services_masked_and_grouped",
+        "once_only_resident_view",
+    } <= _models(run_dbt, *ON)
 
 
 def test_run_drops_leftover_restricted_marts_while_off(run_dbt, duckdb_warehouse: Path) -> None:
@@ -28,9 +45,13 @@ def test_run_drops_leftover_restricted_marts_while_off(run_dbt, duckdb_warehouse
     def leftovers() -> set[str]:
         conn = duckdb.connect(str(duckdb_warehouse))
         try:
-            return {f"{s}.{t}" for s, t in conn.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_schema in ('mart_residents', 'mart_residents__build')").fetchall()}
+            return {
+                f"{s}.{t}"
+                for s, t in conn.execute(
+                    "select table_schema, table_name from information_schema.tables "
+                    "where table_schema in ('mart_residents', 'mart_residents__build')"
+                ).fetchall()
+            }
         finally:
             conn.close()
 
@@ -59,18 +80,27 @@ def test_run_drops_leftover_restricted_marts_while_off_postgres(run_dbt, pg_data
     import psycopg
 
     def connect():  # noqa: ANN202
-        return psycopg.connect(host=pg_database["YIWANG_PG_HOST"], port=int(pg_database["YIWANG_PG_PORT"]),
-                               user=pg_database["YIWANG_PG_USER"], password=pg_database["YIWANG_PG_PASSWORD"] or None,
-                               dbname=pg_database["YIWANG_PG_DBNAME"], autocommit=True)
+        return psycopg.connect(
+            host=pg_database["YIWANG_PG_HOST"],
+            port=int(pg_database["YIWANG_PG_PORT"]),
+            user=pg_database["YIWANG_PG_USER"],
+            password=pg_database["YIWANG_PG_PASSWORD"] or None,
+            dbname=pg_database["YIWANG_PG_DBNAME"],
+            autocommit=True,
+        )
 
     with connect() as conn:
         for schema in ("mart_residents", "mart_residents__build"):
             conn.execute(f"create schema {schema}")
             conn.execute(f"create table {schema}.resident_services as select 'R1' as resident_key")
-    result = run_dbt(["run", "--select", "stg_reference__divisions"], target="postgres",
-                     env={**pg_database, "YIWANG_BUILD_SCHEMA_SUFFIX": "__build"})
+    result = run_dbt(
+        ["run", "--select", "stg_reference__divisions"],
+        target="postgres",
+        env={**pg_database, "YIWANG_BUILD_SCHEMA_SUFFIX": "__build"},
+    )
     assert result.success, result.exception
     with connect() as conn:
-        left = conn.execute("select table_schema from information_schema.tables "
-                            "where table_name = 'resident_services'").fetchall()
+        left = conn.execute(
+            "select table_schema from information_schema.tables where table_name = 'resident_services'"
+        ).fetchall()
     assert left == []

@@ -44,7 +44,9 @@ def test_ledger_reconciles_for_every_batch(small_demo) -> None:
             "select system, table_name, batch_id from ops.load_ledger where rows_read <> rows_landed + rows_quarantined"
         ).fetchall()
         assert bad == []
-        assert con.execute("select count(*) from ops.load_ledger where status <> 'success'").fetchone()[0] == 0
+        assert (
+            con.execute("select count(*) from ops.load_ledger where status <> 'success'").fetchone()[0] == 0
+        )
     finally:
         con.close()
 
@@ -52,11 +54,16 @@ def test_ledger_reconciles_for_every_batch(small_demo) -> None:
 def test_catalog_has_every_item_once(small_demo) -> None:
     con = duckdb.connect(str(small_demo.warehouse), read_only=True)
     try:
-        kinds = dict(con.execute(
-            "select item_kind, count(*) from mart_catalog.service_catalog group by 1").fetchall())
+        kinds = dict(
+            con.execute("select item_kind, count(*) from mart_catalog.service_catalog group by 1").fetchall()
+        )
         assert kinds == {"government": 132, "life": 526}
-        assert con.execute(
-            "select count(*) - count(distinct item_code) from mart_catalog.service_catalog").fetchone()[0] == 0
+        assert (
+            con.execute(
+                "select count(*) - count(distinct item_code) from mart_catalog.service_catalog"
+            ).fetchone()[0]
+            == 0
+        )
     finally:
         con.close()
 

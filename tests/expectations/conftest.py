@@ -25,13 +25,23 @@ def syrk_rows(n: int = 40) -> list[dict[str, Any]]:
             sfzh = "420106800101123"  # legacy 15-digit form: still a valid shape
         if i == 4:
             sfzh = None
-        rows.append({
-            "rkid": f"RK{i:06d}", "xm": f"居民{i}", "sfzh": sfzh, "sjhm": "13800138000", "xb": "男",
-            "csrq": "1980-01-01", "jzdz": "前进小区3栋2单元501", "wgbm": f"420106001001{i % 5 + 1:03d}",
-            "jzlx": ["户籍", "流动", "寄住"][i % 3], "tsbq": "独居老人,低保" if i == 7 else None,
-            "djsj": "2020-01-01 08:00:00", "sfsc": "1" if i == 9 else "0",
-            "update_time": f"2026-10-{i % 28 + 1:02d} 08:00:00",
-        })
+        rows.append(
+            {
+                "rkid": f"RK{i:06d}",
+                "xm": f"居民{i}",
+                "sfzh": sfzh,
+                "sjhm": "13800138000",
+                "xb": "男",
+                "csrq": "1980-01-01",
+                "jzdz": "前进小区3栋2单元501",
+                "wgbm": f"420106001001{i % 5 + 1:03d}",
+                "jzlx": ["户籍", "流动", "寄住"][i % 3],
+                "tsbq": "独居老人,低保" if i == 7 else None,
+                "djsj": "2020-01-01 08:00:00",
+                "sfsc": "1" if i == 9 else "0",
+                "update_time": f"2026-10-{i % 28 + 1:02d} 08:00:00",
+            }
+        )
     return rows
 
 
@@ -46,8 +56,12 @@ def grid_codes(syrk: list[dict[str, Any]]) -> list[str]:
     return sorted({f"420106001001{i % 5 + 1:03d}" for i in range(len(syrk))})
 
 
-def write_warehouse(path: Path, syrk: list[dict[str, Any]] | None, catalog: list[CatalogRow] | None,
-                    grids: list[str] | None = None) -> None:
+def write_warehouse(
+    path: Path,
+    syrk: list[dict[str, Any]] | None,
+    catalog: list[CatalogRow] | None,
+    grids: list[str] | None = None,
+) -> None:
     """Raw residents (each row with its own _row_hash; batch "b1" unless the row names one), the grids they
     refer to (``grids``, default those of the clean rows; [] = an empty wg_grid) and the catalog mart."""
     con = duckdb.connect(str(path))
@@ -55,31 +69,45 @@ def write_warehouse(path: Path, syrk: list[dict[str, Any]] | None, catalog: list
         if syrk is not None:
             cols = load_contract().table("grid", "wg_syrk").columns + ["_batch_id", "_row_hash"]
             con.execute("create schema if not exists raw_grid")
-            con.execute(f"create or replace table raw_grid.wg_syrk ({', '.join(f'{c} varchar' for c in cols)},"
-                        " _loaded_at timestamp)")
+            con.execute(
+                f"create or replace table raw_grid.wg_syrk ({', '.join(f'{c} varchar' for c in cols)},"
+                " _loaded_at timestamp)"
+            )
             defaults = {"_batch_id": "b1"}
             con.executemany(
                 f"insert into raw_grid.wg_syrk ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
-                [[r.get(c, defaults.get(c, f"hash{i:04d}" if c == "_row_hash" else None)) for c in cols]
-                 for i, r in enumerate(syrk)],
+                [
+                    [r.get(c, defaults.get(c, f"hash{i:04d}" if c == "_row_hash" else None)) for c in cols]
+                    for i, r in enumerate(syrk)
+                ],
             )
             gcols = load_contract().table("grid", "wg_grid").columns + ["_batch_id", "_row_hash"]
-            con.execute(f"create or replace table raw_grid.wg_grid ({', '.join(f'{c} varchar' for c in gcols)},"
-                        " _loaded_at timestamp)")
+            con.execute(
+                f"create or replace table raw_grid.wg_grid ({', '.join(f'{c} varchar' for c in gcols)},"
+                " _loaded_at timestamp)"
+            )
             for code in grid_codes(syrk) if grids is None else grids:
-                con.execute("insert into raw_grid.wg_grid (wgbm, wgmc, sqbm, update_time, _batch_id, _row_hash) "
-                            "values (?, ?, ?, '2026-10-01 08:00:00', 'g1', ?)",
-                            [code, f"第{code[-1]}网格", code[:12], f"g{code}"])
+                con.execute(
+                    "insert into raw_grid.wg_grid (wgbm, wgmc, sqbm, update_time, _batch_id, _row_hash) "
+                    "values (?, ?, ?, '2026-10-01 08:00:00', 'g1', ?)",
+                    [code, f"第{code[-1]}网格", code[:12], f"g{code}"],
+                )
             con.execute("create schema if not exists raw_reference")
-            con.execute("create or replace table raw_reference.divisions (division_code varchar, name varchar, "
-                        "level varchar, parent_code varchar, _batch_id varchar, _row_hash varchar, "
-                        "_loaded_at timestamp)")
-            con.execute("insert into raw_reference.divisions values ('420106001001', '前进社区', '社区', '', 'd1', "
-                        "'d1', null)")
+            con.execute(
+                "create or replace table raw_reference.divisions (division_code varchar, name varchar, "
+                "level varchar, parent_code varchar, _batch_id varchar, _row_hash varchar, "
+                "_loaded_at timestamp)"
+            )
+            con.execute(
+                "insert into raw_reference.divisions values ('420106001001', '前进社区', '社区', '', 'd1', "
+                "'d1', null)"
+            )
         if catalog is not None:
             con.execute("create schema if not exists mart_catalog")
-            con.execute("create or replace table mart_catalog.service_catalog (item_code varchar, item_kind varchar,"
-                        " statutory_limit_days integer, promised_limit_days integer, max_visits integer, site_count integer)")
+            con.execute(
+                "create or replace table mart_catalog.service_catalog (item_code varchar, item_kind varchar,"
+                " statutory_limit_days integer, promised_limit_days integer, max_visits integer, site_count integer)"
+            )
             con.executemany("insert into mart_catalog.service_catalog values (?, ?, ?, ?, ?, ?)", catalog)
     finally:
         con.close()
@@ -91,8 +119,9 @@ def reader_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from expectations.run import reader_templates
 
     home = tmp_path_factory.mktemp("readers")
-    reader_templates(load_settings({"YIWANG_HOME": str(home),
-                                    "YIWANG_WAREHOUSE_URL": f"duckdb:///{home / 'wh.duckdb'}"}))
+    reader_templates(
+        load_settings({"YIWANG_HOME": str(home), "YIWANG_WAREHOUSE_URL": f"duckdb:///{home / 'wh.duckdb'}"})
+    )
     return home / "cache"
 
 
@@ -104,15 +133,20 @@ def gx_settings(tmp_path: Path, reader_cache: Path) -> Settings:
     home = tmp_path / "home"
     home.mkdir()
     shutil.copytree(reader_cache, home / "cache", ignore=shutil.ignore_patterns("dbt_compile"))
-    return load_settings({"YIWANG_HOME": str(home), "YIWANG_WAREHOUSE_URL": f"duckdb:///{home / 'wh.duckdb'}"})
+    return load_settings(
+        {"YIWANG_HOME": str(home), "YIWANG_WAREHOUSE_URL": f"duckdb:///{home / 'wh.duckdb'}"}
+    )
 
 
 @pytest.fixture
 def warehouse(gx_settings: Settings) -> Callable[..., Settings]:
     """Call with syrk=..., catalog=... to (re)write the warehouse; returns the settings."""
 
-    def make(syrk: list[dict[str, Any]] | None = None, catalog: list[CatalogRow] | None = None,
-             grids: list[str] | None = None) -> Settings:
+    def make(
+        syrk: list[dict[str, Any]] | None = None,
+        catalog: list[CatalogRow] | None = None,
+        grids: list[str] | None = None,
+    ) -> Settings:
         write_warehouse(gx_settings.duckdb_path, syrk, catalog, grids)
         return gx_settings
 

@@ -45,20 +45,30 @@ def _pairs(settings: Settings, sql: str) -> dict[str, str]:
 
 def _rejects(settings: Settings) -> dict[str, str]:
     """ops.raw_rejects of wg_syrk: row hash -> quarantine id."""
-    return _pairs(settings, "select _row_hash, quarantine_id from ops.raw_rejects where table_name = 'wg_syrk'")
+    return _pairs(
+        settings, "select _row_hash, quarantine_id from ops.raw_rejects where table_name = 'wg_syrk'"
+    )
 
 
 def _reasons(settings: Settings) -> dict[str, str]:
     """ops.raw_rejects of wg_syrk: row hash -> the quarantine reason."""
-    return _pairs(settings, "select x._row_hash, q.reason from ops.raw_rejects x join ops.quarantine q "
-                            "using (quarantine_id) where x.table_name = 'wg_syrk'")
+    return _pairs(
+        settings,
+        "select x._row_hash, q.reason from ops.raw_rejects x join ops.quarantine q "
+        "using (quarantine_id) where x.table_name = 'wg_syrk'",
+    )
 
 
 def test_readable_dirt_is_never_quarantined_however_common(warehouse: MakeWarehouse, good_syrk: list) -> None:
     """Every other row carries dirt staging reads (half the table): no row is quarantined, the gate passes."""
     forms = [
         {"csrq": "1964/2/15", "sfzh": "420106-19800101-0017", "djsj": "2020-01-01"},
-        {"csrq": "19640215", "xb": "1", "sfzh": "４２０１０６１９８００１０１００１Ｘ", "djsj": "２０２０-０１-０１ ０８:００:００"},
+        {
+            "csrq": "19640215",
+            "xb": "1",
+            "sfzh": "４２０１０６１９８００１０１００１Ｘ",
+            "djsj": "２０２０-０１-０１ ０８:００:００",
+        },
         {"csrq": "1964年2月15日", "xb": "F", "sfzh": "4.20106198E+17"},
         {"djsj": "2020/01/01 08:00", "sfsc": "1.0", "sfzh": "无"},
         {"csrq": "23422", "sfzh": "null", "update_time": "2026-10-01T08:00:00+08:00"},
@@ -72,8 +82,9 @@ def test_readable_dirt_is_never_quarantined_however_common(warehouse: MakeWareho
     assert _rejects(settings) == {}
 
 
-def test_unreadable_rows_are_quarantined_alone_and_the_same_way_every_run(warehouse: MakeWarehouse,
-                                                                          good_syrk: list) -> None:
+def test_unreadable_rows_are_quarantined_alone_and_the_same_way_every_run(
+    warehouse: MakeWarehouse, good_syrk: list
+) -> None:
     rows = [dict(r) for r in good_syrk]
     rows[0]["rkid"] = " "  # the key
     rows[1]["jzlx"] = "暂住"  # a value outside the contract's list
@@ -108,8 +119,10 @@ def test_rejects_follow_the_current_delivery(warehouse: MakeWarehouse, good_syrk
     run_raw_gate(settings)
     assert set(_rejects(settings)) == {"hash0006"}
     con = duckdb.connect(str(settings.duckdb_path))
-    con.execute("insert into raw_grid.wg_grid (wgbm, sqbm, update_time, _batch_id, _row_hash) "
-                "values ('420106001001999', '420106001001', '2026-11-01 08:00:00', 'g2', 'gx')")
+    con.execute(
+        "insert into raw_grid.wg_grid (wgbm, sqbm, update_time, _batch_id, _row_hash) "
+        "values ('420106001001999', '420106001001', '2026-11-01 08:00:00', 'g2', 'gx')"
+    )
     con.close()
     run_raw_gate(settings)
     assert _rejects(settings) == {}
@@ -125,7 +138,9 @@ def test_a_check_against_an_empty_reference_fails(warehouse: MakeWarehouse, good
     assert any("raw_grid.wg_grid.wgbm holds no value" in f for f in stats.failed), stats.failed
 
 
-def test_schema_drift_is_a_changed_column_never_a_share_of_dirt(warehouse: MakeWarehouse, good_syrk: list) -> None:
+def test_schema_drift_is_a_changed_column_never_a_share_of_dirt(
+    warehouse: MakeWarehouse, good_syrk: list
+) -> None:
     # batch b2: every registration time unreadable (the column was retyped); batch b3: half of them (dirt)
     rows = [dict(r) for r in good_syrk]
     for i in range(10):
@@ -142,7 +157,9 @@ def test_schema_drift_is_a_changed_column_never_a_share_of_dirt(warehouse: MakeW
     assert result.success and result.quarantined == 30
 
 
-def test_mart_gate_fails_on_duplicate_key_and_negative_limit(warehouse: MakeWarehouse, good_catalog: list) -> None:
+def test_mart_gate_fails_on_duplicate_key_and_negative_limit(
+    warehouse: MakeWarehouse, good_catalog: list
+) -> None:
     rows = good_catalog[:-1]
     rows[1] = (rows[0][0], *rows[1][1:])  # duplicate item_code
     rows[2] = (rows[2][0], rows[2][1], -1, 10, 1, None)  # negative limit

@@ -30,7 +30,12 @@ PG_ADMIN_URL = os.environ.get("YIWANG_TEST_PG_URL", "postgresql+psycopg://postgr
 TOKEN, API_KEY = "outgate-approval-token", "outgate-services-key"
 # the marts the breaks below use, and everything upstream (the whole project is slower than this file's budget)
 # (a few staging models each: DuckDB takes seconds per deeply nested view, so not the governance marts)
-MARTS = ["party_registrations_by_area", "party_grid_coverage", "party_meeting_compliance", "demands_grid_timeliness"]
+MARTS = [
+    "party_registrations_by_area",
+    "party_grid_coverage",
+    "party_meeting_compliance",
+    "demands_grid_timeliness",
+]
 COMMUNITY_MART = "mart_party__build.party_registrations_by_area"  # dimensions community_code/_name, grid_code
 COMMUNITY_PUBLIC = "mart_party.party_registrations_by_area"
 COUNT_MART = ("mart_party__build", "party_meeting_compliance")  # no dimension
@@ -51,11 +56,17 @@ systems:
 
 
 def _env(home: Path, url: str) -> dict[str, str]:
-    return {"YIWANG_HOME": str(home), "YIWANG_SOURCES": str(home / "sources.yaml"), "YIWANG_WAREHOUSE_URL": url,
-            "YIWANG_APPROVAL_TOKEN": TOKEN, "YIWANG_SERVICES_API_KEY": API_KEY,
-            "YIWANG_HMAC_KEY": os.environ.get("YIWANG_HMAC_KEY") or "yiwang-test-key",
-            "DBT_TARGET_PATH": str(home / "dbt_target"), "DBT_LOG_PATH": str(home / "dbt_logs"),
-            "GX_ANALYTICS_ENABLED": "false"}
+    return {
+        "YIWANG_HOME": str(home),
+        "YIWANG_SOURCES": str(home / "sources.yaml"),
+        "YIWANG_WAREHOUSE_URL": url,
+        "YIWANG_APPROVAL_TOKEN": TOKEN,
+        "YIWANG_SERVICES_API_KEY": API_KEY,
+        "YIWANG_HMAC_KEY": os.environ.get("YIWANG_HMAC_KEY") or "yiwang-test-key",
+        "DBT_TARGET_PATH": str(home / "dbt_target"),
+        "DBT_LOG_PATH": str(home / "dbt_logs"),
+        "GX_ANALYTICS_ENABLED": "false",
+    }
 
 
 def _build_city(home: Path, url: str) -> None:
@@ -72,8 +83,12 @@ def _build_city(home: Path, url: str) -> None:
     with pytest.MonkeyPatch.context() as mp:
         for k, v in _env(home, url).items():
             mp.setenv(k, v)
-        for k in ("YIWANG_BUILD_SCHEMA_SUFFIX", "YIWANG_DUCKDB_PATH", "YIWANG_ACCEPT_OUTPUT_CHANGE",
-                  "YIWANG_PUBLISH_MAX_ROW_CHANGE"):
+        for k in (
+            "YIWANG_BUILD_SCHEMA_SUFFIX",
+            "YIWANG_DUCKDB_PATH",
+            "YIWANG_ACCEPT_OUTPUT_CHANGE",
+            "YIWANG_PUBLISH_MAX_ROW_CHANGE",
+        ):
             mp.delenv(k, raising=False)
         server = serve_in_thread(home / "sources", approval_token=TOKEN, services_api_key=API_KEY)
         mp.setenv("YIWANG_APPROVAL_URL", f"{server.url}/approval")
@@ -122,8 +137,13 @@ def _pg_copy(engine: Any, template: str) -> str:
 
     name = f"yiwang_test_{uuid.uuid4().hex[:10]}"
     with engine.connect() as c:
-        c.execute(sa.text("select pg_terminate_backend(pid) from pg_stat_activity "
-                          "where datname = :d and pid <> pg_backend_pid()"), {"d": template})
+        c.execute(
+            sa.text(
+                "select pg_terminate_backend(pid) from pg_stat_activity "
+                "where datname = :d and pid <> pg_backend_pid()"
+            ),
+            {"d": template},
+        )
         c.execute(sa.text(f'create database "{name}" template "{template}"'))
     return name
 
@@ -183,13 +203,19 @@ class Hub:
             for s, t in build_tables(tx):
                 public = s.removesuffix("__build")
                 rows = tx.query(f"select * from {qname(public, t)}")
-                digests = sorted(hashlib.sha256(repr(tuple(_norm(v) for v in r)).encode()).hexdigest() for r in rows)
-                out[f"{public}.{t}"] = f"{len(rows)}:" + hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
+                digests = sorted(
+                    hashlib.sha256(repr(tuple(_norm(v) for v in r)).encode()).hexdigest() for r in rows
+                )
+                out[f"{public}.{t}"] = (
+                    f"{len(rows)}:" + hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
+                )
         return out
 
     def log(self, outcome: str | None = None) -> list[tuple]:
-        sql = ("select outcome, rule, relation, column_name, previous_value, current_value from ops.output_gate_log "
-               "where rule not in ('reference_keys', 'summary')")
+        sql = (
+            "select outcome, rule, relation, column_name, previous_value, current_value from ops.output_gate_log "
+            "where rule not in ('reference_keys', 'summary')"
+        )
         with self.tx() as tx:
             rows = tx.query(sql + (" and outcome = ?" if outcome else ""), [outcome] if outcome else None)
         return sorted(rows, key=repr)
@@ -197,10 +223,12 @@ class Hub:
     def new_delivery(self) -> None:
         """A ledger batch with new rows, landed after the last publish."""
         with self.tx() as tx:
-            tx.execute("insert into ops.load_ledger (system, table_name, batch_id, started_at, finished_at, rows_read,"
-                       " rows_landed, rows_new, rows_quarantined, status) select 'grid', 'wg_sj', 'test-batch',"
-                       " max(published_at), max(published_at) + interval '1 minute', 1, 1, 1, 0, 'ok'"
-                       " from ops.build_log")
+            tx.execute(
+                "insert into ops.load_ledger (system, table_name, batch_id, started_at, finished_at, rows_read,"
+                " rows_landed, rows_new, rows_quarantined, status) select 'grid', 'wg_sj', 'test-batch',"
+                " max(published_at), max(published_at) + interval '1 minute', 1, 1, 1, 0, 'ok'"
+                " from ops.build_log"
+            )
 
 
 class _Tx:
@@ -261,13 +289,26 @@ def test_every_public_mart_declares_its_dimensions(tmp_path: Path) -> None:
     from dbt.cli.main import dbtRunner
 
     target = tmp_path / "target"
-    res = dbtRunner().invoke(["parse", "--project-dir", str(REPO / "dbt_project"), "--profiles-dir",
-                              str(REPO / "dbt_project"), "--target-path", str(target), "--log-path",
-                              str(tmp_path / "logs")])
+    res = dbtRunner().invoke(
+        [
+            "parse",
+            "--project-dir",
+            str(REPO / "dbt_project"),
+            "--profiles-dir",
+            str(REPO / "dbt_project"),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ]
+    )
     assert res.success, res.exception
     nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
-    marts = {n["name"]: n for n in nodes.values()
-             if n["resource_type"] == "model" and str(n["schema"]).removesuffix("__build").startswith("mart_")}
+    marts = {
+        n["name"]: n
+        for n in nodes.values()
+        if n["resource_type"] == "model" and str(n["schema"]).removesuffix("__build").startswith("mart_")
+    }
     assert len(marts) >= 20
     declared = declared_dimensions()
     problems = []
@@ -282,7 +323,9 @@ def test_every_public_mart_declares_its_dimensions(tmp_path: Path) -> None:
             if kind not in REFERENCE_KEYS:
                 problems.append(f"{name}.{col}: unknown kind {kind}")
         for col in node["columns"]:
-            looks = any(w in col for w in ("community_code", "grid_code", "street_code", "department_", "item_code"))
+            looks = any(
+                w in col for w in ("community_code", "grid_code", "street_code", "department_", "item_code")
+            )
             if looks and col not in declared[name]:
                 problems.append(f"{name}.{col}: looks like a dimension but is not declared")
     assert not problems, "\n".join(problems)
@@ -296,8 +339,11 @@ def test_output_gate_settings(tmp_path: Path) -> None:
     assert (default.publish_max_row_change, default.accept_output_change) == (0.2, False)
     s = load_settings({**home, "YIWANG_PUBLISH_MAX_ROW_CHANGE": "0.5", "YIWANG_ACCEPT_OUTPUT_CHANGE": "true"})
     assert (s.publish_max_row_change, s.accept_output_change) == (0.5, True)
-    for bad in ({"YIWANG_PUBLISH_MAX_ROW_CHANGE": "-1"}, {"YIWANG_PUBLISH_MAX_ROW_CHANGE": "lots"},
-                {"YIWANG_ACCEPT_OUTPUT_CHANGE": "maybe"}):
+    for bad in (
+        {"YIWANG_PUBLISH_MAX_ROW_CHANGE": "-1"},
+        {"YIWANG_PUBLISH_MAX_ROW_CHANGE": "lots"},
+        {"YIWANG_ACCEPT_OUTPUT_CHANGE": "maybe"},
+    ):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             load_settings({**home, **bad})
 
@@ -311,8 +357,10 @@ def _halve(hub: Hub) -> int:
     rel = qname(*COUNT_MART)
     with hub.tx() as tx:
         rows = int(tx.scalar(f"select count(*) from {rel}"))
-        tx.execute(f"delete from {rel} where org_id in (select org_id from (select distinct org_id from {rel}) o "
-                   f"order by org_id limit (select count(distinct org_id) / 2 from {rel}))")
+        tx.execute(
+            f"delete from {rel} where org_id in (select org_id from (select distinct org_id from {rel}) o "
+            f"order by org_id limit (select count(distinct org_id) / 2 from {rel}))"
+        )
         left = int(tx.scalar(f"select count(*) from {rel}"))
     assert abs(rows - left) / rows > 0.3, (rows, left)
     return rows
@@ -325,10 +373,17 @@ def test_republish_with_nothing_changed_passes(hub: Hub) -> None:
     assert hub.checksum() == before
     assert hub.log() == []
     with hub.tx() as tx:
-        outcomes = tx.query("select outcome, current_value from ops.output_gate_log where rule = 'summary' "
-                            "order by checked_at")
-        refs = dict(tx.query("select column_name, current_value from ops.output_gate_log "
-                             "where rule = 'reference_keys' and build_id = ?", [published.build_id]))
+        outcomes = tx.query(
+            "select outcome, current_value from ops.output_gate_log where rule = 'summary' "
+            "order by checked_at"
+        )
+        refs = dict(
+            tx.query(
+                "select column_name, current_value from ops.output_gate_log "
+                "where rule = 'reference_keys' and build_id = ?",
+                [published.build_id],
+            )
+        )
     assert [o for o, _ in outcomes] == ["passed", "passed"]  # the fixture's first publish, this one
     assert refs["community"] > 0 and refs["grid"] > 0
 
@@ -337,13 +392,19 @@ def test_nulled_community_is_refused(hub: Hub) -> None:
     with hub.tx() as tx:
         rows = tx.scalar(f"select count(*) from {COMMUNITY_MART}")
         assert tx.scalar(f"select count(*) from {COMMUNITY_MART} where community_code is null") == 0
-        tx.execute(f"update {COMMUNITY_MART} set community_code = null where community_code = {ONE_COMMUNITY}")
+        tx.execute(
+            f"update {COMMUNITY_MART} set community_code = null where community_code = {ONE_COMMUNITY}"
+        )
         nulled = tx.scalar(f"select count(*) from {COMMUNITY_MART} where community_code is null")
     assert 0 < nulled < rows
     err = _refused(hub, f"{COMMUNITY_PUBLIC}.community_code: {nulled} of {rows} rows NULL/blank")
-    assert any(f.rule == "null_appeared" and f.column == "community_code" and f.current == nulled
-               for f in err.report.findings)
-    assert ("failed", "null_appeared", COMMUNITY_PUBLIC, "community_code", 0.0, float(nulled)) in hub.log("failed")
+    assert any(
+        f.rule == "null_appeared" and f.column == "community_code" and f.current == nulled
+        for f in err.report.findings
+    )
+    assert ("failed", "null_appeared", COMMUNITY_PUBLIC, "community_code", 0.0, float(nulled)) in hub.log(
+        "failed"
+    )
 
 
 def test_blank_dimension_has_no_value_and_is_refused(hub: Hub) -> None:
@@ -359,20 +420,35 @@ def test_shrunk_reference_dimension_is_refused_unless_the_reference_shrank(hub: 
         codes = [r[0] for r in tx.query(f"select distinct community_code from {COMMUNITY_MART} order by 1")]
         gone = codes[: len(codes) // 2]
         marks = ", ".join("?" * len(gone))
-        grids = [r[0] for r in tx.query(f"select distinct grid_code from {COMMUNITY_MART} where grid_code is not null"
-                                        f" and community_code in ({marks})", gone)]
+        grids = [
+            r[0]
+            for r in tx.query(
+                f"select distinct grid_code from {COMMUNITY_MART} where grid_code is not null"
+                f" and community_code in ({marks})",
+                gone,
+            )
+        ]
         tx.execute(f"delete from {COMMUNITY_MART} where community_code in ({marks})", gone)
     assert gone
-    err = _refused(hub, f"{COMMUNITY_PUBLIC}.community_code: {len(codes)} -> {len(codes) - len(gone)} distinct "
-                        "community values", "raw_reference.divisions")
+    err = _refused(
+        hub,
+        f"{COMMUNITY_PUBLIC}.community_code: {len(codes)} -> {len(codes) - len(gone)} distinct "
+        "community values",
+        "raw_reference.divisions",
+    )
     assert {f.rule for f in err.report.findings} == {"dimension_shrank"}
     assert {f.column for f in err.report.findings} == {"community_code", "community_name"} | (
-        {"grid_code"} if grids else set())
+        {"grid_code"} if grids else set()
+    )
 
-    with hub.tx() as tx:  # the deliveries themselves lost those communities and grids: the shrink is explained
+    with (
+        hub.tx() as tx
+    ):  # the deliveries themselves lost those communities and grids: the shrink is explained
         tx.execute(f"delete from raw_reference.divisions where trim(division_code) in ({marks})", gone)
         if grids:
-            tx.execute(f"delete from raw_grid.wg_grid where trim(wgbm) in ({', '.join('?' * len(grids))})", grids)
+            tx.execute(
+                f"delete from raw_grid.wg_grid where trim(wgbm) in ({', '.join('?' * len(grids))})", grids
+            )
     before = hub.checksum()
     hub.publish()
     assert hub.checksum()[COMMUNITY_PUBLIC] != before[COMMUNITY_PUBLIC]
@@ -382,7 +458,12 @@ def test_row_count_move_without_new_delivery_is_refused(hub: Hub) -> None:
     rows = _halve(hub)
     with hub.tx() as tx:
         left = tx.scalar(f"select count(*) from {qname(*COUNT_MART)}")
-    _refused(hub, f"{COUNT_PUBLIC}: {rows} -> {left} rows", "limit 20%", "no delivery landed since the last publish")
+    _refused(
+        hub,
+        f"{COUNT_PUBLIC}: {rows} -> {left} rows",
+        "limit 20%",
+        "no delivery landed since the last publish",
+    )
 
     hub.new_delivery()  # a delivery landed since the last publish: the marts may move
     hub.publish()
@@ -392,17 +473,24 @@ def test_row_count_move_without_new_delivery_is_refused(hub: Hub) -> None:
 
 def test_row_count_limit_is_a_setting(hub: Hub) -> None:
     _halve(hub)
-    env = {"YIWANG_HOME": str(hub.settings.home), "YIWANG_WAREHOUSE_URL": hub.settings.warehouse_url,
-           "YIWANG_PUBLISH_MAX_ROW_CHANGE": "0.9"}
+    env = {
+        "YIWANG_HOME": str(hub.settings.home),
+        "YIWANG_WAREHOUSE_URL": hub.settings.warehouse_url,
+        "YIWANG_PUBLISH_MAX_ROW_CHANGE": "0.9",
+    }
     publish(settings=load_settings(env))
 
 
 def test_accept_output_change_publishes_and_logs(hub: Hub) -> None:
     with hub.tx() as tx:
-        tx.execute(f"update {COMMUNITY_MART} set community_name = null where community_code = {ONE_COMMUNITY}")
+        tx.execute(
+            f"update {COMMUNITY_MART} set community_name = null where community_code = {ONE_COMMUNITY}"
+        )
     hub.publish(accept_output_change=True)
-    assert {r[:4] for r in hub.log()} == {("accepted", rule, COMMUNITY_PUBLIC, "community_name")
-                                          for rule in ("null_appeared", "dimension_shrank")}
+    assert {r[:4] for r in hub.log()} == {
+        ("accepted", rule, COMMUNITY_PUBLIC, "community_name")
+        for rule in ("null_appeared", "dimension_shrank")
+    }
     with hub.tx() as tx:
         assert tx.scalar(f"select count(*) from {COMMUNITY_PUBLIC} where community_name is null") > 0
     hub.publish()  # the accepted state is the new baseline
@@ -412,7 +500,9 @@ def test_first_publish_applies_only_never_empty(hub: Hub) -> None:
     _halve(hub)
     with hub.tx() as tx:
         tx.execute("delete from ops.build_log")
-        tx.execute(f"update {COMMUNITY_MART} set community_code = null where community_code = {ONE_COMMUNITY}")
+        tx.execute(
+            f"update {COMMUNITY_MART} set community_code = null where community_code = {ONE_COMMUNITY}"
+        )
     hub.publish()  # partly NULL and fewer rows: nothing to compare with, so fine
 
     with hub.tx() as tx:

@@ -77,12 +77,15 @@ class Hub:
         from simulator.http_api import FaultConfig, serve_in_thread
 
         self.stop()
-        self.server = serve_in_thread(self.sources, approval_token=TOKEN, services_api_key=API_KEY,
-                                      faults=FaultConfig(seed=3, **faults))
+        self.server = serve_in_thread(
+            self.sources, approval_token=TOKEN, services_api_key=API_KEY, faults=FaultConfig(seed=3, **faults)
+        )
         os.environ["YIWANG_APPROVAL_URL"] = f"{self.server.url}/approval"
         os.environ["YIWANG_SERVICES_URL"] = f"{self.server.url}/services"
-        self.env.update(YIWANG_APPROVAL_URL=os.environ["YIWANG_APPROVAL_URL"],
-                        YIWANG_SERVICES_URL=os.environ["YIWANG_SERVICES_URL"])
+        self.env.update(
+            YIWANG_APPROVAL_URL=os.environ["YIWANG_APPROVAL_URL"],
+            YIWANG_SERVICES_URL=os.environ["YIWANG_SERVICES_URL"],
+        )
         get_settings.cache_clear()
 
     def stop(self) -> None:
@@ -120,10 +123,18 @@ class Hub:
         return out
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        out = subprocess.run([YIWANG, *args], env={**os.environ, **self.env, "COLUMNS": "250"},
-                             capture_output=True, text=True, timeout=300, check=False)
+        out = subprocess.run(
+            [YIWANG, *args],
+            env={**os.environ, **self.env, "COLUMNS": "250"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         if check:
-            assert out.returncode == 0, f"yiwang {' '.join(args)}:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+            assert out.returncode == 0, (
+                f"yiwang {' '.join(args)}:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+            )
         return out
 
     # -- reading ------------------------------------------------------------------------------------------
@@ -131,7 +142,9 @@ class Hub:
         """How many distinct row versions raw holds per source key (composite keys joined by |)."""
         expr = " || '|' || ".join(f"coalesce(trim(\"{k}\"), '')" for k in table.key if k in table.columns)
         with self.wh() as wh:
-            rows = wh.query(f"select {expr}, count(*) from {qname('raw_' + table.system, table.name)} group by 1")
+            rows = wh.query(
+                f"select {expr}, count(*) from {qname('raw_' + table.system, table.name)} group by 1"
+            )
         return {k: int(n) for k, n in rows}
 
     def marts_checksum(self, exact: bool = False) -> dict[str, str]:
@@ -139,14 +152,18 @@ class Hub:
         rounded to 9 digits unless ``exact``: then every value as the warehouse returns it)."""
         out = {}
         with self.wh() as wh:
-            rels = wh.query("select table_schema, table_name from information_schema.tables "
-                            "where table_schema like 'mart%' order by 1, 2")
+            rels = wh.query(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema like 'mart%' order by 1, 2"
+            )
             for s, t in rels:
                 if s.endswith("__build"):
                     continue
                 rows = wh.query(f"select * from {qname(s, t)}")
                 norm = (lambda v: v) if exact else _norm
-                digests = sorted(hashlib.sha256(repr(tuple(norm(v) for v in r)).encode()).hexdigest() for r in rows)
+                digests = sorted(
+                    hashlib.sha256(repr(tuple(norm(v) for v in r)).encode()).hexdigest() for r in rows
+                )
                 out[f"{s}.{t}"] = f"{len(rows)}:" + hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
         return out
 
@@ -174,7 +191,9 @@ def source_keys(sources: Path, system: str, table: str) -> set[str]:
 
 
 @pytest.fixture
-def hub(tiny_city: Path, tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
+def hub(
+    tiny_city: Path, tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Hub]:
     home = tmp_path / "home"
     shutil.copytree(tiny_city, home / "sources")
     (home / "sources.yaml").write_text(SOURCES_YAML, encoding="utf-8")
@@ -201,7 +220,6 @@ def hub(tiny_city: Path, tmp_path: Path, warehouse_url: str, monkeypatch: pytest
     finally:
         h.stop()
         get_settings.cache_clear()
-
 
 
 @contextmanager

@@ -20,8 +20,10 @@ def _rewrite_items(sources: Path, **changes: object) -> None:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     latest = max(r["updatedAt"] for r in rows)
     stamp = latest[:11] + "23:59:59" + latest[19:]
-    path.write_text("".join(json.dumps(dict(r, updatedAt=stamp, **changes), ensure_ascii=False) + "\n"
-                            for r in rows), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(dict(r, updatedAt=stamp, **changes), ensure_ascii=False) + "\n" for r in rows),
+        encoding="utf-8",
+    )
 
 
 def test_schema_drift_added_retyped_dropped(hub: Hub) -> None:
@@ -40,10 +42,14 @@ def test_schema_drift_added_retyped_dropped(hub: Hub) -> None:
     with pytest.raises(GateFailed) as exc:
         hub.build()
     msg = str(exc.value)
-    assert "schema drift" in msg and "system approval" in msg and "raw_approval.items" in msg and "fdsx" in msg
+    assert (
+        "schema drift" in msg and "system approval" in msg and "raw_approval.items" in msg and "fdsx" in msg
+    )
     assert hub.marts_checksum() == good  # the last good marts stay for readers
 
-    con = sqlite3.connect(hub.sources / "grid.sqlite")  # dropped at a SQL source: the extract fails, naming it
+    con = sqlite3.connect(
+        hub.sources / "grid.sqlite"
+    )  # dropped at a SQL source: the extract fails, naming it
     con.execute("alter table wg_grid drop column wgmc")
     con.commit()
     con.close()
@@ -59,8 +65,12 @@ def test_malformed_files_land_or_quarantine_then_requeue(hub: Hub) -> None:
 
     hot = hub.sources / "landing" / "hotline"
     seen = _ticket_lines(hot)  # a day whose first ticket is on no other line (the simulator repeats tickets)
-    day = next(p for p in sorted(hot.glob("*.jsonl"))
-               if _clean_jsonl(p) and seen.get(json.loads(p.read_text(encoding="utf-8").splitlines()[0])["gdbh"]) == 1)
+    day = next(
+        p
+        for p in sorted(hot.glob("*.jsonl"))
+        if _clean_jsonl(p)
+        and seen.get(json.loads(p.read_text(encoding="utf-8").splitlines()[0])["gdbh"]) == 1
+    )
     lines = day.read_text(encoding="utf-8").splitlines()
     good_line = lines[0]
     gdbh = json.loads(good_line)["gdbh"]
@@ -68,7 +78,10 @@ def test_malformed_files_land_or_quarantine_then_requeue(hub: Hub) -> None:
     prop = hub.sources / "landing" / "property" / "faultco" / "2026-01"
     prop.mkdir(parents=True)
     (prop / "owners.csv").write_bytes(
-        "小区名称,楼栋,单元,房号,业主姓名,身份证号\n幸福家园,1,1,101,张伟,4.20103E+17\n幸福家园,1,1,1".encode("gbk"))
+        "小区名称,楼栋,单元,房号,业主姓名,身份证号\n幸福家园,1,1,101,张伟,4.20103E+17\n幸福家园,1,1,1".encode(
+            "gbk"
+        )
+    )
     (prop / "complaints.csv").write_bytes(b"")
     wb = openpyxl.Workbook()
     wb.active.append(["小区名称", "地址", "物业公司"])
@@ -76,21 +89,33 @@ def test_malformed_files_land_or_quarantine_then_requeue(hub: Hub) -> None:
     wb.create_sheet("说明").append(["填表说明"])
     wb.save(prop / "estates.xlsx")
     (hub.sources / "landing" / "property" / "faultco" / "2026-02").mkdir()
-    (hub.sources / "landing" / "property" / "faultco" / "2026-02" / "owners.csv").write_bytes(b"\x81\x30\xff\xfe,\xfd\n")
+    (hub.sources / "landing" / "property" / "faultco" / "2026-02" / "owners.csv").write_bytes(
+        b"\x81\x30\xff\xfe,\xfd\n"
+    )
 
     hub.cli("extract", "hotline", "property")  # nothing crashes
     hub.check_ledger()
     with hub.wh() as wh:
-        rules = dict(wh.query("select rule, count(*) from ops.quarantine where source_file in (?, ?, ?) group by rule",
-                              [day.name, "faultco/2026-01/owners.csv", "faultco/2026-02/owners.csv"]))
+        rules = dict(
+            wh.query(
+                "select rule, count(*) from ops.quarantine where source_file in (?, ?, ?) group by rule",
+                [day.name, "faultco/2026-01/owners.csv", "faultco/2026-02/owners.csv"],
+            )
+        )
         assert rules == {"malformed_json": 1, "truncated_row": 1, "encoding": 1}, rules
         assert all(r for (r,) in wh.query("select reason from ops.quarantine"))
-        assert wh.scalar("select yzzjhm from raw_property.owners where _source_file = 'faultco/2026-01/owners.csv'") \
+        assert (
+            wh.scalar(
+                "select yzzjhm from raw_property.owners where _source_file = 'faultco/2026-01/owners.csv'"
+            )
             == "4.20103E+17"
+        )
         assert wh.scalar("select count(*) from raw_property.estates where _source_file like 'faultco/%'") == 1
         assert wh.scalar("select count(*) from raw_hotline.tickets where gdbh = ?", [gdbh]) == 0
-    listed = hub.cli("quarantine", "list", "--system", "hotline").stdout + hub.cli(
-        "quarantine", "list", "--system", "hotline").stderr
+    listed = (
+        hub.cli("quarantine", "list", "--system", "hotline").stdout
+        + hub.cli("quarantine", "list", "--system", "hotline").stderr
+    )
     assert "malformed_json" in listed
 
     day.write_text("\n".join(lines) + "\n", encoding="utf-8")  # fixed at the source
@@ -99,11 +124,18 @@ def test_malformed_files_land_or_quarantine_then_requeue(hub: Hub) -> None:
     hub.check_ledger()
     with hub.wh() as wh:
         assert wh.scalar("select count(*) from raw_hotline.tickets where gdbh = ?", [gdbh]) == 1
-        dup = wh.scalar("select count(*) from (select _row_hash from raw_hotline.tickets group by 1 "
-                        "having count(*) > 1) d")
+        dup = wh.scalar(
+            "select count(*) from (select _row_hash from raw_hotline.tickets group by 1 "
+            "having count(*) > 1) d"
+        )
         assert dup == 0
-        assert wh.scalar("select status from ops.quarantine where rule = 'malformed_json' and source_file = ?",
-                         [day.name]) == "requeued"
+        assert (
+            wh.scalar(
+                "select status from ops.quarantine where rule = 'malformed_json' and source_file = ?",
+                [day.name],
+            )
+            == "requeued"
+        )
 
 
 def test_stale_system_fails_freshness_naming_it(hub: Hub) -> None:
@@ -111,7 +143,9 @@ def test_stale_system_fails_freshness_naming_it(hub: Hub) -> None:
     assert check_freshness().success
     old = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=30)  # grid: error after 24 h
     with hub.wh() as wh, wh.transaction() as tx:
-        for (t,) in tx.query("select table_name from information_schema.tables where table_schema = 'raw_grid'"):
+        for (t,) in tx.query(
+            "select table_name from information_schema.tables where table_schema = 'raw_grid'"
+        ):
             tx.execute(f'update raw_grid."{t}" set _loaded_at = ?', [old])
     with pytest.raises(StaleSourcesError) as exc:
         check_freshness()

@@ -55,8 +55,11 @@ def _state(hub: Hub) -> dict[str, object]:
     with hub.wh() as wh:
         return {
             "marts": hub.marts_checksum(exact=True),
-            "keys": sorted(wh.query("select source_system, source_table, source_key, resident_key "
-                                    "from identity.resident_xref")),
+            "keys": sorted(
+                wh.query(
+                    "select source_system, source_table, source_key, resident_key from identity.resident_xref"
+                )
+            ),
             "key_events": wh.scalar("select count(*) from identity.resident_key_history"),
             "divisions": wh.scalar("select count(*) from staging.stg_reference__divisions"),
             "rejects": sorted(wh.query("select system, table_name, _row_hash, rule from ops.raw_rejects")),

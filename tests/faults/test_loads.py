@@ -39,8 +39,13 @@ run()
 def test_load_killed_half_way_then_retried(hub: Hub, tmp_path: Path) -> None:
     marker = tmp_path / "killed_in"
     env = {**os.environ, **hub.env, "KILL_MARKER": str(marker)}
-    proc = subprocess.Popen([sys.executable, "-c", KILL_HOOK], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_HOOK],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 120
         while not marker.exists():
@@ -53,10 +58,16 @@ def test_load_killed_half_way_then_retried(hub: Hub, tmp_path: Path) -> None:
     killed_table = marker.read_text()
     hub.check_ledger()  # nothing of the killed batch: no raw rows, no ledger row, no cursor move
     with hub.wh() as wh:
-        landed = {t for (t,) in wh.query("select distinct table_name from ops.load_ledger where system = 'grid'")}
+        landed = {
+            t for (t,) in wh.query("select distinct table_name from ops.load_ledger where system = 'grid'")
+        }
         assert killed_table not in landed and len(landed) == 2
-        assert wh.scalar("select count(*) from ops.load_state where system = 'grid' and table_name = ?",
-                         [killed_table]) == 0
+        assert (
+            wh.scalar(
+                "select count(*) from ops.load_state where system = 'grid' and table_name = ?", [killed_table]
+            )
+            == 0
+        )
     hub.extract("grid")  # the retry
     for table in load_contract().systems["grid"].tables.values():
         counts = hub.raw_key_counts(table)
@@ -98,7 +109,9 @@ def test_http_429_503_repeated_pages_then_down_then_recovery(hub: Hub) -> None:
             assert max(counts.values()) == 1
 
     with hub.wh() as wh:
-        cursors = dict(wh.query("select table_name, cursor_value from ops.load_state where system = 'approval'"))
+        cursors = dict(
+            wh.query("select table_name, cursor_value from ops.load_state where system = 'approval'")
+        )
         raw_rows = wh.scalar("select count(*) from raw_approval.cases")
     _new_cases(hub.sources, 7)  # new cases at the source meanwhile
     hub.serve(down=True)
@@ -106,10 +119,15 @@ def test_http_429_503_repeated_pages_then_down_then_recovery(hub: Hub) -> None:
         hub.extract("approval")
     assert "503" in str(exc.value) and "approval.cases" in str(exc.value)
     with hub.wh() as wh:
-        assert dict(wh.query("select table_name, cursor_value from ops.load_state where system = 'approval'")) \
+        assert (
+            dict(wh.query("select table_name, cursor_value from ops.load_state where system = 'approval'"))
             == cursors
+        )
         assert wh.scalar("select count(*) from raw_approval.cases") == raw_rows
-        assert wh.scalar("select count(*) from ops.load_ledger where system = 'approval' and status = 'failed'") == 3
+        assert (
+            wh.scalar("select count(*) from ops.load_ledger where system = 'approval' and status = 'failed'")
+            == 3
+        )
 
     hub.serve()  # recovered: everything the source has now, no gap
     hub.extract("approval")

@@ -78,33 +78,58 @@ def _files(*roots: Path) -> list[Path]:
 
 
 def _relations(wh) -> list[tuple[str, str, str]]:  # noqa: ANN001
-    return [(s, t, k) for s, t, k in wh.query(
-        "select table_schema, table_name, table_type from information_schema.tables order by 1, 2")
-        if s not in _SYSTEM_SCHEMAS and not s.startswith("pg_")]
+    return [
+        (s, t, k)
+        for s, t, k in wh.query(
+            "select table_schema, table_name, table_type from information_schema.tables order by 1, 2"
+        )
+        if s not in _SYSTEM_SCHEMAS and not s.startswith("pg_")
+    ]
 
 
 def _text_values(wh, schema: str, table: str) -> list[str]:  # noqa: ANN001
-    cols = [c for c, t in wh.query(
-        "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ?",
-        [schema, table]) if str(t).lower().split("(")[0] in _TEXT_TYPES]
+    cols = [
+        c
+        for c, t in wh.query(
+            "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
+        if str(t).lower().split("(")[0] in _TEXT_TYPES
+    ]
     if not cols:
         return []
-    rows = wh.query(f"select {', '.join(f'cast({qident(c)} as varchar)' for c in cols)} from {qname(schema, table)}")
+    rows = wh.query(
+        f"select {', '.join(f'cast({qident(c)} as varchar)' for c in cols)} from {qname(schema, table)}"
+    )
     return [v for r in rows for v in r if v]
 
 
 def _definitions(wh, is_duckdb: bool) -> list[str]:  # noqa: ANN001
     """View and function/macro definitions, settings stored with the database or role."""
     if is_duckdb:
-        return [r[0] or "" for r in wh.query("select sql from duckdb_views() where not internal")] + \
-               [str(r[0] or "") for r in wh.query("select macro_definition from duckdb_functions() "
-                                                  "where not internal and macro_definition is not null")]
-    return [r[0] or "" for r in wh.query(
-        "select definition from pg_views where schemaname not in ('pg_catalog', 'information_schema')")] + \
-        [r[0] or "" for r in wh.query(
-            "select p.prosrc from pg_proc p join pg_namespace n on n.oid = p.pronamespace "
-            "where n.nspname not in ('pg_catalog', 'information_schema')")] + \
-        [" ".join(r[0] or []) for r in wh.query("select setconfig from pg_db_role_setting")]
+        return [r[0] or "" for r in wh.query("select sql from duckdb_views() where not internal")] + [
+            str(r[0] or "")
+            for r in wh.query(
+                "select macro_definition from duckdb_functions() "
+                "where not internal and macro_definition is not null"
+            )
+        ]
+    return (
+        [
+            r[0] or ""
+            for r in wh.query(
+                "select definition from pg_views where schemaname not in ('pg_catalog', 'information_schema')"
+            )
+        ]
+        + [
+            r[0] or ""
+            for r in wh.query(
+                "select p.prosrc from pg_proc p join pg_namespace n on n.oid = p.pronamespace "
+                "where n.nspname not in ('pg_catalog', 'information_schema')"
+            )
+        ]
+        + [" ".join(r[0] or []) for r in wh.query("select setconfig from pg_db_role_setting")]
+    )
 
 
 def _project_fixture_values() -> set[str]:
@@ -120,7 +145,13 @@ def _scan(hub: Hub, key: str, extra_text: str) -> tuple[list[str], list[str]]:
     """(key findings, personal-data findings) over files, console output and the warehouse."""
     forms = key_forms(key)
     tmp = hub.home.parent
-    roots = [hub.home, tmp / "dbt_target", tmp / "dbt_logs", DBT_PROJECT_DIR / "target", DBT_PROJECT_DIR / "logs"]
+    roots = [
+        hub.home,
+        tmp / "dbt_target",
+        tmp / "dbt_logs",
+        DBT_PROJECT_DIR / "target",
+        DBT_PROJECT_DIR / "logs",
+    ]
     fixtures = _project_fixture_values()
     key_hits: list[str] = []
     pii_hits: list[str] = []
@@ -130,13 +161,17 @@ def _scan(hub: Hub, key: str, extra_text: str) -> tuple[list[str], list[str]]:
         if pii:
             found = personal_data(data.decode("utf-8", errors="replace")) - fixtures
             if found:
-                pii_hits.append(f"{where}: {len(found)} values, e.g. {[v[:4] + '...' + v[-2:] for v in sorted(found)[:3]]}")
+                pii_hits.append(
+                    f"{where}: {len(found)} values, e.g. {[v[:4] + '...' + v[-2:] for v in sorted(found)[:3]]}"
+                )
 
     files = _files(*roots)
-    assert any(p.name == "index.html" for p in files) and any(p.name == "partial_parse.msgpack" for p in files)
+    assert any(p.name == "index.html" for p in files) and any(
+        p.name == "partial_parse.msgpack" for p in files
+    )
     for p in files:
         rel = p.relative_to(hub.home) if p.is_relative_to(hub.home) else p
-        holds_source_data = (p.is_relative_to(hub.sources) or ".duckdb" in p.name)
+        holds_source_data = p.is_relative_to(hub.sources) or ".duckdb" in p.name
         check(str(rel), p.read_bytes(), pii=not holds_source_data)
     check("console output", extra_text.encode(), pii=True)
 
@@ -155,14 +190,24 @@ def _scan(hub: Hub, key: str, extra_text: str) -> tuple[list[str], list[str]]:
 # Personal data found outside raw/staging that is not the key's doing, reported (issue 12) and left to its owners.
 # Each entry must still hold personal data (the test fails when one is fixed, so the entry gets removed).
 KNOWN_PERSONAL_DATA: dict[str, str] = {}  # relation -> why it may hold personal data (none today)
-ROTATION_BUILD = ["build", "--select", "+resident_xref", "resident_key_history", "+party_service_monthly",
-                  "--exclude-resource-type", "unit_test", "--exclude-resource-type", "test"]
+ROTATION_BUILD = [
+    "build",
+    "--select",
+    "+resident_xref",
+    "resident_key_history",
+    "+party_service_monthly",
+    "--exclude-resource-type",
+    "unit_test",
+    "--exclude-resource-type",
+    "test",
+]
 
 
 @pytest.mark.integration
 @pytest.mark.timeout(600)
-def test_key_and_personal_data_stay_out_of_every_artefact(hub: Hub, monkeypatch: pytest.MonkeyPatch,
-                                                           capfd: pytest.CaptureFixture[str]) -> None:
+def test_key_and_personal_data_stay_out_of_every_artefact(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
     from yiwang.dbt_runner import run_dbt
     from yiwang.publish import build_docs_site, build_schemas
 
@@ -204,24 +249,37 @@ def test_key_and_personal_data_stay_out_of_every_artefact(hub: Hub, monkeypatch:
     assert after["clusters"] == before["clusters"]
     old_tokens, new_tokens = before["tokens"], after["tokens"]
     assert old_tokens.keys() == new_tokens.keys()
-    assert all(o != n for r in old_tokens for o, n in zip(old_tokens[r], new_tokens[r], strict=True) if o or n), \
-        "every pseudonym is re-tokenised"
+    assert all(
+        o != n for r in old_tokens for o, n in zip(old_tokens[r], new_tokens[r], strict=True) if o or n
+    ), "every pseudonym is re-tokenised"
     with hub.wh() as wh:
-        member_keys = {k for (k,) in wh.query("select member_key from mart_party__build.party_service_monthly")}
+        member_keys = {
+            k for (k,) in wh.query("select member_key from mart_party__build.party_service_monthly")
+        }
     assert member_keys and member_keys <= {pseudonym(m, new_key.encode()) for m in member_ids if m}
-    print(f"build + docs {built - started:.0f} s, scan {scanned - built:.0f} s, "
-          f"rotation {time.monotonic() - scanned:.0f} s")
+    print(
+        f"build + docs {built - started:.0f} s, scan {scanned - built:.0f} s, "
+        f"rotation {time.monotonic() - scanned:.0f} s"
+    )
 
 
 def _rotation_state(hub: Hub) -> dict[str, object]:
     with hub.wh() as wh:
         return {
-            "keys": sorted(wh.query("select source_system, source_table, source_key, resident_key "
-                                    "from identity.resident_xref")),
+            "keys": sorted(
+                wh.query(
+                    "select source_system, source_table, source_key, resident_key from identity.resident_xref"
+                )
+            ),
             "key_events": wh.scalar("select count(*) from identity.resident_key_history"),
-            "clusters": sorted(wh.query("select record_ref, cluster_ref "
-                                        "from identity_work.int_residents_records_matched")),
-            "tokens": {r: (i, p) for r, i, p in wh.query(
-                "select record_ref, id_hmac, phone_hmac from identity_work.int_residents_records_prepared "
-                "where id_hmac is not null or phone_hmac is not null")},
+            "clusters": sorted(
+                wh.query("select record_ref, cluster_ref from identity_work.int_residents_records_matched")
+            ),
+            "tokens": {
+                r: (i, p)
+                for r, i, p in wh.query(
+                    "select record_ref, id_hmac, phone_hmac from identity_work.int_residents_records_prepared "
+                    "where id_hmac is not null or phone_hmac is not null"
+                )
+            },
         }

@@ -25,15 +25,39 @@ from bench.identity.scoring import bcubed  # noqa: E402
 
 BIN = Path(sys.executable).parent
 KEY = ["source_system", "source_table", "source_key"]
-PERSON_TABLES = {("party", "dj_dy"), ("party", "dj_bd"), ("party", "dj_fwjl"), ("party", "dj_org"),
-                 ("grid", "wg_syrk"), ("grid", "wg_wgy"), ("grid", "wg_sj"),
-                 ("approval", "cases"), ("property", "owners"), ("property", "complaints"),
-                 ("services", "orders"), ("hotline", "tickets")}
-RESIDENT_MODELS = ["int_residents_records_unioned", "int_residents_records_prepared", "int_residents_match_weights",
-                   "int_residents_records_matched", "resident_key_registry", "resident_xref", "dim_resident",
-                   "resident_match_evidence", "resident_key_history", "resident_key_lookup"]
-IDENTITY_TABLES = ["resident_xref", "dim_resident", "resident_match_evidence", "resident_key_history",
-                   "resident_key_registry"]
+PERSON_TABLES = {
+    ("party", "dj_dy"),
+    ("party", "dj_bd"),
+    ("party", "dj_fwjl"),
+    ("party", "dj_org"),
+    ("grid", "wg_syrk"),
+    ("grid", "wg_wgy"),
+    ("grid", "wg_sj"),
+    ("approval", "cases"),
+    ("property", "owners"),
+    ("property", "complaints"),
+    ("services", "orders"),
+    ("hotline", "tickets"),
+}
+RESIDENT_MODELS = [
+    "int_residents_records_unioned",
+    "int_residents_records_prepared",
+    "int_residents_match_weights",
+    "int_residents_records_matched",
+    "resident_key_registry",
+    "resident_xref",
+    "dim_resident",
+    "resident_match_evidence",
+    "resident_key_history",
+    "resident_key_lookup",
+]
+IDENTITY_TABLES = [
+    "resident_xref",
+    "dim_resident",
+    "resident_match_evidence",
+    "resident_key_history",
+    "resident_key_registry",
+]
 
 
 def _run(args: list[str], env: dict[str, str]) -> None:
@@ -42,8 +66,17 @@ def _run(args: list[str], env: dict[str, str]) -> None:
 
 
 def _dbt(args: list[str], env: dict[str, str]) -> None:
-    _run([str(BIN / "dbt"), *args, "--project-dir", str(REPO / "dbt_project"),
-          "--profiles-dir", str(REPO / "dbt_project")], env)
+    _run(
+        [
+            str(BIN / "dbt"),
+            *args,
+            "--project-dir",
+            str(REPO / "dbt_project"),
+            "--profiles-dir",
+            str(REPO / "dbt_project"),
+        ],
+        env,
+    )
 
 
 def _read(home: Path, sql: str) -> pd.DataFrame:
@@ -62,8 +95,13 @@ def city(small_demo, tmp_path_factory: pytest.TempPathFactory) -> dict:
     for f in small_demo.home.glob("warehouse.duckdb*"):  # the file and its WAL, if any
         shutil.copy2(f, home / f.name)
     (home / "sources").symlink_to(small_demo.sources, target_is_directory=True)
-    env = {**small_demo.env, "YIWANG_HOME": str(home), "YIWANG_DUCKDB_PATH": str(home / "warehouse.duckdb"),
-           "DBT_TARGET_PATH": str(home / "dbt_target"), "DBT_LOG_PATH": str(home / "dbt_logs")}
+    env = {
+        **small_demo.env,
+        "YIWANG_HOME": str(home),
+        "YIWANG_DUCKDB_PATH": str(home / "warehouse.duckdb"),
+        "DBT_TARGET_PATH": str(home / "dbt_target"),
+        "DBT_LOG_PATH": str(home / "dbt_logs"),
+    }
     _dbt(["run", "--target", "duckdb", "--select", *RESIDENT_MODELS], env)
     after = _read(home, "select * from identity.resident_xref")
     truth = pd.read_parquet(home / "sources" / "truth" / "records.parquet")
@@ -79,7 +117,9 @@ def test_every_person_record_has_exactly_one_xref_row(city: dict) -> None:
     assert len(x) == expected
     # every truth record of a person in those tables is there (the truth uses the same source_key convention)
     t = city["truth"]
-    t = t[t["person_id"].notna() & t.apply(lambda r: (r.source_system, r.source_table) in PERSON_TABLES, axis=1)]
+    t = t[
+        t["person_id"].notna() & t.apply(lambda r: (r.source_system, r.source_table) in PERSON_TABLES, axis=1)
+    ]
     missing = t[KEY].merge(x[KEY], on=KEY, how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"]
     assert len(missing) == 0, missing.head(10)
@@ -95,20 +135,29 @@ def test_keys_persist_across_a_rebuild(city: dict) -> None:
 
 def test_no_raw_id_or_phone_leaves_staging(city: dict) -> None:
     home = city["home"]
-    raw = _read(home, """
+    raw = _read(
+        home,
+        """
         select id_no as v from staging.int_residents_records_unioned where id_no is not null
         union select phone from staging.int_residents_records_unioned where phone is not null
-        union select phone_2 from staging.int_residents_records_unioned where phone_2 is not null""")
+        union select phone_2 from staging.int_residents_records_unioned where phone_2 is not null""",
+    )
     raw_values = set(raw["v"])
     pattern = re.compile(r"[0-9]{17}[0-9Xx]|[0-9]{15}|1[3-9][0-9]{9}")
     for schema, table in [("identity", t) for t in IDENTITY_TABLES] + [
-            ("identity_work", "int_residents_records_prepared"), ("identity_work", "int_residents_records_matched")]:
+        ("identity_work", "int_residents_records_prepared"),
+        ("identity_work", "int_residents_records_matched"),
+    ]:
         df = _read(home, f"select * from {schema}.{table}")
         for col in df.columns:
             values = df[col].dropna().astype(str)
             assert not values.isin(raw_values).any(), f"{schema}.{table}.{col} holds a raw ID number or phone"
-            if col.endswith(("source_key", "_hmac")) or col in ("record_ref", "matched_record_ref", "cluster_ref",
-                                                                "grid_code"):
+            if col.endswith(("source_key", "_hmac")) or col in (
+                "record_ref",
+                "matched_record_ref",
+                "cluster_ref",
+                "grid_code",
+            ):
                 continue  # contract record keys (long case numbers), 15-digit grid codes, hex HMAC pseudonyms
             hits = values[values.str.contains(pattern)]
             assert hits.empty, f"{schema}.{table}.{col} looks like an ID/phone: {hits.head(3).tolist()}"
@@ -116,8 +165,11 @@ def test_no_raw_id_or_phone_leaves_staging(city: dict) -> None:
 
 def test_resident_bcubed_f1_on_small(city: dict) -> None:
     t = city["truth"].dropna(subset=["person_id"])
-    d = t[KEY + ["person_id"]].merge(city["after"], on=KEY).rename(columns={"resident_key": "pred",
-                                                                           "person_id": "true"})
+    d = (
+        t[KEY + ["person_id"]]
+        .merge(city["after"], on=KEY)
+        .rename(columns={"resident_key": "pred", "person_id": "true"})
+    )
     score = bcubed(d)
     assert score.f1 >= 0.98, score
     assert score.precision >= 0.99, score
@@ -134,12 +186,17 @@ def test_match_weights_are_learnt_from_the_city(city: dict) -> None:
     assert (fields["pairs_compared"] > 0).all(), fields
     assert (fields["m_probability"] > fields["u_probability"]).all(), fields
     assert (fields["agree_weight"] > 0).all() and (fields["disagree_weight"] < 0).all(), fields
-    n_records = _read(city["home"], "select count(*) as n from identity_work.int_residents_records_prepared")["n"][0]
+    n_records = _read(city["home"], "select count(*) as n from identity_work.int_residents_records_prepared")[
+        "n"
+    ][0]
     assert w.loc["prior", "agree_weight"] < -3, w.loc["prior"]
     assert 0 < w.loc["prior", "m_probability"] < 10 / n_records, w.loc["prior"]  # of the order of 1/N
-    m = _read(city["home"], "select match_rule, agreed_fields, match_score, match_probability "
-                            "from identity_work.int_residents_records_matched "
-                            "where match_rule in ('probabilistic_anchor', 'probabilistic_link')")
+    m = _read(
+        city["home"],
+        "select match_rule, agreed_fields, match_score, match_probability "
+        "from identity_work.int_residents_records_matched "
+        "where match_rule in ('probabilistic_anchor', 'probabilistic_link')",
+    )
     assert len(m) > 0
     assert (m["match_probability"].astype(float) >= 0.95).all(), m.sort_values("match_probability").head()
     assert m["agreed_fields"].str.startswith("name").all()  # a merge always rests on an agreeing name
@@ -151,9 +208,14 @@ def test_identity_build_on_postgres(city: dict, small_pg) -> None:
 
     eng = create_engine(small_pg.url)
     with eng.connect() as c:
-        pg = pd.read_sql("select source_system, source_table, source_key, resident_key from identity.resident_xref", c)
-        pg_hmac = pd.read_sql("select record_ref, id_hmac, phone_hmac from identity_work.int_residents_records_prepared "
-                              "where id_hmac is not null order by record_ref limit 200", c)
+        pg = pd.read_sql(
+            "select source_system, source_table, source_key, resident_key from identity.resident_xref", c
+        )
+        pg_hmac = pd.read_sql(
+            "select record_ref, id_hmac, phone_hmac from identity_work.int_residents_records_prepared "
+            "where id_hmac is not null order by record_ref limit 200",
+            c,
+        )
         pg_weights = pd.read_sql("select * from identity_work.int_residents_match_weights", c)
     eng.dispose()
     duck = city["after"]
@@ -161,8 +223,11 @@ def test_identity_build_on_postgres(city: dict, small_pg) -> None:
     d = duck.merge(pg, on=KEY, suffixes=("_duck", "_pg"))
     assert len(d) == len(duck)
     assert (d["resident_key_duck"] == d["resident_key_pg"]).mean() >= 0.999
-    duck_hmac = _read(city["home"], "select record_ref, id_hmac, phone_hmac from "
-                                    "identity_work.int_residents_records_prepared where id_hmac is not null")
+    duck_hmac = _read(
+        city["home"],
+        "select record_ref, id_hmac, phone_hmac from "
+        "identity_work.int_residents_records_prepared where id_hmac is not null",
+    )
     m = pg_hmac.merge(duck_hmac, on="record_ref", suffixes=("_pg", "_duck"))
     assert len(m) and (m["id_hmac_pg"] == m["id_hmac_duck"]).all()
     # the same records learn the same weights on both engines (integer counts, one division each)

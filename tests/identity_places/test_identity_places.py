@@ -17,10 +17,23 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import scoring  # noqa: E402
 
-PLACE_TABLES = {("party", "dj_org"), ("party", "dj_bd"), ("party", "dj_fwjl"), ("party", "dj_dy"),
-                ("grid", "wg_grid"), ("grid", "wg_wgy"), ("grid", "wg_syrk"), ("grid", "wg_sj"),
-                ("property", "estates"), ("property", "owners"), ("property", "complaints"),
-                ("services", "sites"), ("services", "orders"), ("hotline", "tickets"), ("approval", "cases")}
+PLACE_TABLES = {
+    ("party", "dj_org"),
+    ("party", "dj_bd"),
+    ("party", "dj_fwjl"),
+    ("party", "dj_dy"),
+    ("grid", "wg_grid"),
+    ("grid", "wg_wgy"),
+    ("grid", "wg_syrk"),
+    ("grid", "wg_sj"),
+    ("property", "estates"),
+    ("property", "owners"),
+    ("property", "complaints"),
+    ("services", "sites"),
+    ("services", "orders"),
+    ("hotline", "tickets"),
+    ("approval", "cases"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +78,9 @@ def test_every_place_bearing_record_has_one_grid_xref_row(city: dict) -> None:
         con.close()
     assert not xref.duplicated().any()
     place = truth[truth["grid_code"].notna()]
-    place = place[[(s, t) in PLACE_TABLES for s, t in zip(place["source_system"], place["source_table"], strict=True)]]
+    place = place[
+        [(s, t) in PLACE_TABLES for s, t in zip(place["source_system"], place["source_table"], strict=True)]
+    ]
     keys = set(map(tuple, xref.to_numpy().tolist()))
     missing = [k for k in map(tuple, place[scoring.KEYS].to_numpy().tolist()) if k not in keys]
     # a service order without an address whose customer is in no register has no evidence at all
@@ -78,8 +93,10 @@ def test_same_models_on_postgres(city: dict, small_pg) -> None:
 
     engine = sa.create_engine(small_pg.url)
     try:
-        tables = {n: pd.read_sql(f"select * from identity.{n}", engine)
-                  for n in ("grid_xref", "estate_xref", "org_xref", "dim_org", "demand_xref")}
+        tables = {
+            n: pd.read_sql(f"select * from identity.{n}", engine)
+            for n in ("grid_xref", "estate_xref", "org_xref", "dim_org", "demand_xref")
+        }
     finally:
         engine.dispose()
     pg = scoring.score_frames(scoring.load_truth(city["home"]), tables)

@@ -63,7 +63,9 @@ def local_ts(v: object) -> dt.datetime | None:
     except ValueError:
         t = None
     if t is None:
-        m = re.match(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$", s)
+        m = re.match(
+            r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$", s
+        )
         if m:
             y, mo, d, hh, mi, ss = (int(x) if x else 0 for x in m.groups())
             t = dt.datetime(y, mo, d, hh, mi, ss)
@@ -106,15 +108,24 @@ def month_start(d: dt.date | dt.datetime) -> dt.date:
 # -- reading raw -----------------------------------------------------------------------------------------
 def raw(wh, system: str, table: str) -> pd.DataFrame:
     """Every landed version of raw_<system>.<table> the raw gate did not reject, as text."""
-    has_rejects = wh.execute("select count(*) from information_schema.tables "
-                             "where table_schema = 'ops' and table_name = 'raw_rejects'").fetchone()[0]
-    rejected = (f"where r._row_hash not in (select x._row_hash from ops.raw_rejects as x "
-                f"where x.system = '{system}' and x.table_name = '{table}')") if has_rejects else ""
+    has_rejects = wh.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'ops' and table_name = 'raw_rejects'"
+    ).fetchone()[0]
+    rejected = (
+        (
+            f"where r._row_hash not in (select x._row_hash from ops.raw_rejects as x "
+            f"where x.system = '{system}' and x.table_name = '{table}')"
+        )
+        if has_rejects
+        else ""
+    )
     return wh.execute(f"select * from raw_{system}.{table} as r {rejected}").df()
 
 
-def latest(df: pd.DataFrame, key: str | list[str] | Callable[[pd.DataFrame], pd.Series],
-           cursor: str | None = None) -> pd.DataFrame:
+def latest(
+    df: pd.DataFrame, key: str | list[str] | Callable[[pd.DataFrame], pd.Series], cursor: str | None = None
+) -> pd.DataFrame:
     """One row per key (trimmed; rows without a key dropped): the latest cursor, then the latest _loaded_at,
     then the greater _source_file wins."""
     df = df.copy()
@@ -162,11 +173,17 @@ def grid_events(wh, as_of: dt.date | None) -> pd.DataFrame:
     counts as not yet closed."""
     ev = latest(raw(wh, "grid", "wg_sj"), "sjbh", "update_time")
     known = set(latest(raw(wh, "grid", "wg_grid"), "wgbm", "update_time").index)
-    out = pd.DataFrame({
-        "event_id": ev["sjbh"].map(text), "stated": ev["wgbm"].map(text), "source": ev["sjly"].map(text),
-        "reported": ev["sbsj"].map(local_ts), "deadline": ev["clsx"].map(local_ts), "closed": ev["jasj"].map(local_ts),
-        "satisfaction": ev["myd"].map(satisfaction),
-    })
+    out = pd.DataFrame(
+        {
+            "event_id": ev["sjbh"].map(text),
+            "stated": ev["wgbm"].map(text),
+            "source": ev["sjly"].map(text),
+            "reported": ev["sbsj"].map(local_ts),
+            "deadline": ev["clsx"].map(local_ts),
+            "closed": ev["jasj"].map(local_ts),
+            "satisfaction": ev["myd"].map(satisfaction),
+        }
+    )
     for col in ("reported", "deadline", "closed"):  # None, not NaT, for the checks below
         out[col] = out[col].astype(object).where(out[col].notna(), None)
     out["placed"] = out["stated"].isin(known)
@@ -208,7 +225,12 @@ def assert_placed_exactly(got: dict, want: dict, unplaced: dict, what: str) -> s
             excess = diff if excess is None else tuple(a + b for a, b in zip(excess, diff, strict=True))
             if not any(diff):
                 exact.add(key)
-        assert excess == unplaced.get(period, tuple(0 for _ in excess)), (what, period, excess, unplaced.get(period))
+        assert excess == unplaced.get(period, tuple(0 for _ in excess)), (
+            what,
+            period,
+            excess,
+            unplaced.get(period),
+        )
     return exact
 
 
@@ -226,8 +248,10 @@ def test_event_on_time_rate_by_grid(wh) -> None:
     placed = ev[ev["placed"]]
     want = {(g, m): counts(x) for (g, m), x in placed.groupby(["grid_code", "month"])}
     unplaced = {m: counts(x) for m, x in ev[~ev["placed"]].groupby("month")}
-    rows = wh.execute("select grid_code, month_start, events, on_time_events, overdue_events, on_time_rate "
-                      "from mart_governance.governance_by_grid_month").fetchall()
+    rows = wh.execute(
+        "select grid_code, month_start, events, on_time_events, overdue_events, on_time_rate "
+        "from mart_governance.governance_by_grid_month"
+    ).fetchall()
     got = {(g, m): (n, a, b) for g, m, n, a, b, _ in rows}
     rates = {(g, m): r for g, m, *_, r in rows}
     assert len({g for g, _ in want}) > 50 and len(ev[~ev["placed"]]) <= len(ev) / 10
@@ -249,35 +273,50 @@ def test_event_on_time_by_certified_grid_worker(wh) -> None:
     ev = grid_events(wh, None)
     ev["year"] = ev["reported"].map(lambda t: t.year)
     ev["is_closed"] = ev["closed"].map(lambda t: t is not None)
-    ev["on_time"] = [c is not None and d is not None and c <= d for c, d in zip(ev["closed"], ev["deadline"],
-                                                                                   strict=True)]
+    ev["on_time"] = [
+        c is not None and d is not None and c <= d for c, d in zip(ev["closed"], ev["deadline"], strict=True)
+    ]
     workers = latest(raw(wh, "grid", "wg_wgy"), "wgy_id", "update_time")
-    certified = {text(g) for g, zt, lx, cert in workers[["wgbm", "zt", "rylx", "sgzs"]].itertuples(index=False)
-                 if text(g) and text(zt) == "在岗" and text(lx) == "专职" and to_bool(cert)}
+    certified = {
+        text(g)
+        for g, zt, lx, cert in workers[["wgbm", "zt", "rylx", "sgzs"]].itertuples(index=False)
+        if text(g) and text(zt) == "在岗" and text(lx) == "专职" and to_bool(cert)
+    }
 
     def counts(x: pd.DataFrame) -> tuple[int, int, int]:
         return len(x), int(x["is_closed"].sum()), int(x["on_time"].sum())
 
     want = {(g, y): counts(x) for (g, y), x in ev[ev["placed"]].groupby(["grid_code", "year"])}
     unplaced = {y: counts(x) for y, x in ev[~ev["placed"]].groupby("year")}
-    rows = wh.execute("select grid_code, year, events, events_closed, closed_on_time, has_certified_fulltime_worker "
-                      "from mart_demands.demands_grid_timeliness").fetchall()
+    rows = wh.execute(
+        "select grid_code, year, events, events_closed, closed_on_time, has_certified_fulltime_worker "
+        "from mart_demands.demands_grid_timeliness"
+    ).fetchall()
     got = {(g, y): (e, c, o) for g, y, e, c, o, _ in rows}
     assert_placed_exactly(got, want, unplaced, "demands_grid_timeliness")
     for g, y, *_, cert in rows:
         if g is not None:
             assert bool(cert) == (g in certified), (g, y)
-    mart = {r[0]: r[1:] for r in wh.execute(
-        "select year, closed_certified, on_time_certified, closed_other, on_time_other, on_time_rate_certified, "
-        "on_time_rate_other from mart_demands.demands_timeliness_comparison").fetchall()}
+    mart = {
+        r[0]: r[1:]
+        for r in wh.execute(
+            "select year, closed_certified, on_time_certified, closed_other, on_time_other, on_time_rate_certified, "
+            "on_time_rate_other from mart_demands.demands_timeliness_comparison"
+        ).fetchall()
+    }
     assert sorted(mart) == sorted({y for _, y in want})
     for year, m in mart.items():
-        side = {flag: [v for (g, y), v in want.items() if y == year and (g in certified) is flag] for flag in (True, False)}
+        side = {
+            flag: [v for (g, y), v in want.items() if y == year and (g in certified) is flag]
+            for flag in (True, False)
+        }
         _, free_closed, free_on_time = unplaced.get(year, (0, 0, 0))
         for flag, closed, on_time, mart_rate in ((True, m[0], m[1], m[4]), (False, m[2], m[3], m[5])):
             c, o = sum(v[1] for v in side[flag]), sum(v[2] for v in side[flag])
-            assert 0 <= on_time - o <= free_on_time and 0 <= (closed - on_time) - (c - o) <= free_closed - free_on_time, \
-                (year, flag, (closed, on_time), (c, o))
+            assert (
+                0 <= on_time - o <= free_on_time
+                and 0 <= (closed - on_time) - (c - o) <= free_closed - free_on_time
+            ), (year, flag, (closed, on_time), (c, o))
             assert_close(mart_rate, rate(on_time, closed), RATE_TOL, (year, flag))
             if not free_closed:
                 assert_close(mart_rate, rate(o, c), RATE_TOL, (year, flag, "raw"))
@@ -289,7 +328,9 @@ def _is_workday(day: dt.date) -> bool | None:
 
     try:
         return cc.is_workday(day)
-    except NotImplementedError:  # a year the State Council calendar does not cover: no deadline, never a guess
+    except (
+        NotImplementedError
+    ):  # a year the State Council calendar does not cover: no deadline, never a guess
         return None
 
 
@@ -319,8 +360,11 @@ def test_approval_on_time_by_item_type_in_working_days(wh, days: int) -> None:
     as_of = mart_as_of(wh)
     first = as_of - dt.timedelta(days=days - 1)
     snapshot = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-    items = latest(raw(wh, "approval", "items"), lambda d: d["sxbm"].map(lambda v: (text(v) or "").upper() or None),
-                   "updatedAt")
+    items = latest(
+        raw(wh, "approval", "items"),
+        lambda d: d["sxbm"].map(lambda v: (text(v) or "").upper() or None),
+        "updatedAt",
+    )
     item_type = {k: text(t) for k, t in zip(items.index, items["sxlx"], strict=True)}
     limit = {k: to_int(n) for k, n in zip(items.index, items["cnsx"], strict=True)}
     cases = latest(raw(wh, "approval", "cases"), "bjbh", "updatedAt")
@@ -328,7 +372,12 @@ def test_approval_on_time_by_item_type_in_working_days(wh, days: int) -> None:
     for sxbm, slsj, bjsj, bjjg in cases[["sxbm", "slsj", "bjsj", "bjjg"]].itertuples(index=False):
         item = (text(sxbm) or "").upper()
         accepted, done = local_ts(slsj), local_ts(bjsj)
-        if item not in limit or accepted is None or not first <= accepted.date() <= as_of or text(bjjg) == "撤回":
+        if (
+            item not in limit
+            or accepted is None
+            or not first <= accepted.date() <= as_of
+            or text(bjjg) == "撤回"
+        ):
             continue
         if limit[item] is None or (deadline := _deadline(accepted.date(), limit[item])) is None:
             continue
@@ -337,16 +386,22 @@ def test_approval_on_time_by_item_type_in_working_days(wh, days: int) -> None:
             counts[item_type[item]][0 if done.date() <= deadline else 1] += 1
         elif deadline <= as_of:
             counts[item_type[item]][1] += 1
-    got = {t: (int(a), int(b)) for t, a, b in wh.execute(
-        f"select item_type, sum(on_time_cases_{days}d), sum(overdue_cases_{days}d) from mart_catalog.service_catalog "
-        "where item_kind = 'government' group by item_type").fetchall()}
+    got = {
+        t: (int(a), int(b))
+        for t, a, b in wh.execute(
+            f"select item_type, sum(on_time_cases_{days}d), sum(overdue_cases_{days}d) from mart_catalog.service_catalog "
+            "where item_kind = 'government' group by item_type"
+        ).fetchall()
+    }
     want = {t: (c[0], c[1]) for t, c in counts.items()}
     assert sum(a + b for a, b in want.values()) > 0
     assert {t: v for t, v in got.items() if v != (0, 0)} == want
     for t, (on_time, overdue) in want.items():
         (mart_rate,) = wh.execute(
             f"select sum(on_time_cases_{days}d) * 1.0 / nullif(sum(on_time_cases_{days}d + overdue_cases_{days}d), 0) "
-            "from mart_catalog.service_catalog where item_kind = 'government' and item_type = ?", [t]).fetchone()
+            "from mart_catalog.service_catalog where item_kind = 'government' and item_type = ?",
+            [t],
+        ).fetchone()
         assert_close(mart_rate, rate(on_time, on_time + overdue), RATE_TOL, t)
 
 
@@ -362,9 +417,14 @@ def _delivery_month(path: str, loaded_at: object) -> dt.date:
 
 def _property_independent(wh) -> tuple[dict, dict, dict]:
     comp = latest(raw(wh, "property", "complaints"), "tsbh")
-    comp = pd.DataFrame({"tsbh": comp["tsbh"].map(text), "estate": comp["xqmc"].map(text),
-                         "company": comp["_source_file"].map(lambda p: p.split("/")[0]),
-                         "accepted": comp["slsj"].map(local_ts)})
+    comp = pd.DataFrame(
+        {
+            "tsbh": comp["tsbh"].map(text),
+            "estate": comp["xqmc"].map(text),
+            "company": comp["_source_file"].map(lambda p: p.split("/")[0]),
+            "accepted": comp["slsj"].map(local_ts),
+        }
+    )
     comp = comp[comp["accepted"].notna()]
     comp["year"] = comp["accepted"].map(lambda t: t.year)
     years = sorted(comp["year"].unique())
@@ -373,11 +433,20 @@ def _property_independent(wh) -> tuple[dict, dict, dict]:
 
     est = raw(wh, "property", "estates")
     est["company"] = est["_source_file"].map(lambda p: p.split("/")[0])
-    est["month"] = [_delivery_month(p, t) for p, t in zip(est["_source_file"], est["_loaded_at"], strict=True)]
-    est = latest(est, lambda d: [f"{text(x)}|{c}|{m}" if text(x) else None
-                                 for x, c, m in zip(d["xqmc"], d["company"], d["month"], strict=True)])
+    est["month"] = [
+        _delivery_month(p, t) for p, t in zip(est["_source_file"], est["_loaded_at"], strict=True)
+    ]
+    est = latest(
+        est,
+        lambda d: [
+            f"{text(x)}|{c}|{m}" if text(x) else None
+            for x, c, m in zip(d["xqmc"], d["company"], d["month"], strict=True)
+        ],
+    )
     versions: dict[str, list[tuple[dt.date, int | None, bool, bool]]] = defaultdict(list)
-    for xqmc, company, m, hs, dzz, ywh in est[["xqmc", "company", "month", "hs", "dzz", "ywh"]].itertuples(index=False):
+    for xqmc, company, m, hs, dzz, ywh in est[["xqmc", "company", "month", "hs", "dzz", "ywh"]].itertuples(
+        index=False
+    ):
         versions[f"{text(xqmc)}|{company}"].append((m, to_int(hs), to_bool(dzz), to_bool(ywh)))
 
     estates: dict[tuple[str, int], dict] = {}
@@ -387,8 +456,12 @@ def _property_independent(wh) -> tuple[dict, dict, dict]:
             valid = [v for v in vs if v[0] <= dt.date(year, 12, 31)]
             _, hh, dzz, ywh = max(valid) if valid else (None, None, None, None)
             n = per_estate.get((name, company, year), 0)
-            estates[(key, year)] = {"complaints": n, "households": hh, "joint": bool(dzz and ywh),
-                                    "rate": n * 100.0 / hh if hh else None}
+            estates[(key, year)] = {
+                "complaints": n,
+                "households": hh,
+                "joint": bool(dzz and ywh),
+                "rate": n * 100.0 / hh if hh else None,
+            }
     for (key, year), e in estates.items():
         prior = estates.get((key, year - 1), {}).get("rate")
         e["yoy"] = (e["rate"] - prior) / prior if prior and e["rate"] is not None else None
@@ -402,8 +475,13 @@ def _property_independent(wh) -> tuple[dict, dict, dict]:
         for side, flag in (("with", True), ("without", False)):
             es = [e for e in rated if e["joint"] is flag]
             c, h = sum(e["complaints"] for e in es), sum(e["households"] for e in es)
-            g[side] = {"estates": len(es), "complaints": c, "households": h, "pooled": c * 100.0 / h if h else None,
-                       "mean": sum(e["rate"] for e in es) / len(es) if es else None}
+            g[side] = {
+                "estates": len(es),
+                "complaints": c,
+                "households": h,
+                "pooled": c * 100.0 / h if h else None,
+                "mean": sum(e["rate"] for e in es) / len(es) if es else None,
+            }
         groups[year] = g
     for year, g in groups.items():
         for side in ("with", "without"):
@@ -414,8 +492,11 @@ def _property_independent(wh) -> tuple[dict, dict, dict]:
     city = {}
     for year in years:
         hh = sum(e["households"] or 0 for (k, y), e in estates.items() if y == year)
-        city[year] = {"complaints": city_complaints[year], "households": hh,
-                      "rate": city_complaints[year] * 100.0 / hh if hh else None}
+        city[year] = {
+            "complaints": city_complaints[year],
+            "households": hh,
+            "rate": city_complaints[year] * 100.0 / hh if hh else None,
+        }
     for year, c in city.items():
         prior = city.get(year - 1, {}).get("rate")
         c["yoy"] = (c["rate"] - prior) / prior if prior and c["rate"] is not None else None
@@ -429,9 +510,13 @@ def test_property_complaints_per_100_households_and_yoy_by_mechanism(wh) -> None
     党组织 (dzz) and 业委会 (ywh) both yes in that file. Groups pooled (sum complaints / sum households × 100) and
     as the mean of estate rates; YoY = (rate − prior) / prior of the previous calendar year, NULL when that is 0."""
     estates, groups, city = _property_independent(wh)
-    got = {(k, y): r for k, y, *r in wh.execute(
-        "select estate_key, year, complaints, households, complaints_per_100_households, yoy_change, "
-        "has_joint_mechanism from mart_property.property_estate_yearly").fetchall()}
+    got = {
+        (k, y): r
+        for k, y, *r in wh.execute(
+            "select estate_key, year, complaints, households, complaints_per_100_households, yoy_change, "
+            "has_joint_mechanism from mart_property.property_estate_yearly"
+        ).fetchall()
+    }
     assert set(got) == set(estates)
     for key, e in estates.items():
         c, h, r, yoy, joint = got[key]
@@ -439,27 +524,43 @@ def test_property_complaints_per_100_households_and_yoy_by_mechanism(wh) -> None
         assert_close(r, e["rate"], PER100_TOL, key)
         assert_close(yoy, e["yoy"], RATE_TOL, (key, "yoy"))
 
-    mart = {r[0]: r[1:] for r in wh.execute(
-        "select year, estates_with, estates_without, complaints_with, complaints_without, households_with, "
-        "households_without, pooled_rate_with, pooled_rate_without, mean_rate_with, mean_rate_without, "
-        "yoy_change_with, yoy_change_without from mart_property.property_mechanism_comparison").fetchall()}
+    mart = {
+        r[0]: r[1:]
+        for r in wh.execute(
+            "select year, estates_with, estates_without, complaints_with, complaints_without, households_with, "
+            "households_without, pooled_rate_with, pooled_rate_without, mean_rate_with, mean_rate_without, "
+            "yoy_change_with, yoy_change_without from mart_property.property_mechanism_comparison"
+        ).fetchall()
+    }
     assert sorted(mart) == sorted(groups)
     for year, g in groups.items():
         w, o = g["with"], g["without"]
         m = mart[year]
-        assert m[:6] == (w["estates"], o["estates"], w["complaints"], o["complaints"], w["households"],
-                         o["households"]), year
-        for got_v, want_v, tol, what in ((m[6], w["pooled"], PER100_TOL, "pooled with"),
-                                         (m[7], o["pooled"], PER100_TOL, "pooled without"),
-                                         (m[8], w["mean"], PER100_TOL, "mean with"),
-                                         (m[9], o["mean"], PER100_TOL, "mean without"),
-                                         (m[10], w["yoy"], RATE_TOL, "yoy with"),
-                                         (m[11], o["yoy"], RATE_TOL, "yoy without")):
+        assert m[:6] == (
+            w["estates"],
+            o["estates"],
+            w["complaints"],
+            o["complaints"],
+            w["households"],
+            o["households"],
+        ), year
+        for got_v, want_v, tol, what in (
+            (m[6], w["pooled"], PER100_TOL, "pooled with"),
+            (m[7], o["pooled"], PER100_TOL, "pooled without"),
+            (m[8], w["mean"], PER100_TOL, "mean with"),
+            (m[9], o["mean"], PER100_TOL, "mean without"),
+            (m[10], w["yoy"], RATE_TOL, "yoy with"),
+            (m[11], o["yoy"], RATE_TOL, "yoy without"),
+        ):
             assert_close(got_v, want_v, tol, (year, what))
 
-    mart_city = {r[0]: r[1:] for r in wh.execute(
-        "select year, complaints, households, complaints_per_100_households, yoy_change "
-        "from mart_property.property_city_yearly").fetchall()}
+    mart_city = {
+        r[0]: r[1:]
+        for r in wh.execute(
+            "select year, complaints, households, complaints_per_100_households, yoy_change "
+            "from mart_property.property_city_yearly"
+        ).fetchall()
+    }
     assert sorted(mart_city) == sorted(city)
     for year, c in city.items():
         assert mart_city[year][:2] == (c["complaints"], c["households"]), year
@@ -473,7 +574,9 @@ def _rule_points(kind: str, metric: str, month: dt.date, units: float) -> tuple[
     with RULES_CSV.open(encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):
             to = dt.date.fromisoformat(r["valid_to"]) if r["valid_to"] else dt.date.max
-            if (r["subject_kind"], r["metric"]) == (kind, metric) and dt.date.fromisoformat(r["valid_from"]) <= month <= to:
+            if (r["subject_kind"], r["metric"]) == (kind, metric) and dt.date.fromisoformat(
+                r["valid_from"]
+            ) <= month <= to:
                 pts = units * float(r["points_per_unit"])
                 if r["cap_points"]:
                     pts = max(-float(r["cap_points"]), min(float(r["cap_points"]), pts))
@@ -498,7 +601,9 @@ def test_points_every_metric_total_and_year_to_date(wh) -> None:
     for e in ev.itertuples():
         if e.placed and worker.get(e.grid_code) is None:
             continue
-        w = worker.get(e.grid_code)  # None: an event placed in no grid from raw (bounds the mart's extra units)
+        w = worker.get(
+            e.grid_code
+        )  # None: an event placed in no grid from raw (bounds the mart's extra units)
         if e.closed is not None:
             units[("grid_worker", w, month_start(e.closed), "events_closed")] += 1
             if e.status == "on_time":
@@ -517,13 +622,28 @@ def test_points_every_metric_total_and_year_to_date(wh) -> None:
     free = {(m, x): u for (_, s, m, x), u in units.items() if s is None}
     want = {}
     for (kind, subject, month, metric), u in units.items():
-        if subject and u > 0 and month <= as_of and (scored := _rule_points(kind, metric, month, u)) is not None:
+        if (
+            subject
+            and u > 0
+            and month <= as_of
+            and (scored := _rule_points(kind, metric, month, u)) is not None
+        ):
             want[(kind, subject, month, metric)] = (u, *scored)
-    got = {(k, s, m, x): (u, p, v) for k, s, m, x, u, p, v in wh.execute(
-        "select subject_kind, subject_id, month_start, metric, units, points, rule_version "
-        "from mart_points.points_monthly_detail").fetchall()}
-    assert {k[3] for k in want} == {"events_closed", "events_closed_on_time", "events_satisfied", "events_overdue",
-                                    "patrol_events", "service_points"}
+    got = {
+        (k, s, m, x): (u, p, v)
+        for k, s, m, x, u, p, v in wh.execute(
+            "select subject_kind, subject_id, month_start, metric, units, points, rule_version "
+            "from mart_points.points_monthly_detail"
+        ).fetchall()
+    }
+    assert {k[3] for k in want} == {
+        "events_closed",
+        "events_closed_on_time",
+        "events_satisfied",
+        "events_overdue",
+        "patrol_events",
+        "service_points",
+    }
     excess: dict[tuple[dt.date, str], float] = defaultdict(float)
     agree = set()
     for key in set(got) | set(want):
@@ -540,12 +660,18 @@ def test_points_every_metric_total_and_year_to_date(wh) -> None:
     def month_key(k: tuple) -> tuple:
         return k[:3]
 
-    agreeing_months = {month_key(k) for k in set(got) | set(want)} - {month_key(k) for k in (set(got) | set(want)) - agree}
+    agreeing_months = {month_key(k) for k in set(got) | set(want)} - {
+        month_key(k) for k in (set(got) | set(want)) - agree
+    }
     totals: dict[tuple[str, str, dt.date], float] = defaultdict(float)
     for key, (_, p, _) in want.items():
         totals[month_key(key)] += p
-    mart = {(k, s, m): (t, y) for k, s, m, t, y in wh.execute(
-        "select subject_kind, subject_id, month_start, total_points, points_ytd from mart_points.points_monthly").fetchall()}
+    mart = {
+        (k, s, m): (t, y)
+        for k, s, m, t, y in wh.execute(
+            "select subject_kind, subject_id, month_start, total_points, points_ytd from mart_points.points_monthly"
+        ).fetchall()
+    }
     assert set(mart) == {month_key(k) for k in got}
     running: dict[tuple, float] = defaultdict(float)
     subjects_agree = {k[:2] for k in agreeing_months} - {k[:2] for k in set(mart) - agreeing_months}
@@ -554,13 +680,17 @@ def test_points_every_metric_total_and_year_to_date(wh) -> None:
         if (kind, subject, month) in agreeing_months:
             assert mart[(kind, subject, month)][0] == pytest.approx(totals[(kind, subject, month)], abs=1e-9)
         if (kind, subject) in subjects_agree:
-            assert mart[(kind, subject, month)][1] == pytest.approx(running[(kind, subject, month.year)], abs=1e-9)
+            assert mart[(kind, subject, month)][1] == pytest.approx(
+                running[(kind, subject, month.year)], abs=1e-9
+            )
     assert len(agreeing_months) >= len(totals) - sum(free.values())
 
 
 # -- 5. check-in rate of in-service party members by home community (mart_party) ------------------------------
 RETIRED = {"退休", "离休", "离退休"}
-_ADDRESS = re.compile(r"^(?:.*?省)?(?:.*?市)?(?P<district>[^省市]*?区)?(?P<estate>.+?)(?:\d+|[一二三四五六七八九十百零〇]+)(?:栋|幢|号楼|-)")
+_ADDRESS = re.compile(
+    r"^(?:.*?省)?(?:.*?市)?(?P<district>[^省市]*?区)?(?P<estate>.+?)(?:\d+|[一二三四五六七八九十百零〇]+)(?:栋|幢|号楼|-)"
+)
 
 
 def _estate_of(address: object) -> tuple[str | None, str] | None:
@@ -589,8 +719,11 @@ def test_party_check_in_rate_by_community(wh) -> None:
     row's) may exceed the independent one by at most the number left out (at most a tenth of the members), and
     counts and rates must agree exactly on the communities where the counts agree."""
     members = latest(raw(wh, "party", "dj_dy"), "dy_id", "gxsj")
-    in_service = [(text(d), a) for d, gz, zt, a in members[["dy_id", "gzdw", "djzt", "jtzz"]].itertuples(index=False)
-                  if text(zt) == "正常" and text(gz) and text(gz) not in RETIRED]
+    in_service = [
+        (text(d), a)
+        for d, gz, zt, a in members[["dy_id", "gzdw", "djzt", "jtzz"]].itertuples(index=False)
+        if text(zt) == "正常" and text(gz) and text(gz) not in RETIRED
+    ]
     residents = latest(raw(wh, "grid", "wg_syrk"), "rkid", "update_time")
     places: dict[tuple, set[str]] = defaultdict(set)
     for addr, grid, deleted in residents[["jzdz", "wgbm", "sfsc"]].itertuples(index=False):
@@ -602,9 +735,15 @@ def test_party_check_in_rate_by_community(wh) -> None:
         if text(level) == "社区":
             by_core[_community_core(name)].add(text(code))
     regs = latest(raw(wh, "party", "dj_bd"), "bd_id", "gxsj")
-    regs = pd.DataFrame({"bd_id": regs["bd_id"].map(text), "member": regs["dy_id"].map(text),
-                         "status": regs["zt"].map(text), "on": regs["bdrq"].map(local_date),
-                         "community": regs["czd_sq"].map(lambda s: by_core.get(_community_core(s), set()))})
+    regs = pd.DataFrame(
+        {
+            "bd_id": regs["bd_id"].map(text),
+            "member": regs["dy_id"].map(text),
+            "status": regs["zt"].map(text),
+            "on": regs["bdrq"].map(local_date),
+            "community": regs["czd_sq"].map(lambda s: by_core.get(_community_core(s), set())),
+        }
+    )
     declared = {}
     for r in regs.sort_values(["on", "bd_id"], na_position="first").itertuples():
         if r.community:
@@ -619,13 +758,20 @@ def test_party_check_in_rate_by_community(wh) -> None:
             left_out += 1
             continue
         (code,) = home
-        checked = ((regs["member"] == member) & (regs["status"] == "已报到")
-                   & regs["community"].map(lambda c, code=code: c == {code})).any()
+        checked = (
+            (regs["member"] == member)
+            & (regs["status"] == "已报到")
+            & regs["community"].map(lambda c, code=code: c == {code})
+        ).any()
         want[code][0] += 1
         want[code][1] += int(checked and code is not None)
-    got = {c: (n, k, r) for c, n, k, r in wh.execute(
-        "select community_code, in_service_members, members_checked_in, check_in_rate "
-        "from mart_party.party_check_in_rate_by_community").fetchall()}
+    got = {
+        c: (n, k, r)
+        for c, n, k, r in wh.execute(
+            "select community_code, in_service_members, members_checked_in, check_in_rate "
+            "from mart_party.party_check_in_rate_by_community"
+        ).fetchall()
+    }
     assert sum(n for n, _ in want.values()) > 20 and left_out <= len(in_service) / 10
     assert sum(n for n, _, _ in got.values()) == sum(n for n, _ in want.values()) + left_out
     agreeing = 0

@@ -83,9 +83,17 @@ def _workdays_between(a: dt.date, b: dt.date) -> int:
 
 def _raw_as_of(q: Query) -> dt.date:
     """The latest day in the marts' inputs, computed from raw text values."""
-    cols = [("raw_approval.cases", "slsj"), ("raw_approval.cases", "bjsj"), ("raw_approval.evaluations", "pjsj"),
-            ('raw_services.orders', 'xdsj'), ('raw_services.orders', 'wcsj'), ("raw_grid.wg_sj", "sbsj"),
-            ("raw_grid.wg_sj", "jasj"), ("raw_grid.wg_sjlz", "czsj"), ("raw_party.dj_fwjl", "fwrq")]
+    cols = [
+        ("raw_approval.cases", "slsj"),
+        ("raw_approval.cases", "bjsj"),
+        ("raw_approval.evaluations", "pjsj"),
+        ("raw_services.orders", "xdsj"),
+        ("raw_services.orders", "wcsj"),
+        ("raw_grid.wg_sj", "sbsj"),
+        ("raw_grid.wg_sj", "jasj"),
+        ("raw_grid.wg_sjlz", "czsj"),
+        ("raw_party.dj_fwjl", "fwrq"),
+    ]
     days = [_local_date(v) for table, col in cols for (v,) in q(f"select {col} from {table}")]
     return max(d for d in days if d)
 
@@ -95,8 +103,13 @@ def _latest_cases(q: Query) -> dict[str, dict]:
     latest: dict[str, dict] = {}
     for bjbh, sxbm, slsj, bjsj, bjjg, upd in rows:
         key = bjbh.strip()
-        rec = {"item": sxbm.strip().upper(), "accepted": _local_ts(slsj), "done": _local_ts(bjsj),
-               "result": (bjjg or "").strip(), "updated": _local_ts(upd) or dt.datetime.min}
+        rec = {
+            "item": sxbm.strip().upper(),
+            "accepted": _local_ts(slsj),
+            "done": _local_ts(bjsj),
+            "result": (bjjg or "").strip(),
+            "updated": _local_ts(upd) or dt.datetime.min,
+        }
         if key not in latest or rec["updated"] >= latest[key]["updated"]:
             latest[key] = rec
     return latest
@@ -132,7 +145,9 @@ def test_calendar_regenerates_identically_from_the_library() -> None:
     gen = _gen_calendar()
     committed = CALENDAR_CSV.read_text(encoding="utf-8")
     regenerated = gen.render(gen.calendar_rows(generated_on=gen.committed_generated_on(CALENDAR_CSV)))
-    assert regenerated == committed, "seeds/calendar/cn_workday_calendar.csv is stale: run scripts/gen_calendar.py"
+    assert regenerated == committed, (
+        "seeds/calendar/cn_workday_calendar.csv is stale: run scripts/gen_calendar.py"
+    )
     rows = {r["calendar_date"]: r for r in csv.DictReader(committed.splitlines())}
     # 2024 National Day: 10-01..10-07 off, make-up working days Sunday 09-29 and Saturday 10-12.
     assert rows["2024-09-29"]["is_makeup_workday"] == "true" and rows["2024-09-29"]["is_workday"] == "true"
@@ -163,8 +178,11 @@ def test_catalog_windows_reconcile_with_raw(duck: Query, days: int) -> None:
     cases = {b for b, s in duck("select bjbh, slsj from raw_approval.cases") if inside(_local_date(s))}
     orders = {o for o, x in duck("select ddbh, xdsj from raw_services.orders") if inside(_local_date(x))}
     case_ids = {b for (b,) in duck("select distinct trim(bjbh) from raw_approval.cases")}
-    ratings = {p for p, b, s, r in duck("select pjid, trim(bjbh), pjsj, pjdj from raw_approval.evaluations")
-               if b in case_ids and inside(_local_date(s)) and str(r).strip() in "12345"}
+    ratings = {
+        p
+        for p, b, s, r in duck("select pjid, trim(bjbh), pjsj, pjdj from raw_approval.evaluations")
+        if b in case_ids and inside(_local_date(s)) and str(r).strip() in "12345"
+    }
     got = duck(f"""select sum(cases_{days}d), sum(orders_{days}d),
                           sum(case when item_kind = 'government' then ratings_{days}d end)
                    from mart_catalog.service_catalog""")[0]
@@ -215,7 +233,12 @@ def test_catalog_life_items_sites_and_communities(duck: Query) -> None:
         row = duck(f"""select site_count, site_ids, community_count, community_names
                        from mart_catalog.service_catalog where item_code = '{code}'""")[0]
         communities = sorted({sites[s] for s in offered})
-        assert row == (len(offered), ",".join(offered) or None, len(communities), ",".join(communities) or None)
+        assert row == (
+            len(offered),
+            ",".join(offered) or None,
+            len(communities),
+            ",".join(communities) or None,
+        )
 
 
 # -- governance ------------------------------------------------------------------------------------------
@@ -237,7 +260,9 @@ def test_governance_events_per_grid_and_department(duck: Query) -> None:
     by the stated wgbm, which drops events without a code and misplaces unknown codes); a stated code the grid
     system knows is never overridden; events placed nowhere stay, under a NULL grid."""
     raw = dict(duck(EVENTS_BY_IDENTITY_GRID))
-    mart = dict(duck("select grid_code, sum(events) from mart_governance.governance_by_grid_month group by 1"))
+    mart = dict(
+        duck("select grid_code, sum(events) from mart_governance.governance_by_grid_month group by 1")
+    )
     assert mart == raw
     (overridden,) = duck("""select count(*) from mart_governance.governance_events
                            where stated_grid_code in (select grid_code from identity.dim_grid)
@@ -246,10 +271,14 @@ def test_governance_events_per_grid_and_department(duck: Query) -> None:
     (placed_unstated,) = duck("""select count(*) from mart_governance.governance_events
                                 where grid_code is not null and stated_grid_code is null""")[0]
     assert placed_unstated > 0
-    raw_dept = dict(duck("""select upper(trim(czbm_uscc)), count(distinct sjbh) from raw_grid.wg_sj
-                            where length(trim(czbm_uscc)) = 18 group by 1"""))
-    mart_dept = dict(duck("""select department_uscc, sum(events) from mart_governance.governance_by_department_month
-                             where department_uscc is not null group by 1"""))
+    raw_dept = dict(
+        duck("""select upper(trim(czbm_uscc)), count(distinct sjbh) from raw_grid.wg_sj
+                            where length(trim(czbm_uscc)) = 18 group by 1""")
+    )
+    mart_dept = dict(
+        duck("""select department_uscc, sum(events) from mart_governance.governance_by_department_month
+                             where department_uscc is not null group by 1""")
+    )
     assert mart_dept == raw_dept
     (total,) = duck("select count(distinct sjbh) from raw_grid.wg_sj")[0]
     for model in ("governance_by_community_month", "governance_by_street_month", "governance_by_day"):
@@ -262,11 +291,17 @@ def test_governance_on_time_satisfaction_returns(duck: Query) -> None:
     snapshot = (as_of + dt.timedelta(days=1)).isoformat() + " 00:00:00"
     events = duck("select sjbh, sbsj, clsx, jasj, myd from raw_grid.wg_sj")
     on_time = sum(1 for _, _, c, j, _ in events if j and j.strip() and j.strip() <= c.strip())
-    overdue = sum(1 for _, _, c, j, _ in events
-                  if (j and j.strip() and j.strip() > c.strip()) or (not (j and j.strip()) and c.strip() < snapshot))
+    overdue = sum(
+        1
+        for _, _, c, j, _ in events
+        if (j and j.strip() and j.strip() > c.strip()) or (not (j and j.strip()) and c.strip() < snapshot)
+    )
     satisfied = sum(1 for *_, m in events if m and m.strip() in ("满意", "5"))
-    on_time_satisfied = sum(1 for _, _, c, j, m in events
-                            if j and j.strip() and j.strip() <= c.strip() and m and m.strip() in ("满意", "5"))
+    on_time_satisfied = sum(
+        1
+        for _, _, c, j, m in events
+        if j and j.strip() and j.strip() <= c.strip() and m and m.strip() in ("满意", "5")
+    )
     steps = Counter(h.strip() for (h,) in duck("select hj from raw_grid.wg_sjlz"))
     (whistled,) = duck("select count(distinct sjbh) from raw_grid.wg_sjlz where trim(hj) = '吹哨'")[0]
     got = duck("""select sum(on_time_events), sum(overdue_events), sum(satisfied_events),
@@ -299,7 +334,9 @@ def _rules() -> list[dict]:
 def _score(kind: str, metric: str, month: dt.date, units: float) -> float | None:
     for r in _rules():
         to = dt.date.fromisoformat(r["valid_to"]) if r["valid_to"] else dt.date.max
-        if (r["subject_kind"], r["metric"]) == (kind, metric) and dt.date.fromisoformat(r["valid_from"]) <= month <= to:
+        if (r["subject_kind"], r["metric"]) == (kind, metric) and dt.date.fromisoformat(
+            r["valid_from"]
+        ) <= month <= to:
             raw = units * float(r["points_per_unit"])
             cap = float(r["cap_points"]) if r["cap_points"] else None
             return raw if cap is None else max(-cap, min(cap, raw))
@@ -314,12 +351,18 @@ def test_points_service_records_and_closed_events(duck: Query) -> None:
         if day and day <= as_of and points is not None and str(points).strip():
             jf[(dy, day.replace(day=1))] += int(points)
     expected = {k: _score("party_member", "service_points", k[1], v) for k, v in jf.items() if v > 0}
-    got = {(s, m): p for s, m, p in duck("""select subject_id, month_start, points from mart_points.points_monthly_detail
-                                          where metric = 'service_points'""")}
+    got = {
+        (s, m): p
+        for s, m, p in duck("""select subject_id, month_start, points from mart_points.points_monthly_detail
+                                          where metric = 'service_points'""")
+    }
     assert got == pytest.approx(expected)
     # events closed per responsible worker and closure month; the event's grid is the identity layer's
     # placement (see EVENTS_BY_IDENTITY_GRID), not the stated wgbm
-    worker = {g.strip(): w.strip() for g, w in duck("select wgbm, wgy_id from raw_grid.wg_grid where wgy_id is not null")}
+    worker = {
+        g.strip(): w.strip()
+        for g, w in duck("select wgbm, wgy_id from raw_grid.wg_grid where wgy_id is not null")
+    }
     closed: Counter = Counter()
     for g, jasj in duck("""select x.grid_code, e.jasj from raw_grid.wg_sj as e
                           left join identity.grid_xref as x
@@ -327,9 +370,12 @@ def test_points_service_records_and_closed_events(duck: Query) -> None:
                           where e.jasj is not null and trim(e.jasj) <> ''"""):
         if g in worker:
             closed[(worker[g], _local_date(jasj).replace(day=1))] += 1
-    got_units = {(s, m): u for s, m, u in duck("""select subject_id, month_start, units
+    got_units = {
+        (s, m): u
+        for s, m, u in duck("""select subject_id, month_start, units
                                                   from mart_points.points_monthly_detail
-                                                  where metric = 'events_closed'""")}
+                                                  where metric = 'events_closed'""")
+    }
     assert got_units == {k: float(v) for k, v in closed.items()}
     totals = duck("select sum(total_points) from mart_points.points_monthly")[0][0]
     detail = duck("select sum(points) from mart_points.points_monthly_detail")[0][0]
@@ -352,8 +398,16 @@ def test_public_marts_documented_contracted_and_exposed(demo: dict) -> None:
         assert f"model.yiwang.{name}" in exposed, f"{name} has no exposure"
     tested = {u["model"] for u in manifest["unit_tests"].values()}
     # the five rollups share one macro, unit-tested through governance_by_grid_month
-    assert {"service_catalog", "governance_events", "governance_by_grid_month", "points_monthly_detail",
-            "points_monthly", "int_approval_cases_timed", "int_grid_event_stages", "int_points_units"} <= tested
+    assert {
+        "service_catalog",
+        "governance_events",
+        "governance_by_grid_month",
+        "points_monthly_detail",
+        "points_monthly",
+        "int_approval_cases_timed",
+        "int_grid_event_stages",
+        "int_points_units",
+    } <= tested
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------------------
@@ -361,28 +415,40 @@ def test_postgres_build_matches_duckdb(duck: Query, small_pg) -> None:
     import psycopg
 
     env = small_pg.env
-    with psycopg.connect(host=env["YIWANG_PG_HOST"], port=int(env["YIWANG_PG_PORT"]), user=env["YIWANG_PG_USER"],
-                         password=env.get("YIWANG_PG_PASSWORD") or None, dbname=env["YIWANG_PG_DBNAME"]) as conn:
+    with psycopg.connect(
+        host=env["YIWANG_PG_HOST"],
+        port=int(env["YIWANG_PG_PORT"]),
+        user=env["YIWANG_PG_USER"],
+        password=env.get("YIWANG_PG_PASSWORD") or None,
+        dbname=env["YIWANG_PG_DBNAME"],
+    ) as conn:
         pg: Query = lambda sql: conn.execute(sql).fetchall()  # noqa: E731
         # same raw reconciliation as on DuckDB
         raw = dict(pg(EVENTS_BY_IDENTITY_GRID))
-        mart = dict(pg("select grid_code, sum(events) from mart_governance.governance_by_grid_month group by 1"))
+        mart = dict(
+            pg("select grid_code, sum(events) from mart_governance.governance_by_grid_month group by 1")
+        )
         assert {k: int(v) for k, v in mart.items()} == {k: int(v) for k, v in raw.items()}
         # and the same figures as DuckDB, model by model
         checks = {
             "mart_catalog.service_catalog": "item_code, cases_365d, on_time_cases_365d, overdue_cases_365d, "
-                                            "on_time_rate_365d, median_handling_working_days_365d, ratings_365d, "
-                                            "mean_rating_365d, orders_30d, site_ids, community_names, as_of_date",
+            "on_time_rate_365d, median_handling_working_days_365d, ratings_365d, "
+            "mean_rating_365d, orders_30d, site_ids, community_names, as_of_date",
             "mart_governance.governance_events": "event_id, on_time_status, overdue_hours, stage_handle_hours, "
-                                                 "return_count, whistle_response_hours, is_closed_on_time_satisfied",
+            "return_count, whistle_response_hours, is_closed_on_time_satisfied",
             "mart_governance.governance_by_street_month": "street_code, month_start, events, on_time_rate, "
-                                                          "events_prev_month, on_time_rate_prev_month",
+            "events_prev_month, on_time_rate_prev_month",
             "mart_points.points_monthly": "subject_kind, subject_id, month_start, total_points, points_ytd",
         }
         for table, cols in checks.items():
             key = cols.split(",")[0]
-            order = f"order by {key}" if "month_start" not in cols else f"order by {key}, month_start" \
-                if "subject_id" not in cols else "order by subject_kind, subject_id, month_start"
+            order = (
+                f"order by {key}"
+                if "month_start" not in cols
+                else f"order by {key}, month_start"
+                if "subject_id" not in cols
+                else "order by subject_kind, subject_id, month_start"
+            )
             a = duck(f"select {cols} from {table} {order}")
             b = pg(f"select {cols} from {table} {order}")
             assert len(a) == len(b), table

@@ -3,7 +3,8 @@
 - approval_on_time_by_item_period: per item and month recomputed from raw with chinese_calendar (own Python,
   never the mart SQL); quarters and years add up the months; the type mart adds up the items.
 - governance_by_street_period: its month rows equal governance_by_street_month; quarters and years add up.
-- `yiwang build --as-of D` on a copy of the city (D a month end about four months before the data's end):
+- The as-of models rebuilt with the var `as_of` = D (as `yiwang build --as-of D` passes it) on a copy of the city
+  (D a month end about four months before the data's end):
   closed periods show the same cases as the full build, and the same figures where they are final; nothing
   after D is there (periods, cases, events, complaints); the rolling windows end on D.
 - The PostgreSQL build (`small_pg`) gives the same period figures as DuckDB.
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import statistics
 import subprocess
@@ -26,7 +28,9 @@ from test_marts_a import _latest_cases, _nth_workday_after, _same_row, _workdays
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 Query = Callable[[str], list[tuple]]
-MEASURES = "cases, on_time_cases, overdue_cases, pending_cases, withdrawn_cases, no_deadline_cases, open_cases"
+MEASURES = (
+    "cases, on_time_cases, overdue_cases, pending_cases, withdrawn_cases, no_deadline_cases, open_cases"
+)
 
 
 def _duck(path: Path) -> Iterator[Query]:
@@ -53,17 +57,52 @@ def _month_end_before(day: dt.date, months: int) -> dt.date:
 
 @pytest.fixture(scope="module")
 def as_of_build(small_demo, full: Query, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:  # noqa: ANN001
-    """`yiwang build --as-of D` on a copy of the small city's warehouse (the shared one stays untouched)."""
+    """The models that read the as-of date, rebuilt with the dbt var `as_of` = D (what `yiwang build --as-of D`
+    passes, tests/core/test_cli_as_of.py) on a copy of the small city's warehouse (the shared one stays
+    untouched): everything downstream of the as-of date and of the timed cases, events, points and complaints,
+    written straight to the public mart schemas; staging and identity are as the full build left them."""
     (latest,) = full("select distinct as_of_date from mart_catalog.service_catalog")[0]
     as_of = _month_end_before(latest, 4)
     home = tmp_path_factory.mktemp("as_of_build")
     for f in small_demo.home.glob("warehouse.duckdb*"):
         shutil.copy2(f, home / f.name)
-    env = {**small_demo.env, "YIWANG_HOME": str(home), "YIWANG_DUCKDB_PATH": str(home / "warehouse.duckdb"),
-           "DBT_TARGET_PATH": str(home / "dbt_target"), "DBT_LOG_PATH": str(home / "dbt_logs")}
-    proc = subprocess.run([str(BIN / "yiwang"), "build", "--as-of", as_of.isoformat(), "--accept-output-change"],
-                          env=env, cwd=REPO, capture_output=True, text=True, timeout=1500, check=False)
-    assert proc.returncode == 0, f"yiwang build --as-of failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+    env = {
+        **small_demo.env,
+        "YIWANG_HOME": str(home),
+        "YIWANG_DUCKDB_PATH": str(home / "warehouse.duckdb"),
+        "DBT_TARGET_PATH": str(home / "dbt_target"),
+        "DBT_LOG_PATH": str(home / "dbt_logs"),
+    }
+    as_of_models = [
+        "int_as_of_date+",
+        "int_approval_cases_timed+",
+        "int_points_units+",
+        "int_estates_complaints_counted+",
+        "governance_events+",
+    ]
+    proc = subprocess.run(
+        [
+            str(BIN / "dbt"),
+            "run",
+            "--target",
+            "duckdb",
+            "--select",
+            *as_of_models,
+            "--vars",
+            json.dumps({"as_of": as_of.isoformat()}),
+            "--project-dir",
+            str(REPO / "dbt_project"),
+            "--profiles-dir",
+            str(REPO / "dbt_project"),
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,
+    )
+    assert proc.returncode == 0, f"dbt run --vars as_of failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     for q in _duck(home / "warehouse.duckdb"):
         yield as_of, q
 
@@ -88,10 +127,14 @@ def test_period_on_time_matches_python_with_chinese_calendar(full: Query) -> Non
             f["on_time" if done.date() <= deadline else "overdue"] += 1
         elif deadline <= as_of:
             f["overdue"] += 1
-    got = {(i, m): (n, on, over, rate, med) for i, m, n, on, over, rate, med in full(
-        """select item_code, period_start, cases, on_time_cases, overdue_cases, on_time_rate,
+    got = {
+        (i, m): (n, on, over, rate, med)
+        for i, m, n, on, over, rate, med in full(
+            """select item_code, period_start, cases, on_time_cases, overdue_cases, on_time_rate,
                   median_handling_working_days
-           from mart_catalog.approval_on_time_by_item_period where period_type = 'month' and cases > 0""")}
+           from mart_catalog.approval_on_time_by_item_period where period_type = 'month' and cases > 0"""
+        )
+    }
     assert set(got) == set(expected)
     for key, f in expected.items():
         n, on, over, rate, med = got[key]
@@ -115,7 +158,10 @@ def test_quarters_and_years_add_up_the_months(full: Query) -> None:
                      from mart_catalog.approval_on_time_by_item_type_period order by 1, 2, 3""")
     assert per_type == typed
     (n_items,) = full("select count(distinct upper(trim(sxbm))) from raw_approval.items")[0]
-    assert full("select count(distinct item_code) from mart_catalog.approval_on_time_by_item_period")[0][0] == n_items
+    assert (
+        full("select count(distinct item_code) from mart_catalog.approval_on_time_by_item_period")[0][0]
+        == n_items
+    )
 
 
 def test_governance_period_months_equal_the_month_mart(full: Query) -> None:
@@ -142,20 +188,27 @@ def test_as_of_build_keeps_closed_periods_and_drops_later_records(full: Query, a
     assert past("select distinct as_of_date from mart_catalog.approval_on_time_by_item_period") == [(as_of,)]
     assert past("select max(period_start) from mart_catalog.approval_on_time_by_item_period")[0][0] <= as_of
     key = "period_type, period_start, item_code"
-    then = {r[:3]: r[3:] for r in past(f"""select {key}, {MEASURES}, on_time_rate, median_handling_working_days,
+    then = {
+        r[:3]: r[3:]
+        for r in past(f"""select {key}, {MEASURES}, on_time_rate, median_handling_working_days,
                                                    figures_final
                                             from mart_catalog.approval_on_time_by_item_period
-                                            where is_period_closed""")}
-    now = {r[:3]: r[3:] for r in full(f"""select {key}, {MEASURES}, on_time_rate, median_handling_working_days
-                                          from mart_catalog.approval_on_time_by_item_period""")}
+                                            where is_period_closed""")
+    }
+    now = {
+        r[:3]: r[3:]
+        for r in full(f"""select {key}, {MEASURES}, on_time_rate, median_handling_working_days
+                                          from mart_catalog.approval_on_time_by_item_period""")
+    }
     assert then and sum(1 for r in then.values() if r[-1]) > 0
     for k, r in then.items():
         assert r[0] == now[k][0], k  # the same cases were accepted in a closed period
         if r[-1]:  # final: nothing open, so the full build must show exactly these figures
             assert _same_row(r[:-1], now[k]), (k, r, now[k])
     # cases after the as-of date are not there: the past build's years hold the full build's months up to D
-    (past_cases,) = past("select sum(cases) from mart_catalog.approval_on_time_by_item_period "
-                         "where period_type = 'year'")[0]
+    (past_cases,) = past(
+        "select sum(cases) from mart_catalog.approval_on_time_by_item_period where period_type = 'year'"
+    )[0]
     (full_cases,) = full(f"""select sum(cases) from mart_catalog.approval_on_time_by_item_period
                              where period_type = 'month' and period_start <= date '{as_of}'""")[0]
     assert past_cases == full_cases
@@ -166,23 +219,35 @@ def test_as_of_build_keeps_closed_periods_and_drops_later_records(full: Query, a
 def test_as_of_build_governance_and_property(full: Query, as_of_build: tuple) -> None:
     as_of, past = as_of_build
     (events,) = past("select count(*) from mart_governance.governance_events")[0]
-    (full_events,) = full(f"select count(*) from mart_governance.governance_events where reported_on <= '{as_of}'")[0]
+    (full_events,) = full(
+        f"select count(*) from mart_governance.governance_events where reported_on <= '{as_of}'"
+    )[0]
     assert events == full_events
     assert past("select max(reported_on) from mart_governance.governance_events")[0][0] <= as_of
     cols = "period_type, period_start, street_code"
-    then = {r[:3]: r[3:] for r in past(f"""select {cols}, events, open_events, on_time_events, overdue_events
+    then = {
+        r[:3]: r[3:]
+        for r in past(f"""select {cols}, events, open_events, on_time_events, overdue_events
                                             from mart_governance.governance_by_street_period
-                                            where is_period_closed""")}
-    now = {r[:3]: r[3:] for r in full(f"""select {cols}, events, open_events, on_time_events, overdue_events
-                                          from mart_governance.governance_by_street_period""")}
+                                            where is_period_closed""")
+    }
+    now = {
+        r[:3]: r[3:]
+        for r in full(f"""select {cols}, events, open_events, on_time_events, overdue_events
+                                          from mart_governance.governance_by_street_period""")
+    }
     assert then
     for k, r in then.items():
         assert r[0] == now[k][0], k
         if r[1] == 0:  # nothing open as of D: closures cannot change later
             assert r == now[k], k
     # property: complaints after D are not counted; the closed years are as in the full build
-    city_then = dict((y, n) for y, n in past("select year, complaints from mart_property.property_city_yearly"))
-    city_now = dict((y, n) for y, n in full("select year, complaints from mart_property.property_city_yearly"))
+    city_then = dict(
+        (y, n) for y, n in past("select year, complaints from mart_property.property_city_yearly")
+    )
+    city_now = dict(
+        (y, n) for y, n in full("select year, complaints from mart_property.property_city_yearly")
+    )
     assert max(city_then) == as_of.year
     for year, n in city_then.items():
         if year < as_of.year:
@@ -198,20 +263,21 @@ def test_postgres_period_marts_match_duckdb(full: Query, small_pg) -> None:  # n
     import psycopg
 
     env = small_pg.env
-    with psycopg.connect(host=env["YIWANG_PG_HOST"], port=int(env["YIWANG_PG_PORT"]), user=env["YIWANG_PG_USER"],
-                         password=env.get("YIWANG_PG_PASSWORD") or None, dbname=env["YIWANG_PG_DBNAME"]) as conn:
+    with psycopg.connect(
+        host=env["YIWANG_PG_HOST"],
+        port=int(env["YIWANG_PG_PORT"]),
+        user=env["YIWANG_PG_USER"],
+        password=env.get("YIWANG_PG_PASSWORD") or None,
+        dbname=env["YIWANG_PG_DBNAME"],
+    ) as conn:
         pg: Query = lambda sql: conn.execute(sql).fetchall()  # noqa: E731
         checks = {
-            "mart_catalog.approval_on_time_by_item_period":
-                f"period_type, period_start, item_code, period_end, {MEASURES}, on_time_rate, "
-                "median_handling_working_days, as_of_date, is_period_closed, figures_final",
-            "mart_catalog.approval_on_time_by_item_type_period":
-                f"period_type, period_start, item_type, {MEASURES}, on_time_rate, figures_final",
-            "mart_governance.governance_by_street_period":
-                "period_type, period_start, street_code, period_end, events, on_time_rate, events_prev_period, "
-                "on_time_rate_prev_period, is_period_closed",
-            "mart_property.property_estate_yearly":
-                "estate_key, year, households, complaints, has_joint_mechanism, estate_file_month",
+            "mart_catalog.approval_on_time_by_item_period": f"period_type, period_start, item_code, period_end, {MEASURES}, on_time_rate, "
+            "median_handling_working_days, as_of_date, is_period_closed, figures_final",
+            "mart_catalog.approval_on_time_by_item_type_period": f"period_type, period_start, item_type, {MEASURES}, on_time_rate, figures_final",
+            "mart_governance.governance_by_street_period": "period_type, period_start, street_code, period_end, events, on_time_rate, events_prev_period, "
+            "on_time_rate_prev_period, is_period_closed",
+            "mart_property.property_estate_yearly": "estate_key, year, households, complaints, has_joint_mechanism, estate_file_month",
         }
         for table, cols in checks.items():
             order = "order by 1, 2, 3 nulls first"

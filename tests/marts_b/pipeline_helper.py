@@ -16,7 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
 
-_SCRIPT = r'''
+_SCRIPT = r"""
 import json, os, sys
 from pathlib import Path
 cfg = json.loads(sys.argv[1])
@@ -39,7 +39,7 @@ try:
 finally:
     if server:
         server.stop()
-'''
+"""
 
 
 def base_env(home: Path) -> dict[str, str]:
@@ -53,7 +53,12 @@ def base_env(home: Path) -> dict[str, str]:
         YIWANG_HMAC_KEY=env.get("YIWANG_HMAC_KEY") or "yiwang-test-key",
         YIWANG_DUCKDB_PATH=str(home / "warehouse.duckdb"),
     )
-    for k in ("YIWANG_WAREHOUSE_URL", "YIWANG_APPROVAL_URL", "YIWANG_SERVICES_URL", "YIWANG_BUILD_SCHEMA_SUFFIX"):
+    for k in (
+        "YIWANG_WAREHOUSE_URL",
+        "YIWANG_APPROVAL_URL",
+        "YIWANG_SERVICES_URL",
+        "YIWANG_BUILD_SCHEMA_SUFFIX",
+    ):
         env.pop(k, None)
     return env
 
@@ -61,17 +66,29 @@ def base_env(home: Path) -> dict[str, str]:
 def extract(home: Path, systems: list[str], *, simulate: dict | None = None) -> None:
     """(Optionally simulate, then) extract reference + `systems` into the warehouse."""
     cfg = {"systems": systems, "simulate": simulate}
-    subprocess.run([sys.executable, "-c", _SCRIPT, json.dumps(cfg)], env=base_env(home),
-                   check=True, cwd=REPO, timeout=900)
+    subprocess.run(
+        [sys.executable, "-c", _SCRIPT, json.dumps(cfg)],
+        env=base_env(home),
+        check=True,
+        cwd=REPO,
+        timeout=900,
+    )
 
 
 def dbt(home: Path, args: list[str], *, target: str = "duckdb") -> subprocess.CompletedProcess:
     e = base_env(home)
-    cmd = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(DBT_PROJECT),
-           "--profiles-dir", str(DBT_PROJECT), "--target", target]
+    cmd = [
+        str(Path(sys.executable).parent / "dbt"),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--target",
+        target,
+    ]
     out = subprocess.run(cmd, env=e, cwd=REPO, capture_output=True, text=True, timeout=900)
     if out.returncode != 0:
         tail = "\n".join(out.stdout.splitlines()[-60:])
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{tail}")
     return out
-

@@ -23,11 +23,27 @@ def effects_city(tmp_path_factory: pytest.TempPathFactory):
     import duckdb
 
     home = tmp_path_factory.mktemp("marts_b_effects")
-    extract(home, ["grid", "property", "party", "approval", "services", "hotline"], simulate={
-        "scale": "medium", "seed": 7, "dirt_rate": 0.0,
-        "effects": {"joint_mechanism_complaint_drop": DROP, "certified_worker_on_time_lift": LIFT}})
-    dbt(home, ["build", "--select", "+property_mechanism_comparison", "+demands_timeliness_comparison",
-               "--exclude", "test_type:data"])
+    extract(
+        home,
+        ["grid", "property", "party", "approval", "services", "hotline"],
+        simulate={
+            "scale": "medium",
+            "seed": 7,
+            "dirt_rate": 0.0,
+            "effects": {"joint_mechanism_complaint_drop": DROP, "certified_worker_on_time_lift": LIFT},
+        },
+    )
+    dbt(
+        home,
+        [
+            "build",
+            "--select",
+            "+property_mechanism_comparison",
+            "+demands_timeliness_comparison",
+            "--exclude",
+            "test_type:data",
+        ],
+    )
     manifest = json.loads((Path(home) / "sources" / "manifest.json").read_text(encoding="utf-8"))
     conn = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     yield conn, manifest
@@ -52,8 +68,10 @@ def test_joint_mechanism_complaint_drop_recovered(effects_city) -> None:
     assert [r[0] for r in rows] == [2024, 2025]
     y2 = rows[1]
     yoy_with, yoy_without = y2[5], y2[6]
-    print(f"\njoint mechanism: YoY with {yoy_with:+.4f}, without {yoy_without:+.4f}, "
-          f"difference {yoy_with - yoy_without:+.4f} (injected {-DROP:+.2f})")
+    print(
+        f"\njoint mechanism: YoY with {yoy_with:+.4f}, without {yoy_without:+.4f}, "
+        f"difference {yoy_with - yoy_without:+.4f} (injected {-DROP:+.2f})"
+    )
     assert yoy_with == pytest.approx(-DROP, abs=0.01)
     assert yoy_without == pytest.approx(0.0, abs=0.01)
     assert yoy_with - yoy_without == pytest.approx(-DROP, abs=0.01)
@@ -63,11 +81,15 @@ def test_joint_mechanism_complaint_drop_recovered(effects_city) -> None:
 
 def test_certified_worker_on_time_lift_recovered(effects_city) -> None:
     db, manifest = effects_city
-    oc, cc, oo, co = db.execute("""select sum(on_time_certified), sum(closed_certified), sum(on_time_other), sum(closed_other)
+    oc, cc, oo, co = (
+        db.execute("""select sum(on_time_certified), sum(closed_certified), sum(on_time_other), sum(closed_other)
                                from mart_demands.demands_timeliness_comparison""").fetchone()
+    )
     rate_c, rate_o = oc / cc, oo / co
-    print(f"\non-time: certified {rate_c:.4f} ({cc} closed), other {rate_o:.4f} ({co} closed), "
-          f"difference {rate_c - rate_o:+.4f} (injected {LIFT:+.2f})")
+    print(
+        f"\non-time: certified {rate_c:.4f} ({cc} closed), other {rate_o:.4f} ({co} closed), "
+        f"difference {rate_c - rate_o:+.4f} (injected {LIFT:+.2f})"
+    )
     assert rate_c - rate_o == pytest.approx(LIFT, abs=0.01)
     truth = manifest["effects"]["certified_worker_on_time"]
     # Events are placed by the identity layer (identity.grid_xref), not by their stated code alone, so the
@@ -75,6 +97,8 @@ def test_certified_worker_on_time_lift_recovered(effects_city) -> None:
     # code and the truth over all events, and every closed event is in a group or in the unplaced row.
     assert truth["closed_certified_with_grid_code"] <= cc <= truth["closed_certified_all"]
     assert truth["on_time_certified_with_grid_code"] <= oc <= truth["on_time_certified_all"]
-    (unplaced,) = db.execute("select coalesce(sum(events_closed), 0) from mart_demands.demands_grid_timeliness "
-                             "where grid_code is null").fetchone()
+    (unplaced,) = db.execute(
+        "select coalesce(sum(events_closed), 0) from mart_demands.demands_grid_timeliness "
+        "where grid_code is null"
+    ).fetchone()
     assert cc + co + unplaced == truth["closed_certified_all"] + truth["closed_other_all"]

@@ -12,11 +12,19 @@ def test_marts_b_build_on_postgres(small_pg) -> None:
     engine = sa.create_engine(small_pg.url)
     try:
         with engine.connect() as c:
-            complaints = c.execute(sa.text("select sum(complaints) from mart_property.property_city_yearly")).scalar()
-            landed = c.execute(sa.text("select count(distinct trim(tsbh)) from raw_property.complaints "
-                                       "where nullif(trim(tsbh), '') is not null and nullif(trim(slsj), '') is not null")).scalar()
+            complaints = c.execute(
+                sa.text("select sum(complaints) from mart_property.property_city_yearly")
+            ).scalar()
+            landed = c.execute(
+                sa.text(
+                    "select count(distinct trim(tsbh)) from raw_property.complaints "
+                    "where nullif(trim(tsbh), '') is not null and nullif(trim(slsj), '') is not null"
+                )
+            ).scalar()
             grids = c.execute(sa.text("select count(*) from mart_party.party_grid_coverage")).scalar()
-            regs = c.execute(sa.text("select sum(registrations) from mart_party.party_registrations_by_area")).scalar()
+            regs = c.execute(
+                sa.text("select sum(registrations) from mart_party.party_registrations_by_area")
+            ).scalar()
     finally:
         engine.dispose()
     assert complaints == landed and grids == 634 and regs > 0

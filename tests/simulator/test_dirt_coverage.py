@@ -33,10 +33,17 @@ from simulator.dirt_catalog import CLEAN, FORMS, contract_forms, forms_by_kind, 
 from simulator.ids import is_valid_id_no
 
 REPO = Path(__file__).resolve().parents[2]
-SQL_KEYS = {("party", "dj_org"): "org_id", ("party", "dj_dy"): "dy_id", ("party", "dj_bd"): "bd_id",
-            ("grid", "wg_syrk"): "rkid", ("grid", "wg_sj"): "sjbh"}
+SQL_KEYS = {
+    ("party", "dj_org"): "org_id",
+    ("party", "dj_dy"): "dy_id",
+    ("party", "dj_bd"): "bd_id",
+    ("grid", "wg_syrk"): "rkid",
+    ("grid", "wg_sj"): "sjbh",
+}
 API_KEYS = {("approval", "cases"): "bjbh"}
-VALUE_FORMS = [c for c in contract_forms() if FORMS.get((c.defined_at, c.text)) and FORMS[(c.defined_at, c.text)].form]
+VALUE_FORMS = [
+    c for c in contract_forms() if FORMS.get((c.defined_at, c.text)) and FORMS[(c.defined_at, c.text)].form
+]
 # the owners file's dirt names no field: the field each form is in
 OWNER_FIELDS = {"owners_merged_room": "fh", "owners_masked_id": "yzzjhm", "owners_excel_id": "yzzjhm"}
 
@@ -50,6 +57,7 @@ def clean_twin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # ------------------------------------------------------------------ reading a simulated city as it lands
+
 
 def _owner_rows(out: Path) -> list[dict]:
     """Every property owners row as the connectors parse it (header variants mapped, cells as text)."""
@@ -100,12 +108,14 @@ def _field_of(where: str, kinds: tuple[str, ...]) -> tuple[str, str, str]:
 
 # ------------------------------------------------------------------ registry
 
+
 def test_every_contract_string_has_a_registered_kind() -> None:
     forms = contract_forms()
     assert len(forms) > 60
     missing = unregistered()
     assert not missing, "contract dirt/fault strings without a simulator kind: " + "; ".join(
-        f"{c.where}: {c.text!r}" for c in missing)
+        f"{c.where}: {c.text!r}" for c in missing
+    )
     assert not unknown_kinds()
     # "same as" references resolved: wg_syrk.sfzh and approval's cases carry party.dj_dy.sfzh's list,
     # the services API approval's faults
@@ -114,11 +124,15 @@ def test_every_contract_string_has_a_registered_kind() -> None:
         by_where[c.where].add(c.text)
     assert by_where["grid.wg_syrk.sfzh"] == by_where["approval.cases.sqrzjhm"] == by_where["party.dj_dy.sfzh"]
     assert "null" in by_where["grid.wg_syrk.sfzh"]
-    assert by_where["services.faults"] == by_where["approval.faults"] and len(by_where["approval.faults"]) == 4
+    assert (
+        by_where["services.faults"] == by_where["approval.faults"] and len(by_where["approval.faults"]) == 4
+    )
     # and the other way round: every simulator kind produces some contract string
     served = forms_by_kind()
     assert not [k for k in [*ALL_KINDS, *STRUCTURAL_KINDS] if k not in served]
-    assert set(FORMS) == {(c.defined_at, c.text) for c in forms}, "entries for strings the contract no longer has"
+    assert set(FORMS) == {(c.defined_at, c.text) for c in forms}, (
+        "entries for strings the contract no longer has"
+    )
 
 
 def test_traditional_names_round_trip_through_staging_t2s() -> None:
@@ -136,6 +150,7 @@ def test_traditional_names_round_trip_through_staging_t2s() -> None:
 
 
 # ------------------------------------------------------------------ simulated
+
 
 @pytest.mark.parametrize("cf", VALUE_FORMS, ids=lambda c: f"{c.where}:{c.text}")
 def test_value_form_is_simulated(cf, small_out) -> None:
@@ -174,7 +189,11 @@ def test_logged_dirt_has_its_contract_form(small_out) -> None:
 def test_hard_forms_are_simulated(small_out) -> None:
     out, m = small_out
     ids = []
-    for system, table, fld in (("party", "dj_dy", "sfzh"), ("grid", "wg_syrk", "sfzh"), ("approval", "cases", "sqrzjhm")):
+    for system, table, fld in (
+        ("party", "dj_dy", "sfzh"),
+        ("grid", "wg_syrk", "sfzh"),
+        ("approval", "cases", "sqrzjhm"),
+    ):
         ids += list(_column(out, system, table, fld).values())
     assert "null" in ids and "无" in ids and None in ids
     x_ids = [v for v in ids if isinstance(v, str) and v.endswith(("X", "x", "Ｘ"))]
@@ -190,7 +209,7 @@ def test_hard_forms_are_simulated(small_out) -> None:
             except json.JSONDecodeError:
                 cut.append(line)
     assert len(cut) == hot["malformed_lines"]
-    for line in cut:                          # cut inside the nr value, not on a field boundary
+    for line in cut:  # cut inside the nr value, not on a field boundary
         assert '"nr":"' in line and not line.endswith(('"', ",", ":")), line[-40:]
     keys = [re.search(r'"gdbh":"([^"]+)"', line).group(1) for line in cut]
     orphans = [k for k in keys if k not in intact]
@@ -233,45 +252,75 @@ def _id_partial_dirty() -> str:
 # (form's defined_at, text) -> checks: (SQL on the dirty value, SQL on the clean value or None = same SQL, expect)
 # expect: "same" (equal and not NULL), "null", "notnull", or "=<text>": the text the dirty value's SQL must give
 GRID_NO = "{{ cn_to_int(regex_extract(clean_text('@@'), grid_text_pattern(), 2)) }}"
-FLAT = " || '|' || ".join(f"{{{{ regex_extract(idn_address_clean('@@'), idn_flat_pattern(), {g}) }}}}" for g in (2, 3, 4))
+FLAT = " || '|' || ".join(
+    f"{{{{ regex_extract(idn_address_clean('@@'), idn_flat_pattern(), {g}) }}}}" for g in (2, 3, 4)
+)
 ID_NORM = "{{ id_no_normalize('@@') }}"
 PHONE1 = "{{ phone_normalize('@@', 1) }}"
 CHECKS: dict[tuple[str, str], list[tuple[str, str | None, str]]] = {
     **{("party.dj_org.wgmc", t): [(GRID_NO, None, "same")] for t in ("第3网格", "三网格", "前进社区3网格")},
     ("party.dj_org.wgmc", "a 15-digit grid_code"): [
-        ("cast(substr({{ grid_code_in_text('@@') }}, 13, 3) as integer)", GRID_NO, "same")],
+        ("cast(substr({{ grid_code_in_text('@@') }}, 13, 3) as integer)", GRID_NO, "same")
+    ],
     ("party.dj_org.host_uscc", "lowercase"): [("{{ normalize_uscc('@@') }}", None, "same")],
     ("party.dj_org.host_uscc", "legacy 9-digit org code 12345678-9"): [
-        ("{{ legacy_org_code('@@') }}", "{{ uscc_to_legacy_code(normalize_uscc('@@')) }}", "same")],
-    **{("party.dj_dy.xm", t): [("{{ clean_person_name('@@') }}", None, "same")]
-       for t in ("traditional characters", "张三（书记）", "trailing spaces", "middle dot vs period in minority names")},
+        ("{{ legacy_org_code('@@') }}", "{{ uscc_to_legacy_code(normalize_uscc('@@')) }}", "same")
+    ],
+    **{
+        ("party.dj_dy.xm", t): [("{{ clean_person_name('@@') }}", None, "same")]
+        for t in (
+            "traditional characters",
+            "张三（书记）",
+            "trailing spaces",
+            "middle dot vs period in minority names",
+        )
+    },
     **{("party.dj_dy.xb", t): [("{{ normalize_gender('@@') }}", None, "same")] for t in ("1", "2", "M", "F")},
-    **{("party.dj_dy.sfzh", t): [(ID_NORM, None, "same"), ("{{ id_no_is_valid('@@') }}", None, "same")]
-       for t in ("15-digit legacy", "lowercase x", "full-width digits", "spaces or hyphens")},
-    ("party.dj_dy.sfzh", "4.20103E+17"): [(ID_NORM, None, "null"), ("{{ id_no_kind_of('@@') }}", None, "=excel_mangled")],
+    **{
+        ("party.dj_dy.sfzh", t): [(ID_NORM, None, "same"), ("{{ id_no_is_valid('@@') }}", None, "same")]
+        for t in ("15-digit legacy", "lowercase x", "full-width digits", "spaces or hyphens")
+    },
+    ("party.dj_dy.sfzh", "4.20103E+17"): [
+        (ID_NORM, None, "null"),
+        ("{{ id_no_kind_of('@@') }}", None, "=excel_mangled"),
+    ],
     ("party.dj_dy.sfzh", "wrong check char"): [("{{ id_no_is_valid('@@') }}", None, "=false")],
     ("party.dj_dy.sfzh", "null"): [(ID_NORM, None, "null"), ("{{ id_no_kind_of('@@') }}", None, "=null")],
-    **{("party.dj_dy.csrq", t): [("{{ parse_date('@@') }}", None, "same")]
-       for t in ("1964/2/15", "19640215", "1964年2月15日", "Excel serial")},
+    **{
+        ("party.dj_dy.csrq", t): [("{{ parse_date('@@') }}", None, "same")]
+        for t in ("1964/2/15", "19640215", "1964年2月15日", "Excel serial")
+    },
     **{("party.dj_dy.mz", t): [("{{ normalize_ethnicity('@@') }}", None, "same")] for t in ("汉", "01")},
     **{("party.dj_dy.sjhm", t): [(PHONE1, None, "same")] for t in ("+86 138-0013-8000", "8613800138000")},
     ("party.dj_dy.sjhm", "(027)85551234"): [
-        ("{{ let_in(phone_part_digits('@@', 1), phone_kind('__pd'), '__pd') }}", None, "=landline")],
-    ("party.dj_dy.sjhm", "two numbers in one field"): [(PHONE1, None, "same"),
-                                                       ("{{ phone_normalize('@@', 2) }}", None, "notnull")],
+        ("{{ let_in(phone_part_digits('@@', 1), phone_kind('__pd'), '__pd') }}", None, "=landline")
+    ],
+    ("party.dj_dy.sjhm", "two numbers in one field"): [
+        (PHONE1, None, "same"),
+        ("{{ phone_normalize('@@', 2) }}", None, "notnull"),
+    ],
     ("party.dj_dy.sjhm", "13800000000"): [(PHONE1, None, "null")],
-    **{("party.dj_dy.jtzz", t): [(FLAT, None, "same")]
-       for t in ("with or without province and city", "3-2-501", "三栋二单元五〇一", "estate alias")},
-    **{("party.dj_bd.czd_sq", t): [("{{ community_core('@@') }}", None, "same")]
-       for t in ("前进社区居委会", "前进居委会")},
+    **{
+        ("party.dj_dy.jtzz", t): [(FLAT, None, "same")]
+        for t in ("with or without province and city", "3-2-501", "三栋二单元五〇一", "estate alias")
+    },
+    **{
+        ("party.dj_bd.czd_sq", t): [("{{ community_core('@@') }}", None, "same")]
+        for t in ("前进社区居委会", "前进居委会")
+    },
     ("grid.wg_sj.lbdm", "codes unknown to the reference list"): [("{{ clean_text('@@') }}", None, "notnull")],
     # the stated code is gone (stg_grid__events then finds the category in sjms; its own unit test)
     ("grid.wg_sj.lbdm", "category only as text in sjms"): [("{{ clean_text('@@') }}", None, "null")],
-    **{("grid.wg_sj.myd", t): [("{{ normalize_satisfaction('@@') }}", None, "same")] for t in ("5", "3", "1")},
+    **{
+        ("grid.wg_sj.myd", t): [("{{ normalize_satisfaction('@@') }}", None, "same")] for t in ("5", "3", "1")
+    },
     ("property.owners", "id numbers partly masked, e.g. 420106********1234"): [
-        (_id_partial_dirty(), "{{ idn_id_partial(id_no_normalize('@@'), 'cast(null as varchar)') }}", "same")],
-    ("property.owners", "Excel-mangled id numbers"): [(ID_NORM, None, "null"),
-                                                      ("{{ id_no_kind_of('@@') }}", None, "=excel_mangled")],
+        (_id_partial_dirty(), "{{ idn_id_partial(id_no_normalize('@@'), 'cast(null as varchar)') }}", "same")
+    ],
+    ("property.owners", "Excel-mangled id numbers"): [
+        (ID_NORM, None, "null"),
+        ("{{ id_no_kind_of('@@') }}", None, "=excel_mangled"),
+    ],
 }
 # forms whose handling is not a value normaliser (rows, files, the clean form itself)
 NOT_VALUE_NORMALISED = {(d, t) for (d, t), f in FORMS.items() if f.level != "value" or f.kinds == (CLEAN,)}
@@ -299,7 +348,7 @@ def _pairs(dirty: Path, clean: Path) -> list[tuple[tuple[str, str], str, object,
                 f = FORMS[fk]
                 if re.search(f.form, "" if dv is None else str(dv)):
                     if kind == "id_legacy15" and str(cv)[6:8] != "19":
-                        continue   # born 2000+: identity re-centuries it from the birth date (idn_legacy_century)
+                        continue  # born 2000+: identity re-centuries it from the birth date (idn_legacy_century)
                     out.append((fk, kind, dv, cv))
                     break
     return out
@@ -320,9 +369,24 @@ def _compile(sql: str, tmp: Path) -> str:
     old = os.environ.get("YIWANG_DUCKDB_PATH")
     os.environ["YIWANG_DUCKDB_PATH"] = str(tmp / "compile.duckdb")
     try:
-        res = dbtRunner().invoke(["compile", "--inline", sql, "--quiet", "--target", "duckdb",
-                                  "--project-dir", str(REPO / "dbt_project"), "--profiles-dir", str(REPO / "dbt_project"),
-                                  "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")])
+        res = dbtRunner().invoke(
+            [
+                "compile",
+                "--inline",
+                sql,
+                "--quiet",
+                "--target",
+                "duckdb",
+                "--project-dir",
+                str(REPO / "dbt_project"),
+                "--profiles-dir",
+                str(REPO / "dbt_project"),
+                "--target-path",
+                str(tmp / "target"),
+                "--log-path",
+                str(tmp / "logs"),
+            ]
+        )
     finally:
         if old is None:
             os.environ.pop("YIWANG_DUCKDB_PATH", None)
@@ -346,17 +410,23 @@ def test_staging_normalises_every_dirty_form(small_out, clean_twin, tmp_path: Pa
         for j, (dsql, csql, expect) in enumerate(checks):
             n = len(meta)
             meta.append((fk, dsql, expect))
-            parts.append(f"select {n} as chk, i, d, c, cast({dsql.replace(N, 'd')} as varchar) as nd, "
-                         f"cast({(csql or dsql).replace(N, 'c')} as varchar) as nc "
-                         f"from (values {values}) as v{n}_{j}(i, d, c)")
+            parts.append(
+                f"select {n} as chk, i, d, c, cast({dsql.replace(N, 'd')} as varchar) as nd, "
+                f"cast({(csql or dsql).replace(N, 'c')} as varchar) as nc "
+                f"from (values {values}) as v{n}_{j}(i, d, c)"
+            )
     compiled = _compile("\nunion all\n".join(parts), tmp_path)
     res = duckdb.connect().execute(compiled).fetchall()
     failures = []
     for chk, _i, d, c, nd, nc in res:
         fk, dsql, expect = meta[chk]
-        ok = {"same": nd is not None and nd == nc, "null": nd is None, "notnull": nd is not None}.get(expect, nd == expect[1:])
+        ok = {"same": nd is not None and nd == nc, "null": nd is None, "notnull": nd is not None}.get(
+            expect, nd == expect[1:]
+        )
         if not ok:
-            failures.append(f"{fk[0]} {fk[1]!r}: {dsql[:50]} on {d!r} -> {nd!r}, clean {c!r} -> {nc!r}, expected {expect}")
+            failures.append(
+                f"{fk[0]} {fk[1]!r}: {dsql[:50]} on {d!r} -> {nd!r}, clean {c!r} -> {nc!r}, expected {expect}"
+            )
     assert not failures, "\n".join(failures[:25]) + f"\n({len(failures)} failures)"
     assert len({r[0] for r in res}) == len(meta)
 
@@ -375,8 +445,12 @@ def test_demo_api_shows_every_fault_on_a_small_city(small_out) -> None:
         url = f"{h.url}/services/api/v1/life_items"
         statuses, rows, token, retry_after = [], [], None, []
         for _ in range(50):
-            r = requests.get(url, headers={"X-API-Key": "key"},
-                             params={"page_size": 300, **({"page_token": token} if token else {})}, timeout=10)
+            r = requests.get(
+                url,
+                headers={"X-API-Key": "key"},
+                params={"page_size": 300, **({"page_token": token} if token else {})},
+                timeout=10,
+            )
             statuses.append(r.status_code)
             if r.status_code == 429:
                 retry_after.append(int(r.headers["Retry-After"]))
@@ -390,7 +464,7 @@ def test_demo_api_shows_every_fault_on_a_small_city(small_out) -> None:
                 break
         assert statuses[:3] == [429, 502, 503] and set(retry_after) == {1}
         keys = [x["fwbm"] for x in rows]
-        assert len(keys) > len(set(keys)) == 526          # a page came twice, nothing was lost
+        assert len(keys) > len(set(keys)) == 526  # a page came twice, nothing was lost
         assert all(x.get("kzzd") is not None for x in rows)
     finally:
         h.stop()

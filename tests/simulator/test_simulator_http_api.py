@@ -37,8 +37,12 @@ def test_default_page_size_and_repeatable_tokens(api_server) -> None:
     url = f"{api_server.url}/services/api/v1/life_items"
     first = requests.get(url, headers=SERVICES, timeout=10).json()
     assert len(first["items"]) == 100 and first["next_page_token"]
-    a = requests.get(url, headers=SERVICES, params={"page_token": first["next_page_token"]}, timeout=10).json()
-    b = requests.get(url, headers=SERVICES, params={"page_token": first["next_page_token"]}, timeout=10).json()
+    a = requests.get(
+        url, headers=SERVICES, params={"page_token": first["next_page_token"]}, timeout=10
+    ).json()
+    b = requests.get(
+        url, headers=SERVICES, params={"page_token": first["next_page_token"]}, timeout=10
+    ).json()
     assert a == b
 
 
@@ -50,7 +54,12 @@ def test_updated_since_inclusive_across_formats(api_server) -> None:
     assert since[0]["pjsj"] == pivot
     assert all(parse_instant(x["pjsj"]) >= parse_instant(pivot) for x in since)
     # services cursor has no offset; a UTC query instant must compare as an instant
-    orders = _all(f"{api_server.url}/services/api/v1/orders", SERVICES, updated_since="2025-06-30T16:00:00Z", page_size=500)
+    orders = _all(
+        f"{api_server.url}/services/api/v1/orders",
+        SERVICES,
+        updated_since="2025-06-30T16:00:00Z",
+        page_size=500,
+    )
     assert orders and all(x["updatedAt"] >= "2025-07-01 00:00:00" for x in orders)
 
 
@@ -58,7 +67,12 @@ def test_auth_and_bad_requests(api_server) -> None:
     url = f"{api_server.url}/approval/api/v1/items"
     assert requests.get(url, timeout=10).status_code == 401
     assert requests.get(url, headers={"Authorization": "Bearer nope"}, timeout=10).status_code == 401
-    assert requests.get(f"{api_server.url}/services/api/v1/sites", headers={"X-API-Key": "x"}, timeout=10).status_code == 401
+    assert (
+        requests.get(
+            f"{api_server.url}/services/api/v1/sites", headers={"X-API-Key": "x"}, timeout=10
+        ).status_code
+        == 401
+    )
     for size in (0, 501, "abc"):
         assert requests.get(url, headers=APPROVAL, params={"page_size": size}, timeout=10).status_code == 400
     assert requests.get(url, headers=APPROVAL, params={"page_size": 500}, timeout=10).status_code == 200
@@ -67,13 +81,22 @@ def test_auth_and_bad_requests(api_server) -> None:
 
 def test_faults(small_out) -> None:
     out, _ = small_out
-    h = serve_in_thread(out, approval_token="tok", services_api_key="key",
-                        faults=FaultConfig(seed=3, rate_429=0.3, rate_5xx=0.2, repeat_page=0.5, extra_field=True))
+    h = serve_in_thread(
+        out,
+        approval_token="tok",
+        services_api_key="key",
+        faults=FaultConfig(seed=3, rate_429=0.3, rate_5xx=0.2, repeat_page=0.5, extra_field=True),
+    )
     try:
         url = f"{h.url}/approval/api/v1/cases"
         statuses, rows, token = [], [], None
         for _ in range(200):
-            r = requests.get(url, headers=APPROVAL, params={"page_size": 50, **({"page_token": token} if token else {})}, timeout=10)
+            r = requests.get(
+                url,
+                headers=APPROVAL,
+                params={"page_size": 50, **({"page_token": token} if token else {})},
+                timeout=10,
+            )
             statuses.append(r.status_code)
             if r.status_code == 429:
                 assert int(r.headers["Retry-After"]) >= 1
@@ -88,27 +111,38 @@ def test_faults(small_out) -> None:
         assert token is None
         assert 429 in statuses and ({502, 503} & set(statuses))
         keys = [x["bjbh"] for x in rows]
-        assert len(keys) > len(set(keys)) == 500   # repeated pages gave duplicates, nothing was lost
+        assert len(keys) > len(set(keys)) == 500  # repeated pages gave duplicates, nothing was lost
         assert all("kzzd" in x for x in rows)
     finally:
         h.stop()
 
 
 def test_down_mode(small_out) -> None:
-    h = serve_in_thread(small_out[0], approval_token="tok", services_api_key="key", faults=FaultConfig(down=True))
+    h = serve_in_thread(
+        small_out[0], approval_token="tok", services_api_key="key", faults=FaultConfig(down=True)
+    )
     try:
         assert requests.get(f"{h.url}/approval/api/v1/items", headers=APPROVAL, timeout=10).status_code == 503
-        assert requests.get(f"{h.url}/services/api/v1/orders", headers=SERVICES, timeout=10).status_code == 503
+        assert (
+            requests.get(f"{h.url}/services/api/v1/orders", headers=SERVICES, timeout=10).status_code == 503
+        )
     finally:
         h.stop()
 
 
 def test_fault_sequence_is_deterministic(small_out) -> None:
     def run() -> list[int]:
-        h = serve_in_thread(small_out[0], approval_token="tok", services_api_key="key",
-                            faults=FaultConfig(seed=9, rate_429=0.3, rate_5xx=0.3))
+        h = serve_in_thread(
+            small_out[0],
+            approval_token="tok",
+            services_api_key="key",
+            faults=FaultConfig(seed=9, rate_429=0.3, rate_5xx=0.3),
+        )
         try:
-            return [requests.get(f"{h.url}/approval/api/v1/items", headers=APPROVAL, timeout=10).status_code for _ in range(30)]
+            return [
+                requests.get(f"{h.url}/approval/api/v1/items", headers=APPROVAL, timeout=10).status_code
+                for _ in range(30)
+            ]
         finally:
             h.stop()
 

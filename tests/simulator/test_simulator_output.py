@@ -19,8 +19,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
@@ -38,7 +41,9 @@ def test_different_seed_differs(tmp_path: Path, clean_out) -> None:
 def test_reference_demo_city_matches_seed_42(small_out) -> None:
     out, _ = small_out
     for name in ("divisions", "departments", "event_categories"):
-        assert (REPO / "reference" / "demo_city" / f"{name}.csv").read_bytes() == (out / "reference" / f"{name}.csv").read_bytes()
+        assert (REPO / "reference" / "demo_city" / f"{name}.csv").read_bytes() == (
+            out / "reference" / f"{name}.csv"
+        ).read_bytes()
 
 
 def test_sql_tables_have_contract_columns(small_out) -> None:
@@ -80,13 +85,21 @@ def test_value_lists_respected(small_out) -> None:
     out, _ = small_out
     con = sqlite3.connect(out / "grid.sqlite")
     spec = tables()
-    for table_name, fld in [("wg_grid", "wglx"), ("wg_syrk", "jzlx"), ("wg_sj", "zt"), ("wg_sj", "sjly"), ("wg_sjlz", "hj")]:
+    for table_name, fld in [
+        ("wg_grid", "wglx"),
+        ("wg_syrk", "jzlx"),
+        ("wg_sj", "zt"),
+        ("wg_sj", "sjly"),
+        ("wg_sjlz", "hj"),
+    ]:
         allowed = set(spec[("grid", table_name)].fields[fld]["values"])
         seen = {r[0] for r in con.execute(f"SELECT DISTINCT {fld} FROM {table_name}")}
         assert seen <= allowed, (table_name, fld, seen - allowed)
     myd = {r[0] for r in con.execute("SELECT DISTINCT myd FROM wg_sj WHERE myd IS NOT NULL")}
     assert myd <= {"满意", "基本满意", "不满意", "5", "3", "1"}
-    cases = [json.loads(x) for x in (out / "api/approval/cases.jsonl").read_text(encoding="utf-8").splitlines()]
+    cases = [
+        json.loads(x) for x in (out / "api/approval/cases.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert {c["bjjg"] for c in cases} <= set(spec[("approval", "cases")].fields["bjjg"]["values"])
 
 
@@ -111,7 +124,9 @@ def test_points_fall_in_their_grid(small_out) -> None:
     out, _ = small_out
     con = sqlite3.connect(out / "grid.sqlite")
     polys = {g: wkt.loads(w) for g, w in con.execute("SELECT wgbm, bj_wkt FROM wg_grid")}
-    rows = con.execute("SELECT wgbm, jd, wd FROM wg_sj WHERE jd IS NOT NULL AND wgbm IS NOT NULL LIMIT 200").fetchall()
+    rows = con.execute(
+        "SELECT wgbm, jd, wd FROM wg_sj WHERE jd IS NOT NULL AND wgbm IS NOT NULL LIMIT 200"
+    ).fetchall()
     for g, x, y in rows:
         assert polys[g].contains(Point(x, y))
         assert sum(p.contains(Point(x, y)) for p in list(polys.values())[:0]) == 0
@@ -144,13 +159,28 @@ def test_wrong_check_char_rate(tmp_path: Path) -> None:
 def test_every_dirt_kind_present(small_out) -> None:
     out, m = small_out
     log = pd.read_parquet(out / "truth" / "dirt.parquet")
-    file_kinds = {"owners_merged_room", "property_truncated_file", "property_empty_file", "property_resend",
-                  "hotline_malformed_line", "hotline_duplicate_ticket", "hotline_reexport",
-                  "http_429_retry_after", "http_5xx", "http_repeated_page", "http_added_fields"}  # served by http_api
+    file_kinds = {
+        "owners_merged_room",
+        "property_truncated_file",
+        "property_empty_file",
+        "property_resend",
+        "hotline_malformed_line",
+        "hotline_duplicate_ticket",
+        "hotline_reexport",
+        "http_429_retry_after",
+        "http_5xx",
+        "http_repeated_page",
+        "http_added_fields",
+    }  # served by http_api
     missing = set(ALL_KINDS) - set(log["kind"]) - file_kinds
     assert not missing
     prop, hot = m["files"]["property"], m["files"]["hotline"]
-    assert prop["truncated"] and prop["empty"] and prop["resent"] and any(c["merged_room"] for c in prop["companies"])
+    assert (
+        prop["truncated"]
+        and prop["empty"]
+        and prop["resent"]
+        and any(c["merged_room"] for c in prop["companies"])
+    )
     assert hot["malformed_lines"] > 0 and hot["duplicate_lines"] > 0 and hot["reexported_days"]
     # spot-check a few kinds in the data itself
     con = sqlite3.connect(out / "party.sqlite")
@@ -185,15 +215,22 @@ def _property_keys(out: Path, manifest: dict) -> set[str]:
             if f.suffix == ".xlsx":
                 df = pd.read_excel(f, dtype=str, sheet_name=0)
             else:
-                df = pd.read_csv(f, dtype=str, encoding=comp["encoding"], keep_default_na=False, on_bad_lines="skip")
+                df = pd.read_csv(
+                    f, dtype=str, encoding=comp["encoding"], keep_default_na=False, on_bad_lines="skip"
+                )
             df = df.rename(columns={v: k for k, v in h.items()})
             if kind == "estates":
                 keys |= {f"estates|{x.strip()}|{comp['folder']}" for x in df["xqmc"]}
             elif kind == "owners":
                 if comp["merged_room"]:
-                    keys |= {f"owners|{x.strip()}|{r.replace('-', '|')}" for x, r in zip(df["xqmc"], df["fh"])}
+                    keys |= {
+                        f"owners|{x.strip()}|{r.replace('-', '|')}" for x, r in zip(df["xqmc"], df["fh"])
+                    }
                 else:
-                    keys |= {f"owners|{x.strip()}|{a}|{b}|{c}" for x, a, b, c in zip(df["xqmc"], df["ld"], df["dy"], df["fh"])}
+                    keys |= {
+                        f"owners|{x.strip()}|{a}|{b}|{c}"
+                        for x, a, b, c in zip(df["xqmc"], df["ld"], df["dy"], df["fh"])
+                    }
             else:
                 keys |= {f"complaints|{x}" for x in df["tsbh"]}
     assert spec
@@ -203,21 +240,35 @@ def _property_keys(out: Path, manifest: dict) -> set[str]:
 def test_truth_keys_point_to_records(small_out) -> None:
     out, m = small_out
     truth = pd.read_parquet(out / "truth" / "records.parquet")
-    assert list(truth.columns) == ["source_system", "source_table", "source_key", "person_id", "grid_code",
-                                   "incident_id", "estate_id", "org_id"]
+    assert list(truth.columns) == [
+        "source_system",
+        "source_table",
+        "source_key",
+        "person_id",
+        "grid_code",
+        "incident_id",
+        "estate_id",
+        "org_id",
+    ]
     assert not truth.duplicated(["source_system", "source_table", "source_key"]).any()
     for system in ("party", "grid"):
         con = sqlite3.connect(out / f"{system}.sqlite")
         for name in truth[truth.source_system == system]["source_table"].unique():
             key = tables()[(system, name)].key[0]
             real = {r[0] for r in con.execute(f'SELECT "{key}" FROM "{name}"')}
-            assert set(truth[(truth.source_system == system) & (truth.source_table == name)]["source_key"]) <= real
+            assert (
+                set(truth[(truth.source_system == system) & (truth.source_table == name)]["source_key"])
+                <= real
+            )
     for system in ("approval", "services"):
         for name in truth[truth.source_system == system]["source_table"].unique():
             key = tables()[(system, name)].key[0]
             lines = (out / "api" / system / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
             real = {json.loads(x)[key] for x in lines}
-            assert set(truth[(truth.source_system == system) & (truth.source_table == name)]["source_key"]) <= real
+            assert (
+                set(truth[(truth.source_system == system) & (truth.source_table == name)]["source_key"])
+                <= real
+            )
     hot = set()
     for f in (out / "landing" / "hotline").glob("*.jsonl"):
         for line in f.read_text(encoding="utf-8").splitlines():
