@@ -326,7 +326,9 @@ def test_every_public_mart_declares_its_dimensions(tmp_path: Path) -> None:
             looks = any(
                 w in col for w in ("community_code", "grid_code", "street_code", "department_", "item_code")
             )
-            if looks and col not in declared[name]:
+            # stated_*: the code as the source stated it, kept for audit (may name no known grid); the placed
+            # dimension beside it is the declared one
+            if looks and col not in declared[name] and not col.startswith("stated_"):
                 problems.append(f"{name}.{col}: looks like a dimension but is not declared")
     assert not problems, "\n".join(problems)
 
