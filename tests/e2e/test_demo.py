@@ -76,6 +76,7 @@ def test_summary_printed(small_demo) -> None:
         assert system in out
 
 
+@pytest.mark.slow
 @pytest.mark.mutates_small_demo  # reruns the demo on the shared home: idempotent by design, runs last
 def test_second_run_changes_no_row_count(small_demo) -> None:
     """The rerun takes `--no-airflow`: the same extract and build functions the DAG tasks call, in one

@@ -26,6 +26,7 @@ def _rewrite_items(sources: Path, **changes: object) -> None:
     )
 
 
+@pytest.mark.slow
 def test_schema_drift_added_retyped_dropped(hub: Hub) -> None:
     import sqlite3
 

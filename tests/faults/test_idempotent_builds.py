@@ -1,12 +1,12 @@
 """Builds are functions of their inputs: rebuilding with nothing new delivered changes nothing, and what a gate
 quarantined never becomes the yardstick of the next run.
 
-Three consecutive builds of the whole dbt project on the same deliveries must give byte-identical public marts
+Two consecutive builds of the whole dbt project on the same deliveries must give byte-identical public marts
 (exact checksums: every value as stored, floats unrounded), the same resident keys, no key-history events after the first, and the same raw rejects — on a
 divisions file of under 100 rows with several top-level rows (empty parent code), the shape that used to start
 a cascade (a quarantined top row made the next level fail its reference check on the next build, and so on).
 
-Before builds 2 and 3 the same deliveries are extracted again (nothing new lands: a batch received twice changes
+Before build 2 the same deliveries are extracted again (nothing new lands: a batch received twice changes
 nothing), and from the first publish on the serving API reads the published snapshot in a loop: readers and the
 pipeline never block each other (0 failed reads; on DuckDB one writing process locks the file, which is what
 readers used to collide with; on PostgreSQL readers read the public schemas under MVCC).
@@ -23,7 +23,7 @@ import pytest
 from faultkit import Hub, api_reader
 
 # every model, seed and snapshot of the project; data tests judge the output but make none of it (they run in
-# the shared demo and PostgreSQL builds), so they are left out of the three builds
+# the shared demo and PostgreSQL builds), so they are left out of both builds
 FULL_BUILD = ["build", "--exclude-resource-type", "unit_test", "--exclude-resource-type", "test"]
 
 
@@ -67,8 +67,9 @@ def _state(hub: Hub) -> dict[str, object]:
         }
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(2400)
-def test_three_builds_on_the_same_deliveries_are_identical(hub: Hub) -> None:
+def test_rebuild_on_the_same_deliveries_is_identical(hub: Hub) -> None:
     n_divisions = _several_top_level_divisions(hub.sources / "reference")
     assert n_divisions < 100
     hub.extract()
@@ -76,16 +77,17 @@ def test_three_builds_on_the_same_deliveries_are_identical(hub: Hub) -> None:
     hub.build(freshness=False, dbt_args=FULL_BUILD)
     states = [_state(hub)]
     print(f"build 1: {time.monotonic() - started:.0f} s")
+    # build 2 compares with build 1; a third build would repeat the same comparison (the cascade this test
+    # guards against showed from the second build on: what build 1 quarantined was build 2's yardstick)
     with api_reader() as reads:
-        for i in (2, 3):
-            started = time.monotonic()
-            entries = hub.extract()  # the same deliveries again, while the API reads
-            assert sum(e.rows_new for e in entries) == 0, "a re-extract of unchanged sources landed new rows"
-            hub.build(freshness=False, dbt_args=FULL_BUILD)
-            states.append(_state(hub))
-            print(f"extract + build {i}: {time.monotonic() - started:.0f} s")
+        started = time.monotonic()
+        entries = hub.extract()  # the same deliveries again, while the API reads
+        assert sum(e.rows_new for e in entries) == 0, "a re-extract of unchanged sources landed new rows"
+        hub.build(freshness=False, dbt_args=FULL_BUILD)
+        states.append(_state(hub))
+        print(f"extract + build 2: {time.monotonic() - started:.0f} s")
     failures = [o for o in reads if o != "ok"]
-    assert len(reads) >= 20, f"only {len(reads)} API reads during two extracts and builds"
+    assert len(reads) >= 20, f"only {len(reads)} API reads during an extract and a build"
     assert failures == [], f"{len(failures)} of {len(reads)} API reads failed: {failures[:5]}"
     first = states[0]
     assert first["divisions"] == n_divisions  # top-level rows are roots, not broken references

@@ -75,6 +75,7 @@ def test_load_killed_half_way_then_retried(hub: Hub, tmp_path: Path) -> None:
         assert max(counts.values()) == 1, f"{table.name}: duplicated rows after the retry"
 
 
+@pytest.mark.slow
 def test_redelivery_rerun_and_full_refresh_give_identical_marts(hub: Hub) -> None:
     hub.extract()
     hub.build()

@@ -203,6 +203,7 @@ ROTATION_BUILD = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.timeout(600)
 def test_key_and_personal_data_stay_out_of_every_artefact(

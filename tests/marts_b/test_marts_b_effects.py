@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from pipeline_helper import dbt, extract
 
+pytestmark = pytest.mark.slow  # a medium city simulated, extracted and built
+
 DROP, LIFT = 0.30, 0.10
 
 
