@@ -99,13 +99,23 @@
     (李先生, 王女士, 欧阳小姐, 张师傅, 刘阿姨). Common in hotline and complaint records; it names no one, so it is
     never name evidence (two 李先生 sharing a family phone are not one person). idn_title_gender gives the
     sex the title states ('M', 'F'; NULL when it states none, as 师傅 / 老师 / 同志). -#}
+{%- macro _idn_titles(sex=none) -%}
+    {%- set titles = {
+        'M': ['先生', '男士', '大爷', '大哥', '大叔', '爷爷'],
+        'F': ['女士', '小姐', '太太', '夫人', '阿姨', '大妈', '大姐', '奶奶'],
+        'none': ['师傅', '老师', '同志', '老板', '经理'],
+    } -%}
+    {%- set chosen = titles[sex] if sex else titles['M'] + titles['F'] + titles['none'] -%}
+    {{- return('^[^0-9A-Za-z]{1,2}(' ~ chosen | join('|') ~ ')$') -}}
+{%- endmacro %}
+
 {% macro idn_title_only(expr) -%}
-    coalesce({{ regex_like(expr, '^[^0-9A-Za-z]{1,2}(先生|男士|女士|小姐|太太|夫人|阿姨|大妈|大姐|大爷|大哥|大叔|奶奶|爷爷|师傅|老师|同志|老板|经理)$') }}, false)
+    coalesce({{ regex_like(expr, _idn_titles()) }}, false)
 {%- endmacro %}
 
 {% macro idn_title_gender(expr) -%}
     (case
-        when {{ regex_like(expr, '^[^0-9A-Za-z]{1,2}(先生|男士|大爷|大哥|大叔|爷爷)$') }} then 'M'
-        when {{ regex_like(expr, '^[^0-9A-Za-z]{1,2}(女士|小姐|太太|夫人|阿姨|大妈|大姐|奶奶)$') }} then 'F'
+        when {{ regex_like(expr, _idn_titles('M')) }} then 'M'
+        when {{ regex_like(expr, _idn_titles('F')) }} then 'F'
     end)
 {%- endmacro %}
