@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,14 @@ from pathlib import Path
 import pytest
 
 import yiwang  # noqa: F401  - first: switches off the tools' usage analytics before they load
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # two workers must not share dbt's default target/log paths (partial-parse state, manifest) or the default
+    # YIWANG_HOME; tests that need their own still set them
+    _worker_tmp = Path(tempfile.mkdtemp(prefix=f"yiwang-{os.environ['PYTEST_XDIST_WORKER']}-"))
+    os.environ.setdefault("DBT_TARGET_PATH", str(_worker_tmp / "dbt_target"))
+    os.environ.setdefault("DBT_LOG_PATH", str(_worker_tmp / "dbt_logs"))
+    os.environ.setdefault("YIWANG_HOME", str(_worker_tmp / "home"))
 
 PG_ADMIN_URL = os.environ.get("YIWANG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 MARIADB_ADMIN_URL = os.environ.get("YIWANG_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -108,6 +117,15 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MUTATES_SMALL_DEMO = "mutates_small_demo"
+# pytest-xdist groups: tests that use one of these costly session fixtures run together on one worker, which
+# builds the fixture once (tiny, cheap session fixtures may be built once per worker and bind nothing)
+SHARED_FIXTURE_GROUPS = {
+    "small_demo": "small_city",  # the README's main job through Airflow (minutes)
+    "small_pg": "small_city",  # the same sources built on PostgreSQL (reads small_demo)
+    "small_out": "simulated_small",  # tests/simulator: the small city simulated once
+    "clean_out": "simulated_small",
+    "api_server": "simulated_small",
+}
 # What the shared city's runs must not inherit from the caller's environment.
 _FOREIGN_VARS = (
     "YIWANG_WAREHOUSE_URL",
@@ -134,11 +152,30 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
-    """Tests that rerun a job on the shared `small_demo` home go last, so no read-only test sees a rerun."""
+    """Tests that rerun a job on the shared `small_demo` home go last, so no read-only test sees a rerun.
+
+    Under pytest-xdist (`--dist loadgroup`, as scripts/test runs the suite) each worker builds its own session
+    and module fixtures, so tests are handed out in groups that share them: everything that reads the small
+    city (`small_demo`, `small_pg`) is one group, on one worker, in this order, and so on for the costly session
+    fixtures of SHARED_FIXTURE_GROUPS; every other test module is a group of its own (its module-scoped
+    fixtures are built once)."""
     last = [i for i in items if i.get_closest_marker(MUTATES_SMALL_DEMO)]
     if last:
         items[:] = [i for i in items if not i.get_closest_marker(MUTATES_SMALL_DEMO)] + last
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        shared = sorted(
+            {
+                SHARED_FIXTURE_GROUPS[f]
+                for f in getattr(item, "fixturenames", ())
+                if f in SHARED_FIXTURE_GROUPS
+            }
+        )
+        group = shared[0] if shared else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _tail(text: str, lines: int = 80) -> str:

@@ -9,7 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from yiwang.settings import REPO_ROOT, get_settings
+from yiwang.dbt_runner import manifest_path
+from yiwang.settings import get_settings
 from yiwang.snapshot import current_snapshot, snapshot_dir
 from yiwang.warehouse import Tx, open_warehouse, qname
 
@@ -103,7 +104,7 @@ def _last_build(tx: Tx) -> tuple[Any, ...] | None:
 
 def _project_size() -> dict[str, int]:
     """Models, data tests and unit tests in the dbt project (from the last parsed manifest)."""
-    path = REPO_ROOT / "dbt_project" / "target" / "manifest.json"
+    path = manifest_path()  # the one the build wrote ($DBT_TARGET_PATH when set)
     if not path.exists():
         return {}
     m = json.loads(path.read_text(encoding="utf-8"))
