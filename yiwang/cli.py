@@ -372,6 +372,11 @@ def summary() -> None:
     print_summary(console)
 
 
+from serving.cli import serve  # noqa: E402 - `yiwang serve`, `yiwang serve keys ...` (docs/serving.md)
+
+main.add_command(serve)
+
+
 def run() -> None:
     try:
         main()
