@@ -22,9 +22,7 @@ with p as (
 ),
 
 record_phones as (
-    select record_ref, phone_hmac as ph from p where phone_hmac is not null
-    union all
-    select record_ref, phone2_hmac from p where phone2_hmac is not null and phone2_hmac <> coalesce(phone_hmac, '')
+    {{ idn_record_phones('p') }}
 ),
 
 flats as (
@@ -35,9 +33,7 @@ flats as (
 
 -- where each phone is on file, by flat (any record, any name)
 phone_flats as (
-    select distinct r.ph, f.flat
-    from record_phones as r
-    inner join flats as f on f.record_ref = r.record_ref
+    select ph, flat from ({{ idn_phone_flats('record_phones', 'p') }}) as f
 ),
 
 -- labelled matches: ordered pairs of two records with the same valid ID number

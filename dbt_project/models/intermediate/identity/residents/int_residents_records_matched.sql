@@ -114,17 +114,12 @@ anchored as (
 
 -- every phone of every record (first and second number), for the phone blocks below
 record_phones as (
-    select record_ref, phone_hmac as ph from p where phone_hmac is not null
-    union all
-    select record_ref, phone2_hmac from p where phone2_hmac is not null
+    {{ idn_record_phones('p') }}
 ),
 
 -- where each phone is on file with a flat (any record, any name; for household-phone evidence)
 phone_flats as (
-    select distinct r.ph, p.estate_key, p.building, p.unit, p.room
-    from record_phones as r
-    inner join p on p.record_ref = r.record_ref
-    where p.room is not null
+    {{ idn_phone_flats('record_phones', 'p') }}
 ),
 
 -- 2. probabilistic assignment to anchors (pass 2 also reaches records assigned in pass 1, e.g. a
