@@ -1,55 +1,116 @@
-"""Read-only API for portals: published marts only (the read snapshot on DuckDB), never raw or staging, paged.
+"""The read-only API portals consume: published marts only (the read snapshot on DuckDB, the public mart schemas
+on PostgreSQL), never raw or staging. docs/serving.md has the routes, keys and limits.
 
-uvicorn serving.app:app --host 127.0.0.1 --port 8080     (YIWANG_HOME / YIWANG_WAREHOUSE_URL as usual)
+    yiwang serve --port 8080          (or: uvicorn --factory serving.app:create_app)
+
+The app is built by :func:`create_app` so a page or the docs site can be mounted on it later
+(``app.mount("/site", StaticFiles(...))``: the middleware below already covers every path).
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from yiwang.settings import get_settings
+from serving.keys import KeyStore
+from serving.routes import build_router
+from serving.security import KEY_HEADER, ApiError, TokenBuckets, error_response, log_access, retry_after
+from serving.settings import MAX_BODY_BYTES, MAX_URL_BYTES, ServingSettings, load_serving_settings
 
-PUBLISHED = {"catalog": ("mart_catalog", "service_catalog", "item_code")}
-
-
-def _read(
-    schema: str, table: str, order: str, limit: int, offset: int, filters: dict[str, str]
-) -> list[dict]:
-    """Rows of a published mart, from the read snapshot (yiwang.snapshot): never the file the pipeline writes."""
-    from yiwang.snapshot import NotPublished, open_published
-
-    where = " and ".join(f'"{k}" = ?' for k in filters) or "true"
-    sql = f'select * from "{schema}"."{table}" where {where} order by "{order}" limit ? offset ?'
-    params: list[Any] = [*filters.values(), limit, offset]
-    try:
-        with open_published(get_settings()) as reader:
-            cols, rows = reader.query(sql, params)
-    except NotPublished as e:
-        raise HTTPException(503, str(e)) from e
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+UNLIMITED = ("/health",)
 
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="yiwang marts (read-only)", version="0.1.0")
+def create_app(cfg: ServingSettings | None = None) -> FastAPI:
+    cfg = cfg or load_serving_settings()
+    app = FastAPI(
+        title="yiwang marts (read-only)",
+        version="1.0.0",
+        description="Published marts for portals: catalog, dashboards, department performance, once-only view.",
+        docs_url="/docs" if cfg.docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if cfg.docs else None,
+    )
+    app.state.serving = cfg
+    keys = KeyStore(cfg.keys_file)
+    buckets = TokenBuckets(cfg.rate, cfg.burst)
+    app.include_router(build_router(cfg))
 
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        request.state.request_id = uuid.uuid4().hex[:16]
+        request.state.api_key = None
+        try:
+            response = await _checked(request, call_next)
+        except Exception:  # noqa: BLE001 - never a stack trace to the caller; the log has the request id
+            import logging
 
-    @app.get("/v1/catalog")
-    def catalog(
-        item_kind: str | None = Query(None, pattern="^(government|life)$"),
-        limit: int = Query(100, ge=1, le=1000),
-        offset: int = Query(0, ge=0),
-    ) -> dict[str, Any]:
-        schema, table, key = PUBLISHED["catalog"]
-        filters = {"item_kind": item_kind} if item_kind else {}
-        items = _read(schema, table, key, limit, offset, filters)
-        return {"items": items, "limit": limit, "offset": offset}
+            logging.getLogger("yiwang.serving").exception("request %s failed", request.state.request_id)
+            response = error_response(request, 500, "internal error")
+        response.headers["X-Request-ID"] = request.state.request_id
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if request.url.path.startswith("/v1/"):
+            response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+        log_access(request, response.status_code, started)
+        return response
 
+    async def _checked(request: Request, call_next: Any) -> Any:
+        raw = request.scope.get("raw_path") or request.url.path.encode()
+        if len(raw) + len(request.scope.get("query_string") or b"") > MAX_URL_BYTES:
+            return error_response(request, 414, f"path and query longer than {MAX_URL_BYTES} bytes")
+        length = request.headers.get("content-length")
+        if (length and (not length.isdigit() or int(length) > MAX_BODY_BYTES)) or request.headers.get(
+            "transfer-encoding"
+        ):
+            return error_response(request, 413, f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+        presented = request.headers.get(KEY_HEADER)
+        if presented is not None:
+            request.state.api_key = keys.verify(presented)
+            if request.state.api_key is None:
+                return error_response(
+                    request, 401, "unknown or revoked API key", {"WWW-Authenticate": KEY_HEADER}
+                )
+        if request.url.path not in UNLIMITED:
+            who = f"key:{request.state.api_key.key_id}" if request.state.api_key else f"ip:{_client(request)}"
+            wait = buckets.take(who)
+            if wait:
+                return error_response(request, 429, "rate limit exceeded", {"Retry-After": retry_after(wait)})
+        return await call_next(request)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Any:
+        return error_response(request, exc.status, exc.message, exc.headers, code=exc.code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        message = {404: "no such route", 405: "method not allowed: the API is read-only"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        return error_response(request, exc.status_code, message, dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Any:
+        problems = [
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": str(e.get("msg", "invalid"))}
+            for e in exc.errors()
+        ]
+        return error_response(request, 422, "invalid parameters", problems=problems)
+
+    if cfg.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cfg.cors_origins),
+            allow_methods=["GET"],
+            allow_headers=[KEY_HEADER],
+        )
     return app
 
 
-app = create_app()
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "-"

@@ -6,8 +6,8 @@ YIWANG_SERVING_KEYS           the API keys file (hashes only), default $YIWANG_H
 YIWANG_SERVING_DOCS           1 (default) serves /docs and /openapi.json, 0 turns both off
 YIWANG_SERVING_MIN_CELL       k of small-cell suppression on public aggregates (default 5): a count below k and
                               the rates computed from it answer null with ``suppressed: true``
-YIWANG_SERVING_RATE           requests per second per caller (API key, else client IP), default 20
-YIWANG_SERVING_BURST          bucket size (requests allowed at once), default 40
+YIWANG_SERVING_RATE           requests per second per caller (API key, else client IP), default 50
+YIWANG_SERVING_BURST          bucket size (requests allowed at once), default 100
 YIWANG_SERVING_MAX_PAGE       largest page size a caller may ask for (default 200)
 YIWANG_SERVING_MAX_PAGES      how deep a cursor may walk (pages of the largest size; default 1000)
 YIWANG_SERVING_CORS           comma-separated origins allowed to call from a browser (default none)
@@ -33,8 +33,8 @@ class ServingSettings:
     keys_file: Path
     docs: bool = True
     min_cell: int = 5
-    rate: float = 20.0
-    burst: int = 40
+    rate: float = 50.0
+    burst: int = 100
     max_page: int = 200
     max_pages: int = 1000
     cors_origins: tuple[str, ...] = ()
@@ -87,8 +87,8 @@ def load_serving_settings(hub: Settings | None = None) -> ServingSettings:
         keys_file=Path(os.environ.get("YIWANG_SERVING_KEYS") or hub.home / "serving" / "keys.json"),
         docs=docs in ("1", "true", "yes", "on"),
         min_cell=_int("YIWANG_SERVING_MIN_CELL", 5, 1),
-        rate=_float("YIWANG_SERVING_RATE", 20.0),
-        burst=_int("YIWANG_SERVING_BURST", 40, 1),
+        rate=_float("YIWANG_SERVING_RATE", 50.0),
+        burst=_int("YIWANG_SERVING_BURST", 100, 1),
         max_page=_int("YIWANG_SERVING_MAX_PAGE", 200, 1),
         max_pages=_int("YIWANG_SERVING_MAX_PAGES", 1000, 1),
         cors_origins=tuple(

@@ -1,0 +1,506 @@
+"""What the API reads: SQL over the published marts (yiwang.snapshot.open_published) and small-cell suppression.
+
+Every query is parameterised (``?``; the reader turns them into %s on PostgreSQL) and names its columns; no
+user text ever becomes SQL. Marts read (all published ``mart_*`` schemas):
+
+- mart_catalog.service_catalog, mart_catalog.approval_on_time_by_item_period
+- mart_governance.governance_by_grid_month / _by_community_month / _by_department_month
+- mart_demands.demands_by_department_community, mart_party.party_check_in_rate_by_community
+- mart_property.property_estate_yearly
+- mart_residents.resident_services (restricted: published only when the city switches restricted marts on)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yiwang.settings import Settings
+from yiwang.snapshot import Reader, open_published
+
+
+class BadCursor(ValueError):
+    """A cursor that is malformed, from another query, or deeper than the limit."""
+
+
+@dataclass(frozen=True)
+class Version:
+    """Which publish the reader sees: the ETag's basis and Last-Modified."""
+
+    build_id: str | None
+    published_at: dt.datetime | None
+
+
+@contextmanager
+def published(settings: Settings) -> Iterator[tuple[Reader, Version]]:
+    """The published marts and the build they come from, read in one snapshot (DuckDB: the file the link named
+    when opened; PostgreSQL: one read-only transaction)."""
+    with open_published(settings) as reader:
+        yield reader, _version(reader, settings)
+
+
+def _version(reader: Reader, settings: Settings) -> Version:
+    if settings.is_duckdb:
+        _, rows = reader.query("select path from duckdb_databases() where database_name = current_database()")
+        path = Path(rows[0][0]) if rows and rows[0][0] else None
+        if path is None:
+            return Version(None, None)
+        build_id = path.stem.removeprefix("marts-")
+        stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
+        return Version(build_id, stamp)
+    _, readable = reader.query(  # a reader role may not see ops: then no validators, answers still correct
+        """select case when exists (select 1 from pg_catalog.pg_tables
+                                    where schemaname = 'ops' and tablename = 'build_log')
+                       then has_schema_privilege('ops', 'usage') and has_table_privilege('ops.build_log', 'select')
+                       else false end"""
+    )
+    if not readable[0][0]:
+        return Version(None, None)
+    _, rows = reader.query(
+        "select build_id, published_at from ops.build_log order by published_at desc limit 1"
+    )
+    if not rows:
+        return Version(None, None)
+    return Version(rows[0][0], rows[0][1].replace(tzinfo=dt.UTC, microsecond=0))
+
+
+def _rows(reader: Reader, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    cols, rows = reader.query(sql, params or [])
+    return [dict(zip(cols, r)) for r in rows]
+
+
+# -- small-cell suppression --------------------------------------------------------------------------------
+class Suppressor:
+    """Counts 1..k-1 answer null; a rate or mean answers null when its denominator is below k. ``hit`` tells
+    whether anything in the current row was suppressed. Zero is shown: it singles out nobody."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.hit = False
+
+    def count(self, n: Any) -> int | None:
+        if n is None:
+            return None
+        n = int(n)
+        if 0 < n < self.k:
+            self.hit = True
+            return None
+        return n
+
+    def rate(self, value: Any, denominator: Any) -> float | None:
+        if value is None:
+            return None
+        if denominator is None or int(denominator) < self.k:
+            self.hit = True
+            return None
+        return float(value)
+
+    def take(self) -> bool:
+        hit, self.hit = self.hit, False
+        return hit
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def _int(v: Any) -> int | None:
+    return None if v is None else int(v)
+
+
+# -- catalog --------------------------------------------------------------------------------------------------
+CATALOG_COLUMNS = """item_code, item_kind, item_name, item_type, department_uscc, department_name, provider_name,
+    level, promised_limit_days, handling_type, online_level, max_visits, bookable_online, community_names,
+    as_of_date,
+    cases_30d, on_time_cases_30d, overdue_cases_30d, on_time_rate_30d, median_handling_working_days_30d,
+    orders_30d, ratings_30d, satisfied_share_30d, mean_rating_30d,
+    cases_365d, on_time_cases_365d, overdue_cases_365d, on_time_rate_365d, median_handling_working_days_365d,
+    orders_365d, ratings_365d, satisfied_share_365d, mean_rating_365d"""
+
+
+def _figures(r: dict[str, Any], window: int, s: Suppressor) -> dict[str, Any]:
+    w = f"_{window}d"
+    decided = None
+    if r[f"on_time_cases{w}"] is not None or r[f"overdue_cases{w}"] is not None:
+        decided = int(r[f"on_time_cases{w}"] or 0) + int(r[f"overdue_cases{w}"] or 0)
+    out = {
+        "window_days": window,
+        "cases": s.count(r[f"cases{w}"]),
+        "on_time_rate": s.rate(r[f"on_time_rate{w}"], decided),
+        "median_handling_working_days": s.rate(r[f"median_handling_working_days{w}"], decided),
+        "orders": s.count(r[f"orders{w}"]),
+        "ratings": s.count(r[f"ratings{w}"]),
+        "satisfied_share": s.rate(r[f"satisfied_share{w}"], r[f"ratings{w}"]),
+        "mean_rating": s.rate(r[f"mean_rating{w}"], r[f"ratings{w}"]),
+    }
+    out["suppressed"] = s.take()
+    return out
+
+
+def catalog_item(r: dict[str, Any], k: int) -> dict[str, Any]:
+    s = Suppressor(k)
+    return {
+        "item_code": r["item_code"],
+        "item_kind": r["item_kind"],
+        "item_name": r["item_name"],
+        "category": r["item_type"],
+        "department_uscc": r["department_uscc"],
+        "department_name": r["department_name"],
+        "provider_name": r["provider_name"],
+        "level": r["level"],
+        "promised_limit_days": _int(r["promised_limit_days"]),
+        "handling_type": r["handling_type"],
+        "online_level": r["online_level"],
+        "max_visits": _int(r["max_visits"]),
+        "bookable_online": r["bookable_online"],
+        "communities": [c for c in (r["community_names"] or "").split(",") if c],
+        "as_of_date": r["as_of_date"],
+        "figures_30d": _figures(r, 30, s),
+        "figures_365d": _figures(r, 365, s),
+    }
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    q: str | None = None
+    category: str | None = None
+    department: str | None = None
+    community: str | None = None
+    kind: str | None = None
+
+    def fingerprint(self) -> str:
+        """Ties a cursor to the filters it was made for."""
+        doc = json.dumps(
+            [self.q, self.category, self.department, self.community, self.kind], ensure_ascii=False
+        )
+        return hashlib.sha256(doc.encode()).hexdigest()[:12]
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if self.q:
+            clauses.append("strpos(lower(coalesce(item_name, '')), lower(?)) > 0")
+            params.append(self.q)
+        if self.category:
+            clauses.append("item_type = ?")
+            params.append(self.category)
+        if self.department:
+            clauses.append("(department_uscc = ? or strpos(coalesce(department_name, ''), ?) > 0)")
+            params += [self.department.upper(), self.department]
+        if self.community:
+            clauses.append("strpos(',' || coalesce(community_names, '') || ',', ?) > 0")
+            params.append(f",{self.community},")
+        if self.kind:
+            clauses.append("item_kind = ?")
+            params.append(self.kind)
+        return " and ".join(clauses) or "true", params
+
+
+def encode_cursor(after: str, page: int, query: CatalogQuery) -> str:
+    doc = json.dumps(
+        {"a": after, "p": page, "f": query.fingerprint()}, ensure_ascii=False, separators=(",", ":")
+    )
+    return base64.urlsafe_b64encode(doc.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, query: CatalogQuery, max_pages: int) -> tuple[str, int]:
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+        after, page, fingerprint = doc["a"], doc["p"], doc["f"]
+    except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+        raise BadCursor("cursor is not one this API issued") from e
+    if not isinstance(after, str) or not isinstance(page, int) or isinstance(page, bool) or page < 1:
+        raise BadCursor("cursor is not one this API issued")
+    if fingerprint != query.fingerprint():
+        raise BadCursor("cursor belongs to a query with other filters: start again without a cursor")
+    if page >= max_pages:
+        raise BadCursor(f"cursor is deeper than {max_pages} pages: narrow the search")
+    return after, page
+
+
+def catalog_page(
+    reader: Reader, query: CatalogQuery, limit: int, after: str | None, k: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """Items after ``after`` (keyset paging on item_code), and whether more follow."""
+    where, params = query.where()
+    if after is not None:
+        where += " and item_code > ?"
+        params.append(after)
+    rows = _rows(
+        reader,
+        f"select {CATALOG_COLUMNS} from mart_catalog.service_catalog where {where} order by item_code limit ?",
+        [*params, limit + 1],
+    )
+    return [catalog_item(r, k) for r in rows[:limit]], len(rows) > limit
+
+
+def item_detail(reader: Reader, item_code: str, period_type: str, k: int) -> dict[str, Any] | None:
+    rows = _rows(
+        reader, f"select {CATALOG_COLUMNS} from mart_catalog.service_catalog where item_code = ?", [item_code]
+    )
+    if not rows:
+        return None
+    periods = _rows(
+        reader,
+        """select period_type, period_start, period_end, cases, on_time_cases, overdue_cases, on_time_rate,
+                  median_handling_working_days, is_period_closed, figures_final
+           from mart_catalog.approval_on_time_by_item_period
+           where item_code = ? and period_type = ? order by period_start""",
+        [item_code, period_type],
+    )
+    s = Suppressor(k)
+    out = []
+    for p in periods:
+        decided = int(p["on_time_cases"] or 0) + int(p["overdue_cases"] or 0)
+        out.append(
+            {
+                "period_type": p["period_type"],
+                "period_start": p["period_start"],
+                "period_end": p["period_end"],
+                "cases": s.count(p["cases"]),
+                "on_time_rate": s.rate(p["on_time_rate"], decided),
+                "median_handling_working_days": s.rate(p["median_handling_working_days"], decided),
+                "is_period_closed": p["is_period_closed"],
+                "figures_final": p["figures_final"],
+                "suppressed": s.take(),
+            }
+        )
+    return {"item": catalog_item(rows[0], k), "periods": out}
+
+
+# -- dashboards -----------------------------------------------------------------------------------------------
+EVENT_COLUMNS = """month_start, events, closed_events, on_time_events, overdue_events, on_time_rate,
+    evaluated_events, satisfaction_rate, avg_hours_to_close"""
+
+
+def _events_month(r: dict[str, Any], s: Suppressor | None) -> dict[str, Any]:
+    decided = int(r["on_time_events"] or 0) + int(r["overdue_events"] or 0)
+    if s is None:  # authorised callers: the figures as published
+        return {
+            "month": r["month_start"],
+            "events": _int(r["events"]),
+            "closed_events": _int(r["closed_events"]),
+            "on_time_rate": _num(r["on_time_rate"]),
+            "satisfaction_rate": _num(r["satisfaction_rate"]),
+            "avg_hours_to_close": _num(r["avg_hours_to_close"]),
+            "suppressed": False,
+        }
+    return {
+        "month": r["month_start"],
+        "events": s.count(r["events"]),
+        "closed_events": s.count(r["closed_events"]),
+        "on_time_rate": s.rate(r["on_time_rate"], decided),
+        "satisfaction_rate": s.rate(r["satisfaction_rate"], r["evaluated_events"]),
+        "avg_hours_to_close": s.rate(r["avg_hours_to_close"], r["closed_events"]),
+        "suppressed": s.take(),
+    }
+
+
+def grid_dashboard(reader: Reader, grid_code: str, k: int) -> dict[str, Any] | None:
+    rows = _rows(
+        reader,
+        f"""select grid_name, community_code, community_name, street_code, street_name, {EVENT_COLUMNS}
+            from mart_governance.governance_by_grid_month where grid_code = ? order by month_start""",
+        [grid_code],
+    )
+    if not rows:
+        return None
+    s = Suppressor(k)
+    last = rows[-1]
+    return {
+        "grid_code": grid_code,
+        **{
+            c: last[c]
+            for c in ("grid_name", "community_code", "community_name", "street_code", "street_name")
+        },
+        "months": [_events_month(r, s) for r in rows],
+    }
+
+
+def community_dashboard(reader: Reader, community_code: str, k: int) -> dict[str, Any] | None:
+    s = Suppressor(k)
+    months = _rows(
+        reader,
+        f"""select community_name, street_code, street_name, {EVENT_COLUMNS}
+            from mart_governance.governance_by_community_month where community_code = ? order by month_start""",
+        [community_code],
+    )
+    party = _rows(
+        reader,
+        """select community_name, street_code, in_service_members, members_checked_in, check_in_rate
+           from mart_party.party_check_in_rate_by_community where community_code = ?""",
+        [community_code],
+    )
+    if not months and not party:
+        return None
+    name = months[-1]["community_name"] if months else party[0]["community_name"]
+    demands = _rows(
+        reader,
+        """select sum(demands) as demands, sum(demands_multi_channel) as demands_multi_channel,
+                  sum(demands_repeated) as demands_repeated, sum(demands_closed) as demands_closed,
+                  sum(demands_rated) as demands_rated, sum(demands_satisfied) as demands_satisfied
+           from mart_demands.demands_by_department_community where community_code = ?""",
+        [community_code],
+    )
+    complaints = _rows(
+        reader,
+        """select year, count(*) as estates, sum(households) as households, sum(complaints) as complaints,
+                  sum(case when has_joint_mechanism then 1 else 0 end) as estates_with_joint_mechanism
+           from mart_property.property_estate_yearly where community_text = ? group by year order by year""",
+        [name],
+    )
+    d = demands[0] if demands and demands[0]["demands"] is not None else None
+    demand_summary = None
+    if d is not None:
+        rated, satisfied = int(d["demands_rated"] or 0), int(d["demands_satisfied"] or 0)
+        demand_summary = {
+            "demands": s.count(d["demands"]),
+            "demands_multi_channel": s.count(d["demands_multi_channel"]),
+            "demands_repeated": s.count(d["demands_repeated"]),
+            "demands_closed": s.count(d["demands_closed"]),
+            "satisfied_share": s.rate(satisfied / rated if rated else None, rated),
+            "suppressed": s.take(),
+        }
+    years = []
+    for c in complaints:
+        households, n = _int(c["households"]), _int(c["complaints"])
+        per100 = round(100.0 * n / households, 4) if households and n is not None else None
+        shown = s.count(n)
+        years.append(
+            {
+                "year": int(c["year"]),
+                "estates": int(c["estates"]),
+                "households": households,
+                "complaints": shown,
+                "complaints_per_100_households": per100 if shown is not None else None,
+                "estates_with_joint_mechanism": int(c["estates_with_joint_mechanism"] or 0),
+                "suppressed": s.take(),
+            }
+        )
+    check_in = None
+    if party:
+        p = party[0]
+        check_in = {
+            "in_service_members": s.count(p["in_service_members"]),
+            "members_checked_in": s.count(p["members_checked_in"]),
+            "check_in_rate": s.rate(p["check_in_rate"], p["in_service_members"]),
+            "suppressed": s.take(),
+        }
+    head = months[-1] if months else party[0]
+    return {
+        "community_code": community_code,
+        "community_name": name,
+        "street_code": head.get("street_code"),
+        "street_name": months[-1]["street_name"] if months else None,
+        "months": [_events_month(r, s) for r in months],
+        "demands": demand_summary,
+        "complaints": years,
+        "party_check_in": check_in,
+    }
+
+
+# -- department performance (authorised: figures as published) ------------------------------------------------
+def department_performance(reader: Reader, uscc: str) -> dict[str, Any] | None:
+    months = _rows(
+        reader,
+        f"""select department_name, {EVENT_COLUMNS} from mart_governance.governance_by_department_month
+            where department_uscc = ? order by month_start""",
+        [uscc],
+    )
+    items = _rows(
+        reader,
+        """select item_code, item_name, department_name, cases_365d, on_time_rate_365d, satisfied_share_365d
+           from mart_catalog.service_catalog where department_uscc = ? and item_kind = 'government'
+           order by item_code""",
+        [uscc],
+    )
+    if not months and not items:
+        return None
+    name = (months[-1]["department_name"] if months else None) or (
+        items[0]["department_name"] if items else None
+    )
+    demands = (
+        _rows(
+            reader,
+            """select community_code, demands, demands_closed, avg_dispatch_to_close_hours
+               from mart_demands.demands_by_department_community where department_name = ?
+               order by community_code nulls last""",
+            [name],
+        )
+        if name
+        else []
+    )
+    return {
+        "department_uscc": uscc,
+        "department_name": name,
+        "events_by_month": [_events_month(r, None) for r in months],
+        "items": [
+            {
+                "item_code": i["item_code"],
+                "item_name": i["item_name"],
+                "cases_365d": _int(i["cases_365d"]),
+                "on_time_rate_365d": _num(i["on_time_rate_365d"]),
+                "satisfied_share_365d": _num(i["satisfied_share_365d"]),
+            }
+            for i in items
+        ],
+        "demands_by_community": [
+            {
+                "community_code": d["community_code"],
+                "demands": int(d["demands"] or 0),
+                "demands_closed": int(d["demands_closed"] or 0),
+                "avg_dispatch_to_close_hours": _num(d["avg_dispatch_to_close_hours"]),
+            }
+            for d in demands
+        ],
+    }
+
+
+# -- resident once-only view ---------------------------------------------------------------------------------
+def resident_view(reader: Reader, resident_key: str) -> dict[str, Any] | None:
+    rows = _rows(
+        reader,
+        """select masked_name, source_system, source_table, service_kind, service_code, records, first_at, last_at
+           from mart_residents.resident_services where resident_key = ?
+           order by source_system, source_table, service_kind, service_code nulls first""",
+        [resident_key],
+    )
+    if not rows:
+        return None
+    systems: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        h = systems.setdefault(r["source_system"], {"system": r["source_system"], "tables": [], "records": 0})
+        if r["source_table"] not in h["tables"]:
+            h["tables"].append(r["source_table"])
+        h["records"] += int(r["records"] or 0)
+    return {
+        "resident_key": resident_key,
+        "masked_name": next((r["masked_name"] for r in rows if r["masked_name"]), None),
+        "systems": list(systems.values()),
+        "services": [
+            {
+                "system": r["source_system"],
+                "service_kind": r["service_kind"],
+                "service_code": r["service_code"],
+                "records": int(r["records"] or 0),
+                "first_at": r["first_at"],
+                "last_at": r["last_at"],
+            }
+            for r in rows
+        ],
+    }
+
+
+def has_table(reader: Reader, schema: str, table: str) -> bool:
+    _, rows = reader.query(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    )
+    return bool(rows and rows[0][0])
