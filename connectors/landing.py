@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from yiwang.contracts import Table
+from yiwang.contracts import Table, load_contract
 from yiwang.ops import ensure_ops
 from yiwang.privacy import pseudonymise_csv_line, pseudonymise_row, pseudonymise_text, pseudonymise_values
 from yiwang.settings import hmac_key
@@ -116,6 +116,13 @@ def row_hash(row: Mapping[str, str | None], source_file: str | None = None) -> s
     return hashlib.sha256(json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
+def _delivered_as_files(system: str) -> bool:
+    """Whether the contract delivers this system as files (``delivery.kind: files``): its raw tables carry
+    ``_source_file``. Reference tables (not a system of the contract) are files only when a load names one."""
+    contract_system = load_contract().systems.get(system)
+    return contract_system is not None and contract_system.kind == "files"
+
+
 class TableLoad:
     """Land one batch of one contract table. Use as a context manager.
 
@@ -141,7 +148,7 @@ class TableLoad:
         self.schema = f"raw_{table.system}"
         self.batch_id = batch_id or new_batch_id(table.system, table.name)
         self.source_file = source_file
-        self.is_file = table.system in ("property", "hotline") or source_file is not None
+        self.is_file = _delivered_as_files(table.system) or source_file is not None
         self.cursor_before = cursor_before
         self.cursor_after: str | None = cursor_before
         self.reset_cursor = False  # with cursor_after None: forget the stored cursor (it was unusable)

@@ -1,6 +1,6 @@
 {#- On-time status of a grid event against its 限时办结 deadline (clsx) as of a snapshot (the end of the as-of day):
     closed_as_of is the closure time when before the snapshot, else NULL. One rule for governance_events and
-    int_points_units (see docs/marts_catalog_governance_points.md, "Governance"). -#}
+    int_points_units (see docs/marts.md, "Governance"). -#}
 {% macro grid_event_on_time_status(closed_as_of, deadline_at, snapshot_at) -%}
 case
     when {{ closed_as_of }} is not null and {{ deadline_at }} is null then 'no_deadline'

@@ -1,5 +1,5 @@
 """Issue 11 (period marts): `yiwang build --as-of DATE` reaches dbt as the var `as_of`; a malformed date is
-refused by the CLI and by the dbt macro (tests/marts_a/test_period_marts.py builds a city with it)."""
+refused by the CLI and by the dbt macro (tests/marts_catalog_governance/test_period_marts.py builds a city with it)."""
 
 from __future__ import annotations
 

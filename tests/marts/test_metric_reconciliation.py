@@ -16,8 +16,8 @@ after the minimum honest cleaning the contract and docs/conventions.md prescribe
   system's residents) and compares exactly on the records that places unambiguously, bounding the rest.
 
 Tolerances: counts exactly, rates within 0.5 points (0.005 as a fraction, 0.5 for a rate per 100 households).
-Reconciliations already in tests/marts_a/test_marts_a.py (catalog totals and the five busiest items, governance
-totals, service points and closed-event units) and tests/marts_b/test_marts_b_reconcile.py (property and
+Reconciliations already in tests/marts_catalog_governance/test_catalog_governance_points.py (catalog totals and the five busiest items, governance
+totals, service points and closed-event units) and tests/marts_property_party/test_property_party_reconcile.py (property and
 registration totals, certified/other closed and on-time totals) are not repeated here.
 """
 
@@ -167,7 +167,7 @@ def grid_events(wh, as_of: dt.date | None) -> pd.DataFrame:
     the events placed from raw are compared exactly and the others (no or an unknown stated code) bound the
     difference: a grid's mart figure may exceed the raw one only by unplaced events, and all the excesses together
     (plus the mart's unplaced row) add up to exactly the unplaced events.
-    With `as_of`, the on-time status as of the end of that day (docs/marts_catalog_governance_points.md
+    With `as_of`, the on-time status as of the end of that day (docs/marts.md
     "Governance"): closed at or before clsx -> on_time; closed later, or open with clsx before the snapshot ->
     overdue; open within the deadline -> open; events reported after the as-of day are left out; a closure after it
     counts as not yet closed."""
@@ -336,7 +336,7 @@ def _is_workday(day: dt.date) -> bool | None:
 
 def _deadline(accepted: dt.date, n: int) -> dt.date | None:
     """The n-th working day after the acceptance day (行政许可法 art. 82: that day does not count); n = 0 (即办件):
-    the day itself if a working day, else the next one (docs/marts_catalog_governance_points.md "Working days")."""
+    the day itself if a working day, else the next one (docs/marts.md "Working days")."""
     day, count = accepted, 0
     if n <= 0:
         while (w := _is_workday(day)) is False:
@@ -585,14 +585,14 @@ def _rule_points(kind: str, metric: str, month: dt.date, units: float) -> tuple[
 
 
 def test_points_every_metric_total_and_year_to_date(wh) -> None:
-    """积分量化 (docs/marts_catalog_governance_points.md "Points"): the grid worker responsible for an event's grid
+    """积分量化 (docs/marts.md "Points"): the grid worker responsible for an event's grid
     (wg_grid.wgy_id, latest version) scores events_closed, events_closed_on_time, events_satisfied (month closed),
     events_overdue (month of the deadline), patrol_events (网格员巡查, month reported); a party member scores the
     sum of dj_fwjl.jf (month served). Statuses as of the as-of day; months up to it; units > 0; the rule version
     valid on the month's first day, capped. Then each month's total and the calendar-year running total.
     Events are placed from raw as in grid_events: a worker's mart units may exceed the raw ones only by events
     placed from raw in no grid (at most their number per metric and month, in all); units, points, totals and
-    points_ytd must agree exactly wherever the units do. (tests/marts_a checks the units of two metrics.)"""
+    points_ytd must agree exactly wherever the units do. (tests/marts_catalog_governance checks the units of two metrics.)"""
     as_of = mart_as_of(wh)
     ev = grid_events(wh, as_of)
     grids = latest(raw(wh, "grid", "wg_grid"), "wgbm", "update_time")

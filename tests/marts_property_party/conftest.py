@@ -1,4 +1,4 @@
-"""The marts_b tests read the session's shared small demo city (tests/conftest.py `small_demo`)."""
+"""The property, party and demands mart tests read the session's shared small demo city (tests/conftest.py `small_demo`)."""
 
 from __future__ import annotations
 

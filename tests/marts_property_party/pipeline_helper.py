@@ -1,5 +1,5 @@
-"""Run simulate -> extract -> dbt build for the marts_b effects test in a subprocess with a private environment
-(the other marts_b tests read the session's shared small city, tests/conftest.py).
+"""Run simulate -> extract -> dbt build for the injected-effects test (test_injected_effects.py) in a subprocess with a private environment
+(the other tests here read the session's shared small city, tests/conftest.py).
 
 Every path is private to the test (YIWANG_HOME, dbt target and log paths), so tests never touch
 dbt_project/target or var/ and can run next to other engineers' builds.

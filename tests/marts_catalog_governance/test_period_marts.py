@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from test_marts_a import _latest_cases, _nth_workday_after, _same_row, _workdays_between
+from test_catalog_governance_points import _latest_cases, _nth_workday_after, _same_row, _workdays_between
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -1,12 +1,12 @@
-"""The part-B marts on PostgreSQL: the session's `small_pg` build (small demo sources extracted into a fresh
-database, whole dbt project built and published).
+"""The property and party marts on PostgreSQL: the session's `small_pg` build (small demo sources extracted into a
+fresh database, whole dbt project built and published).
 
 Skips without a PostgreSQL server, except under CI=true (see tests/conftest.py `small_pg`)."""
 
 from __future__ import annotations
 
 
-def test_marts_b_build_on_postgres(small_pg) -> None:
+def test_property_party_marts_build_on_postgres(small_pg) -> None:
     import sqlalchemy as sa
 
     engine = sa.create_engine(small_pg.url)

@@ -1,4 +1,4 @@
-"""Each mart of issue #5 part B reconciled against raw_* by an independent SQL query (small demo city)."""
+"""Each property, party, grid-timeliness and lists mart reconciled against raw_* by an independent SQL query (small demo city)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ DROP, LIFT = 0.30, 0.10
 def effects_city(tmp_path_factory: pytest.TempPathFactory):
     import duckdb
 
-    home = tmp_path_factory.mktemp("marts_b_effects")
+    home = tmp_path_factory.mktemp("injected_effects")
     extract(
         home,
         ["grid", "property", "party", "approval", "services", "hotline"],
