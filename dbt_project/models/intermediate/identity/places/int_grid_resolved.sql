@@ -6,8 +6,15 @@
 --   grid_text        "第3网格" / "三网格" / "前进社区3网格" in the community it names or sits in
 --   estate_building  the estate and building of an address -> the grid of that building (the
 --                    nearest observed building of the same estate when that one was never seen)
---   estate           an estate without a building -> the grid holding most of its households
+--   estate           an estate without a building -> its main grid (int_estates: the grid its own party
+--                    branch states, else the one holding most of its buildings / households)
+--   estate_community_exclusion  an estate no record places, in the only free grid of its type in its community
+--                    (int_estates.main_grid_basis = 'community_exclusion')
 --   community        a community name / division code only -> grid NULL, community_code set
+-- A record that names a person (approval case of a natural person, service order) and gives no grid by any of
+-- the above takes the grid the person is registered in (wg_syrk): by ID number or name + phone
+-- (person_residence), else by the resident the identity layer matched it to (person_cluster_residence: the
+-- one grid of the current register rows in its int_residents_records_matched cluster).
 --   street           a street only
 -- An estate-derived grid is not used when the record names a different community.
 with hard as (
@@ -59,6 +66,7 @@ combined as (
         ab.grid_code                                    as building_grid_code,
         ab.how                                          as building_how,
         e.main_grid_code                                as estate_grid_code,
+        e.main_grid_basis                               as estate_grid_basis,
         e.estate_key,
         h.community_code                                as named_community_code,
         h.street_code_named
@@ -75,8 +83,20 @@ grids as (
     select grid_code, community_code, street_code from {{ ref('int_grids') }}
 ),
 
+-- the one registered grid of each resident cluster (current register rows only)
+cluster_residence as (
+    select m.cluster_ref, min(r.grid_code) as grid_code
+    from {{ ref('int_residents_records_matched') }} as m
+    inner join {{ ref('stg_grid__residents') }} as r
+        on m.source_system = 'grid' and m.source_table = 'wg_syrk' and r.source_key = m.source_key
+    inner join grids as g on g.grid_code = r.grid_code
+    where not r.is_deleted
+    group by m.cluster_ref
+    having min(r.grid_code) = max(r.grid_code)
+),
+
 -- records that name a person: approval cases of natural persons, service orders
-person_records as (
+person_keyed as (
     select 'approval' as source_system, 'cases' as source_table, c.source_key,
            coalesce(pi.grid_code, pn.grid_code) as person_grid_code
     from {{ ref('stg_approval__cases') }} as c
@@ -91,6 +111,18 @@ person_records as (
     from {{ ref('stg_services__orders') }} as o
     left join {{ ref('int_person_residences') }} as pn
         on pn.key_kind = 'name_phone' and pn.person_key = {{ idn_hmac("o.customer_name || '|' || o.phone") }}
+),
+
+person_records as (
+    select
+        k.source_system, k.source_table, k.source_key,
+        coalesce(k.person_grid_code, cr.grid_code)      as person_grid_code,
+        case when k.person_grid_code is not null then 'person_residence'
+             when cr.grid_code is not null then 'person_cluster_residence' end as person_evidence
+    from person_keyed as k
+    left join {{ ref('int_residents_records_matched') }} as m
+        on m.source_system = k.source_system and m.source_table = k.source_table and m.source_key = k.source_key
+    left join cluster_residence as cr on cr.cluster_ref = m.cluster_ref
 ),
 
 picked as (
@@ -112,7 +144,9 @@ picked as (
             when c.building_grid_code is not null
              and (c.named_community_code is null or bg.community_code = c.named_community_code) then c.building_how
             when c.estate_grid_code is not null
-             and (c.named_community_code is null or eg.community_code = c.named_community_code) then 'estate'
+             and (c.named_community_code is null or eg.community_code = c.named_community_code)
+                then case when c.estate_grid_basis = 'community_exclusion' then 'estate_community_exclusion'
+                          else 'estate' end
             when c.named_community_code is not null then 'community_name'
             when c.street_code_named is not null then 'street_name'
             else 'unresolved'
@@ -130,7 +164,7 @@ with_people as (
         coalesce(p.source_table, pr.source_table)       as source_table,
         coalesce(p.source_key, pr.source_key)           as source_key,
         coalesce(p.grid_code, pr.person_grid_code)      as grid_code,
-        case when p.grid_code is null and pr.person_grid_code is not null then 'person_residence'
+        case when p.grid_code is null and pr.person_grid_code is not null then pr.person_evidence
              else p.evidence end                        as evidence,
         p.named_community_code,
         p.street_code_named,
