@@ -364,6 +364,29 @@ def quarantine_requeue(ids: tuple[str, ...], system: str | None, table: str | No
     )
 
 
+@main.group()
+def access() -> None:
+    """Department access on PostgreSQL: roles, row-level security, masked reader views, audit (docs/access.md)."""
+
+
+@access.command("sync")
+def access_sync() -> None:
+    """Create and keep in step, from the departments and divisions reference, a role per department, street
+    and community office, row-level security on the public marts and masked views in schema `reader`.
+    Idempotent: a second run changes nothing; roles no longer in the reference are dropped."""
+    from yiwang.access import AccessError, sync
+
+    try:
+        res = sync()
+    except AccessError as e:
+        _fail(str(e))
+    for change in res.changes:
+        console.print(Text(printable(change)))
+    for skipped in res.skipped:
+        console.print(Text.assemble(("skipped: ", "yellow"), printable(skipped)))
+    console.print(Text.assemble(("access in step: ", "green"), printable(res.summary())))
+
+
 @main.command()
 def summary() -> None:
     """Print rows read / landed / quarantined per system, the last build and the gates."""

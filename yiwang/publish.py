@@ -8,6 +8,8 @@ without it builds in place, as before). A failed dbt build or mart gate therefor
 ``mart_catalog.service_catalog``: readers keep the last good marts. :func:`publish` replaces the public tables'
 rows (delete + insert, keeping grants and row-level security when the columns are unchanged; drop + create when a
 model's columns changed) and writes the ``ops.build_log`` row in the same transaction, on DuckDB and PostgreSQL.
+On PostgreSQL, once ``yiwang access sync`` has set up department access, the same transaction runs the sync again
+after the swap (yiwang.access): a re-created table gets its row-level security, grants and reader views back.
 """
 
 from __future__ import annotations
@@ -84,8 +86,8 @@ def swap_in(tx: Tx, build_schema: str, table: str) -> tuple[str, int]:
     else:
         if kind == "VIEW":
             tx.execute(f"drop view {dst}")
-        elif kind is not None:
-            tx.execute(f"drop table {dst}")
+        elif kind is not None:  # PostgreSQL: the access sync's reader views go too; publish re-creates them
+            tx.execute(f"drop table {dst}" + (" cascade" if tx.dialect == "postgres" else ""))
         tx.execute(f"create table {dst} as select * from {src}")
     return f"{public}.{table}", int(tx.scalar(f"select count(*) from {dst}") or 0)
 
@@ -158,6 +160,13 @@ def _publish(
             tx, tables, max_row_change=settings.publish_max_row_change, accept=accept, project_dir=project_dir
         )
         counts = dict(swap_in(tx, s, t) for s, t in tables)
+        # PostgreSQL: department access, once set up, is kept in step in the same transaction
+        if tx.dialect == "postgres":
+            from yiwang.access import configured, sync_tx
+
+            prefix = configured(tx)
+            if prefix is not None:
+                sync_tx(tx, prefix)
         output_checks.record(tx, checked, build_id, run_id)
         for stmt in BUILD_LOG_DDL:
             tx.execute(stmt)
