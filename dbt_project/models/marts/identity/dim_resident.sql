@@ -5,8 +5,6 @@
     approval cases, grid workers, property owners, party registrations, service orders, complaints,
     hotline calls, grid-event reporters and party secretaries, then soft-deleted (moved / deceased) grid
     rows; newer rows first within a source. -#}
-{{ config(materialized='table', schema='identity') }}
-
 with r as (
     select
         x.resident_key,

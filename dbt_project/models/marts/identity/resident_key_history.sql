@@ -1,7 +1,7 @@
 {#- Key events, appended each run: 'merge' (records of several previous keys now form one resident: one
     row per retired/kept old key -> the surviving key) and 'split' (records of one previous key now belong
     to several residents: one row per resulting key). records = how many records went old -> new. -#}
-{{ config(materialized='incremental', schema='identity', incremental_strategy='append') }}
+{{ config(materialized='incremental', incremental_strategy='append') }}
 
 {%- set run_ts = "cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as timestamp)" %}
 

@@ -3,8 +3,6 @@
     into another resident (or, after a split, when none of its records kept it); chains of merges across
     runs (A -> B, later B -> C) are followed to the key in use now (A -> C). A key that split leads to
     every key its records hold now. Current keys are not listed: they need no lookup. -#}
-{{ config(materialized='table', schema='identity') }}
-
 with recursive current_keys as (
     select distinct resident_key from {{ ref('resident_key_registry') }}
 ),

@@ -12,7 +12,6 @@
 -#}
 {{ config(
     materialized='incremental',
-    schema='identity',
     unique_key='record_ref',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns'

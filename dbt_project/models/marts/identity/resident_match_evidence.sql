@@ -5,8 +5,6 @@
     -phone_differs); match_score is 100 for deterministic rules, else the Fellegi–Sunter match weight
     (log2 odds, weights learnt per build in int_residents_match_weights) and match_probability
     1 / (1 + 2^-weight); 'strong' from probability 0.999. No values are shown, only which fields agreed. -#}
-{{ config(materialized='table', schema='identity') }}
-
 {%- set run_ts = "cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as timestamp)" %}
 
 select

@@ -1,6 +1,4 @@
 {#- DESIGN "Identity": one row per current person-bearing source record -> its persistent resident_key. -#}
-{{ config(materialized='table', schema='identity') }}
-
 select
     r.source_system,
     r.source_table,

@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Every record that names an organisation (department, company, provider), with what it gives:
 -- a USCC (normalised, check char validated), a legacy 9-char organisation code, a name.
 with mentions as (

@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Each organisation mention resolved to one organisation:
 --   1. a USCC with a valid GB 32100 check char is the organisation;
 --   2. a legacy code (or a USCC with a wrong check char) links to the one valid USCC whose chars

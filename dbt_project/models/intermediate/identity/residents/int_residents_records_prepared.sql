@@ -2,8 +2,6 @@
     and pseudonymised. A title-only name (李先生) gets no name key, only the sex its title states.
     From here on no raw ID number or phone exists: ID numbers, their 17-char body,
     their first-6+last-4 partial and phones (E.164) are HMAC-SHA256 pseudonyms (idn_hmac). -#}
-{{ config(materialized='table', schema='identity_work') }}
-
 with records as (
     select * from {{ ref('int_residents_records_unioned') }}
 ),
