@@ -155,6 +155,7 @@ class TableLoad:
         self.file_state = file_state
         self.rows_read = 0
         self.n_quarantined = 0
+        self._quarantine_seen: dict[str, int] = {}  # quarantine id stem -> occurrences in this batch
         self.entry: LedgerEntry | None = None
         self.message: str | None = None
         self._buffer: list[dict[str, str | None]] = []
@@ -246,10 +247,20 @@ class TableLoad:
             )
         else:
             data = pseudonymise_text(json.dumps(row, ensure_ascii=False, default=str), self._key)
+        # The id is a function of what was quarantined (system, table, file, rule, the pseudonymised row and its
+        # occurrence in this batch), so a batch delivered or read again adds no second entry for the same row.
+        stem = hashlib.sha256(
+            "\x1f".join([self.table.system, self.table.name, self.source_file or "", rule, data]).encode()
+        ).hexdigest()[:32]
+        occurrence = self._quarantine_seen.get(stem, 0)
+        self._quarantine_seen[stem] = occurrence + 1
+        quarantine_id = stem if occurrence == 0 else f"{stem}-{occurrence}"
+        if self._tx.scalar("select count(*) from ops.quarantine where quarantine_id = ?", [quarantine_id]):
+            return
         self._tx.execute(
             "insert into ops.quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
             [
-                uuid.uuid4().hex,
+                quarantine_id,
                 self.table.system,
                 self.table.name,
                 self.batch_id,

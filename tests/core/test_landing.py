@@ -44,6 +44,14 @@ def test_land_reconcile_and_rerun_changes_nothing(warehouse_url: str) -> None:
         )
         reasons = wh.query("select rule from ops.quarantine order by rule")
         assert [r[0] for r in reasons] == ["duplicate_in_batch", "malformed"]
+        # the same batch, bad rows included, received again: reconciled in its ledger row, no new quarantine entry
+        third = _load(wh, ROWS + [ROWS[0], ROWS[0]], quarantine=["{bad json", "{bad json"])
+        assert (third.rows_read, third.rows_new, third.rows_quarantined) == (6, 0, 4)
+        reasons = wh.query("select rule from ops.quarantine order by rule")
+        assert [r[0] for r in reasons] == ["duplicate_in_batch"] * 2 + ["malformed"] * 2
+        again = _load(wh, ROWS + [ROWS[0], ROWS[0]], quarantine=["{bad json", "{bad json"])
+        assert again.rows_quarantined == 4
+        assert wh.scalar("select count(*) from ops.quarantine") == 4
         assert wh.scalar("select hs from raw_grid.wg_grid where wgbm = '420106001001002'") == "98.5"
         assert get_cursor(wh, "grid", "wg_grid") == "2024-01-02 08:00:00"
 
