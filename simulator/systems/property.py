@@ -21,6 +21,7 @@ FORMATS = ["csv_gbk", "csv_utf8_bom", "xlsx", "csv_utf8", "xlsx", "csv_gbk"]
 ENCODINGS = {"csv_gbk": "gbk", "csv_utf8_bom": "utf-8-sig", "csv_utf8": "utf-8"}
 EXTRA_COLUMNS = {1: ["备注", "物业费单价"], 4: ["备注"], 5: ["录入人"]}
 FIRST_MONTH = "2024-01"
+REDELIVERY_MONTH = "01"  # each later year of the window, every company delivers its estates file again
 
 
 @dataclass
@@ -134,7 +135,39 @@ def _estates(world: World, formats: list[CompanyFormat]) -> list[PropertyFile]:
                 rows,
             )
         )
+        for year in range(world.start.year + 1, world.end.year + 1):
+            rows = _estates_redelivered(world, rows, c.company_idx, year)
+            files.append(
+                PropertyFile(
+                    f"{c.folder}/{year}-{REDELIVERY_MONTH}/estates.{formats[c.company_idx].ext}",
+                    "estates",
+                    c.company_idx,
+                    rows,
+                    meta={"redelivery": True},
+                )
+            )
     return files
+
+
+def _estates_redelivered(world: World, rows: pd.DataFrame, company_idx: int, year: int) -> pd.DataFrame:
+    """The company's estates file delivered again in January of a later year (the layout's {YYYY-MM} folders):
+    the same estates (key xqmc + company), a share of them with attributes changed since the last delivery:
+    an owners' committee (业委会) or a party organisation (物业党组织) established since. The share is the dirt
+    rate (at least one estate when the rate is > 0); its own random stream, so nothing else moves. In effect
+    mode (simulator.effects) the flags define the joint mechanism for both years, so they stay as delivered."""
+    rng = world.rng("property", "estates_redelivery", company_idx, year)
+    out = rows.copy()
+    n = len(out)
+    if n == 0 or world.dirt.rate <= 0 or world.effects.joint_mechanism_complaint_drop > 0:
+        return out
+    change = rng.random(n) < world.dirt.rate
+    if not change.any():
+        change[rng.integers(0, n)] = True
+    col = np.where(rng.random(n) < 0.5, "ywh", "dzz")
+    for i in np.flatnonzero(change):
+        c = col[i] if out.iloc[i][col[i]] == "否" else ("dzz" if col[i] == "ywh" else "ywh")
+        out.iat[i, out.columns.get_loc(c)] = "是"
+    return out
 
 
 def _owners(world: World, formats: list[CompanyFormat]) -> list[PropertyFile]:
@@ -345,7 +378,11 @@ def _file_faults(world: World, files: list[PropertyFile], formats: list[CompanyF
     n_empty = count_files(cfg, "property_empty_file", len(others))
     for i in rng.choice(len(others), size=min(n_empty, len(others)), replace=False):
         others[i].empty = True
-    owners = [f for f in files if f.kind in ("owners", "estates") and len(f.rows) >= 3]
+    owners = [
+        f
+        for f in files
+        if f.kind in ("owners", "estates") and len(f.rows) >= 3 and not f.meta.get("redelivery")
+    ]
     n_resend = count_files(cfg, "property_resend", len(owners))
     for i in rng.choice(len(owners), size=min(n_resend, len(owners)), replace=False):
         f = owners[i]
@@ -420,6 +457,8 @@ def _truth(world: World, f: PropertyFile, fmt: CompanyFormat) -> None:
     if f.truncated:
         rows = rows.iloc[:-1]
     if f.kind == "estates":
+        if f.meta.get("redelivery"):  # the same estates (keys) as the first delivery: one truth row each
+            return
         keys = [f"{x.strip()}|{fmt.folder}" for x in rows["xqmc"]]
         world.add_truth(
             SYSTEM,
