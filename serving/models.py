@@ -198,8 +198,8 @@ class ServiceUse(Strict):
     service_kind: str
     service_code: str | None
     records: int
-    first_at: dt.datetime | None
-    last_at: dt.datetime | None
+    first_at: dt.datetime | None = Field(description="Earliest record time (local time, +08:00).")
+    last_at: dt.datetime | None = Field(description="Latest record time (local time, +08:00).")
 
 
 class ResidentView(Strict):

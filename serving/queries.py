@@ -22,9 +22,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from yiwang.settings import Settings
 from yiwang.snapshot import Reader, open_published
+
+# the contract (yiwang/contracts/source_systems.yaml): a timestamp without an offset is local time, Asia/Shanghai
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _local(v: Any) -> Any:
+    """A mart timestamp (local time, no offset) with its offset, as RFC 3339 date-time wants."""
+    return v.replace(tzinfo=LOCAL_TZ) if isinstance(v, dt.datetime) and v.tzinfo is None else v
 
 
 class BadCursor(ValueError):
@@ -490,8 +499,8 @@ def resident_view(reader: Reader, resident_key: str) -> dict[str, Any] | None:
                 "service_kind": r["service_kind"],
                 "service_code": r["service_code"],
                 "records": int(r["records"] or 0),
-                "first_at": r["first_at"],
-                "last_at": r["last_at"],
+                "first_at": _local(r["first_at"]),
+                "last_at": _local(r["last_at"]),
             }
             for r in rows
         ],

@@ -35,7 +35,6 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 _WHY = {
-    400: "Bad cursor or parameters",
     401: "No or unknown API key",
     403: "The key may not read this",
     404: "No such object",
@@ -44,8 +43,8 @@ _WHY = {
     500: "Internal error",
     503: "Nothing published yet",
 }
-PUBLIC_ERRORS = _errors(400, 404, 422, 429, 500, 503)
-PROTECTED_ERRORS = _errors(400, 401, 403, 404, 422, 429, 500, 503)
+PUBLIC_ERRORS = _errors(404, 422, 429, 500, 503)
+PROTECTED_ERRORS = _errors(401, 403, 404, 422, 429, 500, 503)
 
 
 def _validators(
@@ -142,8 +141,8 @@ def build_router(cfg: ServingSettings) -> APIRouter:
         if cursor:
             try:
                 after, page = queries.decode_cursor(cursor, query, cfg.max_pages)
-            except queries.BadCursor as e:
-                raise ApiError(400, str(e)) from e
+            except queries.BadCursor as e:  # no such page (a valid-looking string is no request error)
+                raise ApiError(404, str(e)) from e
 
         def fetch(reader: queries.Reader) -> dict[str, Any]:
             items, more = queries.catalog_page(reader, query, limit, after, k)
