@@ -17,13 +17,29 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Serve the published marts read-only over HTTP for portals (docs/serving.md)."""
     if ctx.invoked_subcommand is not None:
         return
+    import copy
+
     import uvicorn
+    import uvicorn.config
 
     from serving.settings import load_serving_settings
 
     load_serving_settings()  # a bad setting fails here, before the server starts
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["formatters"]["access_line"] = {"format": "%(asctime)s %(name)s %(message)s"}
+    log_config["handlers"]["access_line"] = {
+        "formatter": "access_line",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    log_config["loggers"]["yiwang.serving"] = {
+        "handlers": ["access_line"],
+        "level": "INFO",
+        "propagate": False,
+    }
     uvicorn.run(
         "serving.app:create_app",
+        log_config=log_config,
         factory=True,
         host=host,
         port=port,

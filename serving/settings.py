@@ -38,13 +38,15 @@ class ServingSettings:
     max_page: int = 200
     max_pages: int = 1000
     cors_origins: tuple[str, ...] = ()
+    serving_url: str | None = (
+        None  # PostgreSQL: a reader role's URL (YIWANG_SERVING_URL); None = the warehouse's
+    )
 
     @property
     def reader_settings(self) -> Settings:
         """The hub settings the reader opens the marts with (the serving URL in place of the warehouse's)."""
-        url = os.environ.get("YIWANG_SERVING_URL")
-        if url and not self.hub.is_duckdb:
-            return replace(self.hub, warehouse_url=url)
+        if self.serving_url and not self.hub.is_duckdb:
+            return replace(self.hub, warehouse_url=self.serving_url)
         return self.hub
 
 
@@ -80,7 +82,7 @@ def load_serving_settings(hub: Settings | None = None) -> ServingSettings:
     if docs not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
         raise ConfigError(f"YIWANG_SERVING_DOCS must be 1 or 0, not {docs!r}")
     url = os.environ.get("YIWANG_SERVING_URL")
-    if url and not url.startswith(("postgresql", "duckdb")):
+    if url and not url.startswith("postgresql"):
         raise ConfigError("YIWANG_SERVING_URL must be a postgresql:// URL (a reader role's)")
     return ServingSettings(
         hub=hub,
@@ -91,6 +93,7 @@ def load_serving_settings(hub: Settings | None = None) -> ServingSettings:
         burst=_int("YIWANG_SERVING_BURST", 100, 1),
         max_page=_int("YIWANG_SERVING_MAX_PAGE", 200, 1),
         max_pages=_int("YIWANG_SERVING_MAX_PAGES", 1000, 1),
+        serving_url=url or None,
         cors_origins=tuple(
             o.strip() for o in (os.environ.get("YIWANG_SERVING_CORS") or "").split(",") if o.strip()
         ),
