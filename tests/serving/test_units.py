@@ -1,0 +1,115 @@
+"""Hand-computed checks of the API's rules: small-cell suppression, token buckets, cursors, the key store and
+`yiwang serve keys` (no city needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from serving import queries
+from serving.keys import KeyStore
+from serving.security import TokenBuckets, retry_after
+from yiwang.settings import ConfigError
+
+
+def test_suppression_hides_counts_1_to_k_minus_1_and_rates_over_fewer_than_k() -> None:
+    s = queries.Suppressor(5)
+    assert [s.count(n) for n in (None, 0, 1, 4, 5, 17)] == [None, 0, None, None, 5, 17]
+    assert s.take() is True and s.take() is False  # 1 and 4 were hidden; take() resets
+    assert (
+        s.rate(0.75, 4) is None and s.take() is True
+    )  # 3 of 4: a rate over 4 cases would single someone out
+    assert s.rate(0.8, 5) == 0.8 and s.rate(None, 0) is None and s.take() is False
+
+
+def test_item_figures_suppressed_by_their_own_denominators() -> None:
+    row = {
+        "cases_30d": 3, "on_time_cases_30d": 2, "overdue_cases_30d": 1, "on_time_rate_30d": 2 / 3,
+        "median_handling_working_days_30d": 4.0, "orders_30d": None, "ratings_30d": 0,
+        "satisfied_share_30d": None, "mean_rating_30d": None,
+    }  # fmt: skip
+    out = queries._figures(row, 30, queries.Suppressor(5))
+    assert out == {
+        "window_days": 30, "cases": None, "on_time_rate": None, "median_handling_working_days": None,
+        "orders": None, "ratings": 0, "satisfied_share": None, "mean_rating": None, "suppressed": True,
+    }  # fmt: skip
+    row.update(cases_30d=12, on_time_cases_30d=6, overdue_cases_30d=2, on_time_rate_30d=0.75, ratings_30d=5)
+    row.update(satisfied_share_30d=0.6, mean_rating_30d=3.8)
+    out = queries._figures(row, 30, queries.Suppressor(5))
+    assert (out["cases"], out["on_time_rate"], out["median_handling_working_days"]) == (12, 0.75, 4.0)
+    assert (out["ratings"], out["satisfied_share"], out["mean_rating"], out["suppressed"]) == (
+        5,
+        0.6,
+        3.8,
+        False,
+    )
+
+
+def test_token_bucket_refills_at_the_rate() -> None:
+    b = TokenBuckets(rate=0.5, burst=2)
+    assert b.take("a", now=0.0) == 0 and b.take("a", now=0.0) == 0
+    assert b.take("a", now=0.0) == pytest.approx(2.0)  # empty: one token takes 1 / 0.5 s
+    assert b.take("b", now=0.0) == 0  # every caller has its own bucket
+    assert b.take("a", now=1.0) == pytest.approx(1.0)  # half a token after 1 s
+    assert b.take("a", now=2.0) == 0
+    assert retry_after(0.2) == "1" and retry_after(2.01) == "3"
+
+
+def test_cursor_round_trip_and_refusals() -> None:
+    q = queries.CatalogQuery(q="养老", kind="life")
+    c = queries.encode_cursor("FW001", 3, q)
+    assert queries.decode_cursor(c, q, max_pages=10) == ("FW001", 3)
+    with pytest.raises(queries.BadCursor, match="other filters"):
+        queries.decode_cursor(c, queries.CatalogQuery(q="养老"), max_pages=10)
+    with pytest.raises(queries.BadCursor, match="deeper"):
+        queries.decode_cursor(c, q, max_pages=3)
+    for bad in ("", "%%%", "eyJhIjoxfQ", "bnVsbA"):  # empty, not base64, {"a":1}, null
+        with pytest.raises(queries.BadCursor):
+            queries.decode_cursor(bad, q, max_pages=10)
+
+
+def test_key_store_keeps_only_hashes(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys.json")
+    record, key = store.add("portal-a", "91420100MA4K000001", ["departments:read"])
+    text = (tmp_path / "keys.json").read_text(encoding="utf-8")
+    assert key not in text and key.rsplit("_", 1)[1] not in text and record.key_hash in text
+    assert oct((tmp_path / "keys.json").stat().st_mode & 0o777) == "0o600"
+    assert store.verify(key) == record and store.verify(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    other = KeyStore(tmp_path / "keys.json")  # a running API: sees the revocation at its next request
+    assert other.verify(key) == record
+    store.revoke(record.key_id)
+    assert other.verify(key) is None
+    with pytest.raises(ConfigError):
+        store.add("portal-b", "not-a-uscc", ["departments:read"])
+    with pytest.raises(ConfigError):
+        store.add("portal-b", "*", ["write:everything"])
+
+
+def test_cli_keys_add_list_revoke(tmp_path: Path) -> None:
+    env = {**os.environ, "YIWANG_HOME": str(tmp_path), "YIWANG_HMAC_KEY": "k"}
+    env.pop("YIWANG_SERVING_KEYS", None)
+    yiwang = [str(Path(sys.executable).parent / "yiwang"), "serve", "keys"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        out = subprocess.run(
+            [*yiwang, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out
+
+    added = run("add", "--portal", "street-portal", "--department", "*", "--scope", "residents:read")
+    key = added.stdout.splitlines()[1]
+    key_id = added.stdout.split()[1]
+    assert key.startswith(f"ywk_{key_id}_") and "shown once" in added.stderr
+    listed = run("list").stdout
+    assert key_id in listed and key not in listed and "active" in listed
+    assert key not in (tmp_path / "serving" / "keys.json").read_text(encoding="utf-8")
+    run("revoke", key_id)
+    assert "revoked" in run("list").stdout
+    doc = json.loads((tmp_path / "serving" / "keys.json").read_text(encoding="utf-8"))
+    assert doc["keys"][0]["revoked_at"]
