@@ -48,7 +48,8 @@ def scores(city: dict) -> dict:
 
 
 def test_grid_accuracy(scores: dict) -> None:
-    assert scores["grid"]["grid_accuracy"] >= 0.98, scores["grid"]
+    # issue 11's bar: 0.99 of ALL place records on the right grid (an unplaced record is a miss)
+    assert scores["grid"]["grid_accuracy"] >= 0.99, scores["grid"]
     assert scores["grid"]["grid_precision_resolved"] >= 0.99, scores["grid"]
 
 
@@ -100,7 +101,7 @@ def test_same_models_on_postgres(city: dict, small_pg) -> None:
     finally:
         engine.dispose()
     pg = scoring.score_frames(scoring.load_truth(city["home"]), tables)
-    assert pg["grid"]["grid_accuracy"] >= 0.98, pg["grid"]
+    assert pg["grid"]["grid_accuracy"] >= 0.99, pg["grid"]
     assert pg["estate"]["accuracy"] >= 0.97, pg["estate"]
     assert pg["org"]["accuracy_uscc"] >= 0.98, pg["org"]
     assert pg["demand"]["f1"] >= 0.9, pg["demand"]
