@@ -10,6 +10,7 @@
 --                    branch states, else the one holding most of its buildings / households)
 --   estate_community_exclusion  an estate no record places, in the only free grid of its type in its community
 --                    (int_estates.main_grid_basis = 'community_exclusion')
+--   community_single_grid  a community the grid reference divides into one grid only: that grid
 --   community        a community name / division code only -> grid NULL, community_code set
 -- A record that names a person (approval case of a natural person, service order) and gives no grid by any of
 -- the above takes the grid the person is registered in (wg_syrk): by ID number or name + phone
@@ -83,6 +84,14 @@ grids as (
     select grid_code, community_code, street_code from {{ ref('int_grids') }}
 ),
 
+-- communities with a single grid (reference data): naming the community names the grid
+single_grid_communities as (
+    select community_code, min(grid_code) as grid_code
+    from grids
+    group by community_code
+    having count(*) = 1
+),
+
 -- the one registered grid of each resident cluster (current register rows only)
 cluster_residence as (
     select m.cluster_ref, min(r.grid_code) as grid_code
@@ -136,6 +145,7 @@ picked as (
              and (c.named_community_code is null or bg.community_code = c.named_community_code) then c.building_grid_code
             when c.estate_grid_code is not null
              and (c.named_community_code is null or eg.community_code = c.named_community_code) then c.estate_grid_code
+            when sg.grid_code is not null then sg.grid_code
         end                                             as grid_code,
         case
             when c.code_grid_code is not null then 'grid_code'
@@ -147,6 +157,7 @@ picked as (
              and (c.named_community_code is null or eg.community_code = c.named_community_code)
                 then case when c.estate_grid_basis = 'community_exclusion' then 'estate_community_exclusion'
                           else 'estate' end
+            when sg.grid_code is not null then 'community_single_grid'
             when c.named_community_code is not null then 'community_name'
             when c.street_code_named is not null then 'street_name'
             else 'unresolved'
@@ -154,6 +165,7 @@ picked as (
     from combined as c
     left join grids as bg on bg.grid_code = c.building_grid_code
     left join grids as eg on eg.grid_code = c.estate_grid_code
+    left join single_grid_communities as sg on sg.community_code = c.named_community_code
 ),
 
 -- a person-bearing record whose place evidence gave no grid (or that had none) takes the
