@@ -29,6 +29,9 @@ city's own reference data — never by hand:
   Readers get SELECT on the mart tables (a security_invoker view needs it) but no USAGE on the ``mart_*``
   schemas, so they cannot name a table and must go through the views; they have nothing at all on ``raw_*``,
   ``ops``, ``staging``, ``identity*`` or ``access``.
+* **Services**: roles named in YIWANG_ACCESS_SERVICE_ROLES (remembered in ``access.config``), e.g. the serving
+  API's reader role, which scopes by API key itself, get a ``using (true)`` policy on every mart: FORCE ROW LEVEL
+  SECURITY would otherwise leave them no rows. Their grants stay the city's to give.
 * **Audit**: pgaudit needs ``shared_preload_libraries`` and a server restart. When it is not loaded (this
   project's CI server), every sensitive view (party / special / restricted / any masked personal column) calls
   :func:`access.audit_read` — SECURITY DEFINER, once per query (an InitPlan) — which writes who (session user
@@ -50,6 +53,8 @@ from dataclasses import dataclass, field
 from yiwang.warehouse import Tx, open_warehouse, qident, qliteral, qname
 
 PREFIX_ENV = "YIWANG_ACCESS_ROLE_PREFIX"
+# Roles of trusted services that scope by themselves (the serving API's reader role): they read every mart row.
+SERVICE_ENV = "YIWANG_ACCESS_SERVICE_ROLES"
 ACCESS_SCHEMA = "access"
 READER_SCHEMA = "reader"
 _PREFIX_OK = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
@@ -91,6 +96,8 @@ PARTY_ROWS = (("subject_kind", "party_member"),)
 # Scope columns: (column, role_scope kind). Departments by code first, by name when a mart carries only the name.
 DEPARTMENT_COLUMNS = (("department_uscc", "department"), ("department_name", "department_name"))
 GEO_COLUMNS = (("grid_code", "grid"), ("community_code", "community"), ("street_code", "street"))
+# the policies the sync makes (name = prefix + one of these)
+POLICIES = frozenset({"owner", "public", "department", "geography", "service", "own_scope"})
 TEXT_TYPES = frozenset({"text", "character varying", "character"})
 
 
@@ -379,6 +386,9 @@ def _sync_base(tx: Tx, roles: Roles, res: Result) -> None:
         )
         tx.execute("create index role_scope_role on access.role_scope (role_name, kind)")
         res.changes.append("create table access.role_scope")
+    if not tx.table_exists(ACCESS_SCHEMA, "config"):
+        tx.execute("create table access.config (name text primary key, value text not null)")
+        res.changes.append("create table access.config")
     if not tx.table_exists(ACCESS_SCHEMA, "audit_log"):
         for stmt in AUDIT_DDL:
             tx.execute(stmt)
@@ -480,14 +490,16 @@ def _sync_table_security(
     if not force:
         tx.execute(f"alter table {rel} force row level security")
         res.changes.append(f"force row level security on {schema}.{table}")
-    have = dict(
-        tx.query(
+    have = {
+        name: note
+        for name, note in tx.query(
             "select p.polname, obj_description(p.oid, 'pg_policy') from pg_policy p "
             "join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace "
             "where n.nspname = ? and c.relname = ? and starts_with(p.polname, ?)",
             [schema, table, roles.prefix],
         )
-    )
+        if name.removeprefix(roles.prefix) in POLICIES  # a city's own policy is left alone
+    }
     for name, clause in sorted(policies.items()):
         ddl = [f"create policy {qident(name)} on {rel} {clause}"]
         if name in have:
@@ -507,7 +519,7 @@ def _sync_table_security(
 
 
 def _sync_select_grants(tx: Tx, res: Result, roles: Roles, schema: str, rel: str, want: set[str]) -> None:
-    """Exactly ``want`` among the prefix's roles hold SELECT on the relation (and nothing else)."""
+    """Exactly ``want`` among the roles this sync manages hold SELECT on the relation (and nothing else)."""
     have: dict[str, set[str]] = {}
     for grantee, priv in tx.query(
         "select r.rolname, a.privilege_type from pg_class c join pg_namespace n on n.oid = c.relnamespace, "
@@ -515,7 +527,8 @@ def _sync_select_grants(tx: Tx, res: Result, roles: Roles, schema: str, rel: str
         "where n.nspname = ? and c.relname = ? and starts_with(r.rolname, ?)",
         [schema, rel, roles.prefix],
     ):
-        have.setdefault(grantee, set()).add(priv)
+        if roles.managed(grantee):  # a city's own role that happens to share the prefix keeps its grants
+            have.setdefault(grantee, set()).add(priv)
     name = qname(schema, rel)
     for role in sorted(set(have) | want):
         if role in want and have.get(role) == {"SELECT"}:
@@ -660,7 +673,7 @@ def mart_tables(tx: Tx) -> list[MartPlan]:
     return list(plans.values())
 
 
-def _sync_marts(tx: Tx, roles: Roles, res: Result) -> None:
+def _sync_marts(tx: Tx, roles: Roles, res: Result, services: list[str]) -> None:
     plans = mart_tables(tx)
     names = [p.table for p in plans]
     if len(names) != len(set(names)):
@@ -678,6 +691,12 @@ def _sync_marts(tx: Tx, roles: Roles, res: Result) -> None:
             policies[f"{roles.prefix}public"] = f"for select to {qident(reader)} using (true)"
         for suffix, expr in scoped.items():
             policies[f"{roles.prefix}{suffix}"] = f"for select to {qident(reader)} using ({expr})"
+        if (
+            services
+        ):  # the serving API scopes by API key itself; its role reads every row (its grants are the city's)
+            policies[f"{roles.prefix}service"] = (
+                f"for select to {', '.join(map(qident, services))} using (true)"
+            )
         _sync_table_security(tx, res, roles, plan.schema, plan.table, policies)
         _sync_select_grants(tx, res, roles, plan.schema, plan.table, {reader})
         views.update(view_definitions(plan, roles))
@@ -746,8 +765,30 @@ def sync_tx(tx: Tx, prefix: str | None = None) -> Result:
     _sync_roles(tx, roles, scope, res)
     _sync_base(tx, roles, res)
     _sync_scope(tx, scope, res)
-    _sync_marts(tx, roles, res)
+    _sync_marts(tx, roles, res, _service_roles(tx, res))
     return res
+
+
+def _service_roles(tx: Tx, res: Result) -> list[str]:
+    """YIWANG_ACCESS_SERVICE_ROLES when set (and then remembered in access.config), else what was remembered."""
+    stored = tx.scalar("select value from access.config where name = 'service_roles'")
+    env = os.environ.get(SERVICE_ENV)
+    value = (
+        ",".join(sorted({r.strip() for r in env.split(",") if r.strip()}))
+        if env is not None
+        else stored or ""
+    )
+    if value != (stored or ""):
+        tx.execute("delete from access.config where name = 'service_roles'")
+        tx.execute("insert into access.config (name, value) values ('service_roles', ?)", [value])
+        res.changes.append(f"service roles: {value or 'none'}")
+    out = []
+    for role in value.split(",") if value else []:
+        if tx.scalar("select count(*) from pg_roles where rolname = ?", [role]):
+            out.append(role)
+        else:
+            res.skipped.append(f"service role {role!r} does not exist")
+    return out
 
 
 def sync(url: str | None = None, prefix: str | None = None) -> Result:
@@ -774,7 +815,8 @@ def remove(url: str | None = None, prefix: str | None = None) -> list[str]:
                 "and starts_with(p.polname, ?)",
                 [plan.schema, plan.table, roles.prefix],
             ):
-                tx.execute(f"drop policy {qident(pol)} on {qname(plan.schema, plan.table)}")
+                if pol.removeprefix(roles.prefix) in POLICIES:
+                    tx.execute(f"drop policy {qident(pol)} on {qname(plan.schema, plan.table)}")
         tx.execute(f"drop schema if exists {qident(ACCESS_SCHEMA)} cascade")
         for (name,) in tx.query(
             "select rolname from pg_roles where starts_with(rolname, ?) order by 1", [roles.prefix]

@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 from yiwang import privacy
-from yiwang.access import FUNCTIONS, PREFIX_ENV, MartPlan, remove, scope_expression, sync
+from yiwang.access import FUNCTIONS, PREFIX_ENV, SERVICE_ENV, MartPlan, remove, scope_expression, sync
 from yiwang.dbt_runner import run_dbt
 from yiwang.publish import build_schemas, publish
 from yiwang.warehouse import _pg_dsn
@@ -139,7 +139,11 @@ def city(hub: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv(PREFIX_ENV, prefix)
     hub.env[PREFIX_ENV] = prefix
     hub.prefix = prefix
-    hub.logins = []
+    hub.logins = [f"{prefix}svc"]  # a service role (the serving API's), created by the test
+    with psycopg.connect(_pg_dsn(hub.warehouse_url), autocommit=True) as con:
+        con.execute(f'create role "{prefix}svc" nologin')
+    monkeypatch.setenv(SERVICE_ENV, f"{prefix}svc")
+    hub.env[SERVICE_ENV] = f"{prefix}svc"
     try:
         yield hub
     finally:
@@ -427,6 +431,13 @@ def _check_end_to_end(city: Any, db: Loader, p: str) -> None:
     assert party_rows == expected[0][0]
     assert db.denied(street, "select count(*) from reader.points_monthly__party")
     assert "subject_kind" in reader_views(db, f"{p}party")["points_monthly__party"]
+
+    # a service role the city granted the marts (the serving API's) reads every row: it scopes by API key itself
+    db.con.execute(f'grant usage on schema mart_governance to "{p}svc"')
+    db.con.execute(f'grant select on mart_governance.governance_events to "{p}svc"')
+    with db.as_role(f"{p}svc") as c:
+        n = c.execute("select count(*) from mart_governance.governance_events").fetchone()[0]
+    assert n == db.rows("select count(*) from mart_governance.governance_events")[0][0] > 0
 
     # a second sync changes nothing
     before = catalog_state(db, p)
