@@ -4,7 +4,8 @@
 -- false: when either end chose it), plus a ticket's stated repeat (cfgd). Demands are the
 -- connected components, found by min-label propagation (unrolled; components are a handful of
 -- reports). demand_key = opaque hash of the first
--- (smallest) report id in the component.
+-- (smallest) report id in the component. Per report, the link that explains it: its strongest chosen
+-- pair (the other report, the pair's match probability) or else the repeat it states (cfgd).
 {%- set iterations = 8 %}
 with reports as (
     select report_id from {{ ref('int_demand_reports') }}
@@ -15,15 +16,15 @@ pairs as (
 ),
 
 directed as (
-    select a_id as u, b_id as v, b_table as v_table, score, hours_apart from pairs
+    select a_id as u, b_id as v, b_table as v_table, match_weight, hours_apart from pairs
     union all
-    select b_id, a_id, a_table, score, hours_apart from pairs
+    select b_id, a_id, a_table, match_weight, hours_apart from pairs
 ),
 
 best as (
-    select u, v from (
-        select u, v,
-               row_number() over (partition by u, v_table order by score desc, hours_apart, v) as rn
+    select u, v, match_weight from (
+        select u, v, match_weight,
+               row_number() over (partition by u, v_table order by match_weight desc, hours_apart, v) as rn
         from directed
     ) as r
     where rn = 1
@@ -39,11 +40,11 @@ repeats as (
 -- an edge only when each end is the other's best in its channel (a one-sided choice is how a
 -- reporter-less grid event at a busy building picks up a neighbour's complaint)
 chosen as (
-    select b.u, b.v from best as b inner join best as r on r.u = b.v and r.v = b.u
+    select b.u, b.v, b.match_weight from best as b inner join best as r on r.u = b.v and r.v = b.u
 ),
 {%- else %}
 chosen as (
-    select u, v from best
+    select u, v, match_weight from best
 ),
 {%- endif %}
 
@@ -68,11 +69,39 @@ l{{ k }} as (
     left join edges as e on e.u = n.report_id
     left join l{{ k - 1 }} as m on m.report_id = e.v
     group by n.report_id, n.label
-){{ ',' if not loop.last }}
+),
 {%- endfor %}
 
+-- the strongest link of each report (either end of a chosen pair; then a stated repeat, either way)
+links as (
+    select u as report_id, v as linked_report_id, 'probabilistic' as link_rule, match_weight from chosen
+    union all
+    select v, u, 'probabilistic', match_weight from chosen
+    union all
+    select u, v, 'stated_repeat', cast(null as double precision) from repeats
+    union all
+    select v, u, 'stated_repeat', cast(null as double precision) from repeats
+),
+
+best_link as (
+    select report_id, linked_report_id, link_rule, match_weight from (
+        select l.*,
+               row_number() over (partition by report_id
+                                  order by case when link_rule = 'probabilistic' then 0 else 1 end,
+                                           match_weight desc, linked_report_id) as rn
+        from links as l
+    ) as r
+    where rn = 1
+)
+
 select
-    report_id,
-    label                                               as first_report_id,
-    {{ opaque_key('D', 'label') }}                      as demand_key
-from l{{ iterations }}
+    n.report_id,
+    n.label                                             as first_report_id,
+    {{ opaque_key('D', 'n.label') }}                    as demand_key,
+    b.linked_report_id,
+    b.link_rule,
+    b.match_weight,
+    case when b.match_weight is not null
+         then 1.0 / (1.0 + power(2.0, -b.match_weight)) end as match_probability
+from l{{ iterations }} as n
+left join best_link as b on b.report_id = n.report_id
