@@ -63,7 +63,10 @@ def _version(reader: Reader, settings: Settings) -> Version:
         if path is None:
             return Version(None, None)
         build_id = path.stem.removeprefix("marts-")
-        stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
+        try:  # pruned after this reader opened it (three publishes later): still readable, no date
+            stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
+        except OSError:
+            stamp = None
         return Version(build_id, stamp)
     _, readable = reader.query(  # a reader role may not see ops: then no validators, answers still correct
         """select case when exists (select 1 from pg_catalog.pg_tables
