@@ -255,6 +255,9 @@ class TableLoad:
         occurrence = self._quarantine_seen.get(stem, 0)
         self._quarantine_seen[stem] = occurrence + 1
         quarantine_id = stem if occurrence == 0 else f"{stem}-{occurrence}"
+        self._tx.execute(
+            "insert into ops.quarantine_sightings values (?, ?, ?)", [self.batch_id, quarantine_id, utcnow()]
+        )
         if self._tx.scalar("select count(*) from ops.quarantine where quarantine_id = ?", [quarantine_id]):
             return
         self._tx.execute(

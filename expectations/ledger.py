@@ -1,7 +1,8 @@
 """The ledger invariant, checkable after any load: ``ops.load_ledger`` agrees with raw and ops.quarantine.
 
 For every batch: rows read = rows landed + rows quarantined; its load-time quarantine rows are really in
-``ops.quarantine`` (rows the raw gate quarantined later carry rules ``gx:...`` / ``schema_drift`` and are not
+``ops.quarantine`` (one entry per row however often it is delivered; each delivery's sightings in
+``ops.quarantine_sightings``; rows the raw gate quarantined later carry rules ``gx:...`` / ``schema_drift`` and are not
 counted); the raw rows carrying its batch id are exactly its new rows; a failed batch left nothing behind; and
 every batch id present in raw belongs to a successful ledger row (no partial batch is visible anywhere).
 """
@@ -47,7 +48,7 @@ def ledger_problems(wh: Warehouse) -> list[str]:
     for system, table, batch, *_rest, status in rows:
         if status != "failed":
             continue
-        q = wh.scalar(f"select count(*) from ops.quarantine where batch_id = ? and not {gate_rule}", [batch])
+        q = _quarantined(wh, batch, gate_rule)
         in_raw = (
             wh.scalar(f"select count(*) from {qname('raw_' + system, table)} where _batch_id = ?", [batch])
             if (f"raw_{system}", table) in raw_tables
@@ -60,7 +61,7 @@ def ledger_problems(wh: Warehouse) -> list[str]:
             )
     for (system, table, batch), (quarantined, new) in sums.items():
         where = f"{system}.{table} batch {batch}"
-        q = wh.scalar(f"select count(*) from ops.quarantine where batch_id = ? and not {gate_rule}", [batch])
+        q = _quarantined(wh, batch, gate_rule)
         in_raw = (
             wh.scalar(f"select count(*) from {qname('raw_' + system, table)} where _batch_id = ?", [batch])
             if (f"raw_{system}", table) in raw_tables
@@ -77,6 +78,24 @@ def ledger_problems(wh: Warehouse) -> list[str]:
                     f"{schema}.{table}: rows of batch {batch} that no successful ledger row accounts for"
                 )
     return problems
+
+
+def _quarantined(wh: Warehouse, batch: str, gate_rule: str) -> int:
+    """Rows the loader quarantined under this batch id: one sighting per row (ops.quarantine_sightings), also for
+    rows an earlier delivery already quarantined (their one ops.quarantine entry is the earlier batch's). Batches
+    landed before sightings were recorded have none: their own ops.quarantine entries are counted."""
+    if wh.scalar(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'ops' and table_name = 'quarantine_sightings'"
+    ):
+        seen = int(
+            wh.scalar("select count(*) from ops.quarantine_sightings where batch_id = ?", [batch]) or 0
+        )
+        if seen:
+            return seen
+    return int(
+        wh.scalar(f"select count(*) from ops.quarantine where batch_id = ? and not {gate_rule}", [batch]) or 0
+    )
 
 
 def assert_ledger_reconciles(wh: Warehouse) -> list[tuple[Any, ...]]:

@@ -1,6 +1,7 @@
 """The `ops` schema: the hub's own bookkeeping, one owner for its tables.
 
-load_ledger (rows read = landed + quarantined, per batch), quarantine (rule, reason, pseudonymised row), load_state
+load_ledger (rows read = landed + quarantined, per batch), quarantine (rule, reason, pseudonymised row: one entry
+per row, however often it is delivered) and quarantine_sightings (which batches quarantined it), load_state
 and file_state (cursors, delivered files), future_rows (cursors beyond extraction time + skew) and raw_rejects
 (rows a raw gate rejected after landing; staging's latest_version macro leaves them out). The loader
 (connectors/) and the gates (expectations/) both write here, so the DDL lives in the foundation.
@@ -22,6 +23,10 @@ OPS_DDL = [
         quarantine_id varchar primary key, system varchar not null, table_name varchar not null,
         batch_id varchar not null, source_file varchar, rule varchar not null, reason varchar not null,
         row_data varchar, quarantined_at timestamp not null, status varchar not null)""",
+    # every batch that quarantined a row, also a batch delivered again whose rows already have their entry above
+    # (the ledger invariant counts these per batch)
+    """create table if not exists ops.quarantine_sightings (
+        batch_id varchar not null, quarantine_id varchar not null, seen_at timestamp not null)""",
     """create table if not exists ops.load_state (
         system varchar not null, table_name varchar not null, cursor_value varchar,
         updated_at timestamp not null, primary key (system, table_name))""",

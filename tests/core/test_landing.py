@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.landing import LedgerMismatch, TableLoad, get_cursor, row_hash, sanitise_column, to_text
+from expectations.ledger import assert_ledger_reconciles
 from yiwang.contracts import load_contract
 from yiwang.warehouse import open_warehouse
 
@@ -52,6 +53,7 @@ def test_land_reconcile_and_rerun_changes_nothing(warehouse_url: str) -> None:
         again = _load(wh, ROWS + [ROWS[0], ROWS[0]], quarantine=["{bad json", "{bad json"])
         assert again.rows_quarantined == 4
         assert wh.scalar("select count(*) from ops.quarantine") == 4
+        assert_ledger_reconciles(wh)  # each delivery's quarantined rows are accounted for by its sightings
         assert wh.scalar("select hs from raw_grid.wg_grid where wgbm = '420106001001002'") == "98.5"
         assert get_cursor(wh, "grid", "wg_grid") == "2024-01-02 08:00:00"
 
