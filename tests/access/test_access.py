@@ -66,6 +66,7 @@ def test_check_character_helper() -> None:
     assert leaks("114201001318606418 420103006027004 138123456789") == []  # a USCC, a grid code, 12 digits
 
 
+@pytest.mark.integration
 def test_mask_functions(pg_url: str) -> None:
     """The view masks, on the server, against hand-written values and yiwang.privacy's Python masks."""
     with psycopg.connect(_pg_dsn(pg_url), autocommit=True) as con:
@@ -328,6 +329,7 @@ def catalog_state(db: Loader, prefix: str) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_department_access_end_to_end(city: Any) -> None:
     t0 = time.monotonic()
     city.extract()
