@@ -17,6 +17,8 @@ import binascii
 import datetime as dt
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from yiwang.settings import Settings
-from yiwang.snapshot import Reader, open_published
+from yiwang.snapshot import NotPublished, Reader, current_snapshot, open_published
 
 # the contract (yiwang/contracts/source_systems.yaml): a timestamp without an offset is local time, Asia/Shanghai
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -48,26 +50,69 @@ class Version:
     published_at: dt.datetime | None
 
 
+class SnapshotConnections:
+    """One read-only DuckDB connection per snapshot file, shared by the requests through cursors.
+
+    Opening a snapshot costs about as much as a whole request (77 ms against 12 ms for a catalog query on the
+    tiny city here), so the API keeps the snapshot the link names open and gives each request a cursor of its
+    own. When a publish moves the link, the next request opens the new file; the older connections are let go
+    (requests still reading them keep their cursors; a pruned file stays readable through them), so the API
+    never holds more than ``keep`` snapshots. The pipeline never opens a snapshot (yiwang.snapshot)."""
+
+    def __init__(self, keep: int = 2) -> None:
+        self.keep = keep
+        self._cons: OrderedDict[Path, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def reader(self, settings: Settings) -> Iterator[tuple[Reader, Path]]:
+        import duckdb
+
+        path = current_snapshot(settings)
+        if path is None:
+            raise NotPublished("no build has been published yet: run `yiwang build`")
+        with self._lock:
+            con = self._cons.get(path)
+            if con is None:
+                con = self._cons[path] = duckdb.connect(str(path), read_only=True)
+                while len(self._cons) > self.keep:
+                    self._cons.popitem(last=False)  # closed when its last cursor is
+        cur = con.cursor()
+        try:
+            yield Reader(cur, True), path
+        finally:
+            cur.close()
+
+
 @contextmanager
-def published(settings: Settings) -> Iterator[tuple[Reader, Version]]:
+def published(
+    settings: Settings, pool: SnapshotConnections | None = None
+) -> Iterator[tuple[Reader, Version]]:
     """The published marts and the build they come from, read in one snapshot (DuckDB: the file the link named
-    when opened; PostgreSQL: one read-only transaction)."""
+    when the request began, through ``pool`` when given; PostgreSQL: one read-only transaction)."""
+    if settings.is_duckdb and pool is not None:
+        with pool.reader(settings) as (reader, path):
+            yield reader, _snapshot_version(path)
+        return
     with open_published(settings) as reader:
         yield reader, _version(reader, settings)
+
+
+def _snapshot_version(path: Path) -> Version:
+    build_id = path.stem.removeprefix("marts-")
+    try:  # pruned after this reader opened it (three publishes later): still readable, no date
+        stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
+    except OSError:
+        stamp = None
+    return Version(build_id, stamp)
 
 
 def _version(reader: Reader, settings: Settings) -> Version:
     if settings.is_duckdb:
         _, rows = reader.query("select path from duckdb_databases() where database_name = current_database()")
-        path = Path(rows[0][0]) if rows and rows[0][0] else None
-        if path is None:
+        if not rows or not rows[0][0]:
             return Version(None, None)
-        build_id = path.stem.removeprefix("marts-")
-        try:  # pruned after this reader opened it (three publishes later): still readable, no date
-            stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
-        except OSError:
-            stamp = None
-        return Version(build_id, stamp)
+        return _snapshot_version(Path(rows[0][0]))
     _, readable = reader.query(  # a reader role may not see ops: then no validators, answers still correct
         """select case when exists (select 1 from pg_catalog.pg_tables
                                     where schemaname = 'ops' and tablename = 'build_log')

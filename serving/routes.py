@@ -74,12 +74,13 @@ def build_router(cfg: ServingSettings) -> APIRouter:
     router = APIRouter()
     k = cfg.min_cell
     reader_settings = cfg.reader_settings
+    snapshots = queries.SnapshotConnections()
 
     def read(
         request: Request, response: Response, cache: str, fetch: Callable[[queries.Reader], Any]
     ) -> Any:  # the body, or a 304 Response
         try:
-            with queries.published(reader_settings) as (reader, version):
+            with queries.published(reader_settings, snapshots) as (reader, version):
                 not_modified = _validators(request, response, version, cache)
                 if not_modified is not None:
                     return not_modified

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -455,3 +458,36 @@ def test_small_cells_suppressed_in_public_responses(responses: dict[str, str]) -
     assert small == [], small[:10]
     flagged = sum(json.dumps(body).count('"suppressed": true') for body in public.values())
     assert flagged > 0  # the tiny city has small cells: they were suppressed, not absent
+
+
+def test_a_new_publish_is_served_from_the_next_request(city: City, tmp_path: Path) -> None:
+    """The API keeps the current snapshot open between requests; a publish (the link swapped to a new file) is
+    read from the next request on, and the older file may be pruned under it."""
+    import shutil
+
+    from yiwang.snapshot import LINK, snapshot_dir
+
+    home = tmp_path / "home"
+    hub = replace(city.settings, home=home)
+    folder = snapshot_dir(hub)
+    folder.mkdir(parents=True)
+    first = folder / "marts-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.duckdb"
+    shutil.copy(current_snapshot(city.settings), first)
+    os.symlink(first.name, folder / LINK)
+    with serve(city, hub=hub) as server:
+        before = get(f"{server.url}/v1/catalog", limit=200)
+        n_before = len(list(walk(server.url, limit=200)))
+        second = folder / "marts-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.duckdb"
+        shutil.copy(first, second)
+        con = duckdb.connect(str(second))
+        try:
+            con.execute("delete from mart_catalog.service_catalog where item_kind = 'life'")
+        finally:
+            con.close()
+        os.symlink(second.name, folder / ".next")
+        os.replace(folder / ".next", folder / LINK)  # as yiwang.snapshot publishes: one atomic rename
+        first.unlink()  # pruned while the API still holds it open
+        after = get(f"{server.url}/v1/catalog", limit=200)
+        assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+        items = list(walk(server.url, limit=200))
+        assert 0 < len(items) < n_before and all(i["item_kind"] == "government" for i in items)
