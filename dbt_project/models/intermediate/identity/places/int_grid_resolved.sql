@@ -12,12 +12,14 @@
 --                    (int_estates.main_grid_basis = 'community_exclusion')
 --   community_single_grid  a community the grid reference divides into one grid only: that grid
 --   community        a community name / division code only -> grid NULL, community_code set
+--   street           a street only
+-- An estate-derived grid is not used when the record names a different community.
 -- A record that names a person (approval case of a natural person, service order) and gives no grid by any of
 -- the above takes the grid the person is registered in (wg_syrk): by ID number or name + phone
 -- (person_residence), else by the resident the identity layer matched it to (person_cluster_residence: the
--- one grid of the current register rows in its int_residents_records_matched cluster).
---   street           a street only
--- An estate-derived grid is not used when the record names a different community.
+-- one grid of the current register rows in its int_residents_records_matched cluster), else the one grid where
+-- that resident's own home-address records (a case's applicant address, an order's service address, an owner's
+-- flat, a member's home, a registration's residence) are placed by their own evidence (person_cluster_address).
 with hard as (
     select * from {{ ref('int_place_hard_evidence') }}
 ),
@@ -168,6 +170,32 @@ picked as (
     left join single_grid_communities as sg on sg.community_code = c.named_community_code
 ),
 
+-- the one grid where a resident's home-address records are placed by their own evidence (before any person rule)
+cluster_home as (
+    select m.cluster_ref, min(p.grid_code) as grid_code
+    from picked as p
+    inner join {{ ref('int_residents_records_matched') }} as m
+        on m.source_system = p.source_system and m.source_table = p.source_table and m.source_key = p.source_key
+    where p.grid_code is not null
+      and p.source_system || '.' || p.source_table in
+          ('approval.cases', 'services.orders', 'property.owners', 'party.dj_dy', 'party.dj_bd')
+    group by m.cluster_ref
+    having min(p.grid_code) = max(p.grid_code)
+),
+
+person_placed as (
+    select
+        pr.source_system, pr.source_table, pr.source_key,
+        coalesce(pr.person_grid_code, ch.grid_code)     as person_grid_code,
+        case when pr.person_grid_code is not null then pr.person_evidence
+             when ch.grid_code is not null then 'person_cluster_address' end as person_evidence
+    from person_records as pr
+    left join {{ ref('int_residents_records_matched') }} as m
+        on m.source_system = pr.source_system and m.source_table = pr.source_table
+       and m.source_key = pr.source_key
+    left join cluster_home as ch on ch.cluster_ref = m.cluster_ref
+),
+
 -- a person-bearing record whose place evidence gave no grid (or that had none) takes the
 -- grid the person is registered in
 with_people as (
@@ -182,7 +210,7 @@ with_people as (
         p.street_code_named,
         p.estate_key
     from picked as p
-    full outer join person_records as pr
+    full outer join person_placed as pr
         on pr.source_system = p.source_system and pr.source_table = p.source_table
        and pr.source_key = p.source_key
     where p.source_key is not null or pr.person_grid_code is not null
