@@ -24,6 +24,8 @@ from simulator.names import ETHNIC_CODES, has_traditional_form, to_traditional
 
 DIRT_KINDS: dict[str, list[str]] = {
     "name": ["name_traditional", "name_title_suffix", "name_trailing_space", "name_minority_period"],
+    # a caller / complainant named by surname and title only (李先生, 王女士, 张师傅): hotline ldr, complaints tsr
+    "caller_name": ["name_title_only"],
     "sex": ["sex_digit_code", "sex_letter_code"],
     "id_no": [
         "id_legacy15",
@@ -156,6 +158,21 @@ def dirty_name(value: str, kind: str, i: int) -> str:
     if kind == "name_minority_period":
         return value.replace("·", "." if i % 2 == 0 else "•")
     raise KeyError(kind)
+
+
+# Titles a caller or complainant is written down with instead of a given name, by sex.
+TITLE_ONLY = {"男": ("先生", "师傅"), "女": ("女士", "阿姨")}
+
+
+def title_only_name(surname: str, sex: str, i: int) -> str:
+    """李先生 / 王女士 / 张师傅: the surname and a title of the person's sex instead of the name."""
+    titles = TITLE_ONLY.get(sex, TITLE_ONLY["男"])
+    return surname + titles[i % len(titles)]
+
+
+def title_only_applicability(names: np.ndarray) -> dict[str, np.ndarray]:
+    """A title-only form replaces a Han surname; a transliterated name with a middle dot keeps its form."""
+    return {"name_title_only": np.array([v is not None and "·" not in str(v) for v in names], dtype=bool)}
 
 
 def name_applicability(values: np.ndarray) -> dict[str, np.ndarray]:

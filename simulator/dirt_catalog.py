@@ -57,6 +57,8 @@ NAME = "staging clean_person_name (macros/normalize_people.sql)"
 DATE = "staging parse_date (macros/normalize_dates.sql)"
 PHONE = "staging phone_columns (macros/normalize_phone.sql)"
 ADDR = "identity idn_address_clean + idn_flat_pattern (macros/identity/idn_normalize.sql), places address patterns"
+TITLE_ONLY = "identity idn_title_only / idn_title_gender (macros/identity/idn_normalize.sql): no name evidence, the sex kept"
+TITLE_ONLY_FORM = r"^[^0-9A-Za-z·]{1,2}(先生|女士|师傅|阿姨)$"
 GRID = "places grid_text_pattern + cn_to_int, grid_code_in_text (macros/places, macros/normalize_codes.sql)"
 
 FORMS: dict[tuple[str, str], Form] = {
@@ -330,6 +332,26 @@ FORMS: dict[tuple[str, str], Form] = {
                 "owners_duplicate",
                 "row",
                 "connectors quarantine the exact duplicate (duplicate_in_batch); staging one row per key",
+            ),
+        ),
+        (
+            "hotline.tickets.ldr",
+            _f(
+                "李先生 / 王女士: surname and title only",
+                "name_title_only",
+                "value",
+                TITLE_ONLY,
+                TITLE_ONLY_FORM,
+            ),
+        ),
+        (
+            "property.complaints",
+            _f(
+                "complainants named by surname and title only, e.g. 王女士",
+                "name_title_only",
+                "value",
+                TITLE_ONLY,
+                TITLE_ONLY_FORM,
             ),
         ),
         (

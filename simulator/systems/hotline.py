@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from simulator.contract import table
-from simulator.dirt import count_files
+from simulator.dirt import count_files, title_only_applicability, title_only_name
 from simulator.incidents import place_text
 from simulator.timegen import add_seconds, fmt_local, office_times
-from simulator.world import World, grid_lookup
+from simulator.world import World, dirty_column, grid_lookup
 
 SYSTEM = "hotline"
 CONSULT_TOPICS = [
@@ -104,6 +104,20 @@ def build_tickets(world: World) -> pd.DataFrame:
         if rng.random() < 0.6:
             cfgd[i] = first_ticket[inc_ids[i]]
     last = np.where(closed, bjsj, np.where(dispatched, pdsj, ldsj)).astype("datetime64[s]")
+    ldr_clean = np.where(anonymous, None, p["name"].to_numpy())
+    surname, sex = p["surname"].to_numpy(), p["sex"].to_numpy()
+    ldr, _ = dirty_column(
+        world,
+        SYSTEM,
+        "tickets",
+        "ldr",
+        "caller_name",
+        ldr_clean,
+        keys,
+        lambda v, k, i: title_only_name(surname[i], sex[i], i),
+        title_only_applicability(ldr_clean),
+        eligible=~anonymous,
+    )
     tickets = pd.DataFrame(
         {
             "gdbh": keys,
@@ -113,7 +127,7 @@ def build_tickets(world: World) -> pd.DataFrame:
                 size=n,
                 p=[0.7, 0.06, 0.12, 0.07, 0.03, 0.02],
             ),
-            "ldr": np.where(anonymous, None, p["name"].to_numpy()),
+            "ldr": ldr,
             "lddh": np.where(anonymous & (rng.random(n) < 0.5), None, p["phone"].to_numpy()),
             "sqlx": sqlx,
             "sqlb": minor,
@@ -225,6 +239,11 @@ def write_hotline(world: World, tickets: pd.DataFrame, landing: Path, history: P
     if only_malformed:  # no readable line holds these tickets: out of the ground truth
         lost = set(only_malformed)
         world.truth = [t[~((t["source_system"] == SYSTEM) & t["source_key"].isin(lost))] for t in world.truth]
+        # nor in the dirt log: no delivered value of theirs carries a field's dirt
+        world.log.frames = [
+            f[~((f["source_system"] == SYSTEM) & (f["field"] != "_row") & f["source_key"].isin(lost))]
+            for f in world.log.frames
+        ]
     return {
         "files": len(days),
         "lines": lines_total,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.contract import table
-from simulator.dirt import count_files
+from simulator.dirt import apply, assign, count_files, title_only_applicability, title_only_name
 from simulator.effects import complaints_to_drop, years_of
 from simulator.ids import legacy_org_code
 from simulator.timegen import add_seconds, fmt_date, fmt_local
@@ -265,11 +265,22 @@ def _complaints(
         )
     closed = rng.random(n) < 0.85
     bjsj = np.where(closed, add_seconds(t, rng.integers(3600, 10 * 86400, size=n)), np.datetime64("NaT"))
+    # a complainant named by surname and title only (its own random stream; logged with the tsbh in _truth)
+    tsr_clean = p["name"].to_numpy().astype(object)
+    tsr_kind = assign(
+        world.rng("dirt", SYSTEM, "complaints", "tsr"),
+        world.dirt,
+        "caller_name",
+        n,
+        title_only_applicability(tsr_clean),
+    )
+    surname, sex = p["surname"].to_numpy(), p["sex"].to_numpy()
+    tsr = apply(tsr_clean, tsr_kind, lambda v, k, i: title_only_name(surname[i], sex[i], i))
     rows = pd.DataFrame(
         {
             "xqmc": est["property_name"].to_numpy()[inc["estate_idx"].to_numpy()],
             "fwdz": [f"{a}栋{b}单元{r}" for a, b, r in zip(p["ld"], p["dy"], p["fh"])],
-            "tsr": p["name"].to_numpy(),
+            "tsr": tsr,
             "dh": p["phone"].to_numpy(),
             "lb": inc["property_lb"].to_numpy(),
             "qd": rng.choice(
@@ -293,6 +304,7 @@ def _complaints(
             "_estate_id": p["estate_id"].to_numpy(),
             "_grid_code": inc["grid_code"].to_numpy(),
             "_incident_id": inc["incident_id"].to_numpy(),
+            "_tsr_kind": tsr_kind,
             "_company": inc["company_idx"].to_numpy(),
             "_month": np.datetime_as_string(t.astype("datetime64[M]"), unit="M"),
         }
@@ -489,3 +501,4 @@ def _truth(world: World, f: PropertyFile, fmt: CompanyFormat) -> None:
             grid_code=rows["_grid_code"].to_numpy(),
             incident_id=rows["_incident_id"].to_numpy(),
         )
+        world.log.add(SYSTEM, "complaints", rows["tsbh"].to_numpy(), "tsr", rows["_tsr_kind"].to_numpy())

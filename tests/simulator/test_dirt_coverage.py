@@ -44,8 +44,13 @@ API_KEYS = {("approval", "cases"): "bjbh"}
 VALUE_FORMS = [
     c for c in contract_forms() if FORMS.get((c.defined_at, c.text)) and FORMS[(c.defined_at, c.text)].form
 ]
-# the owners file's dirt names no field: the field each form is in
-OWNER_FIELDS = {"owners_merged_room": "fh", "owners_masked_id": "yzzjhm", "owners_excel_id": "yzzjhm"}
+# the property files' dirt names no field: the field each form is in
+OWNER_FIELDS = {
+    "owners_merged_room": "fh",
+    "owners_masked_id": "yzzjhm",
+    "owners_excel_id": "yzzjhm",
+    "name_title_only": "tsr",
+}
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +64,15 @@ def clean_twin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # ------------------------------------------------------------------ reading a simulated city as it lands
 
 
-def _owner_rows(out: Path) -> list[dict]:
-    """Every property owners row as the connectors parse it (header variants mapped, cells as text)."""
+def _owner_rows(out: Path, kind: str = "owners") -> list[dict]:
+    """Every property owners (or complaints) row as the connectors parse it (header variants mapped, cells
+    as text)."""
     from connectors.tabular import parse_csv, parse_xlsx
     from yiwang.contracts import load_contract
 
-    table = load_contract().table("property", "owners")
+    table = load_contract().table("property", kind)
     rows = []
-    for f in sorted((out / "landing" / "property").rglob("owners.*")):
+    for f in sorted((out / "landing" / "property").rglob(f"{kind}.*")):
         if f.stat().st_size == 0:
             continue
         parsed = parse_xlsx(f, table) if f.suffix == ".xlsx" else parse_csv(f.read_bytes(), table)
@@ -96,6 +102,18 @@ def _column(out: Path, system: str, table: str, fld: str) -> dict[str, object]:
         return {r[key]: r.get(fld) for r in map(json.loads, lines)}
     if (system, table) == ("property", "owners"):
         return {_owner_key(r): r.get(fld) for r in _owner_rows(out)}
+    if (system, table) == ("property", "complaints"):
+        return {(r.get("tsbh") or "").strip(): r.get(fld) for r in _owner_rows(out, "complaints")}
+    if (system, table) == ("hotline", "tickets"):
+        got = {}
+        for f in sorted((out / "landing" / "hotline").glob("*.jsonl")):
+            for line in f.read_text(encoding="utf-8").splitlines():
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a malformed line (its own dirt)
+                got[r["gdbh"]] = r.get(fld)
+        return got
     raise KeyError((system, table))
 
 
@@ -316,6 +334,13 @@ CHECKS: dict[tuple[str, str], list[tuple[str, str | None, str]]] = {
     },
     ("property.owners", "id numbers partly masked, e.g. 420106********1234"): [
         (_id_partial_dirty(), "{{ idn_id_partial(id_no_normalize('@@'), 'cast(null as varchar)') }}", "same")
+    ],
+    # a title-only name cannot give the name back: identity reads it as no name (the sex kept)
+    ("hotline.tickets.ldr", "李先生 / 王女士: surname and title only"): [
+        ("{{ idn_title_only(clean_person_name('@@')) }}", None, "=true")
+    ],
+    ("property.complaints", "complainants named by surname and title only, e.g. 王女士"): [
+        ("{{ idn_title_only(clean_person_name('@@')) }}", None, "=true")
     ],
     ("property.owners", "Excel-mangled id numbers"): [
         (ID_NORM, None, "null"),
