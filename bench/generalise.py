@@ -295,7 +295,7 @@ SUMMARY_COLUMNS = [
     ("grid cov", lambda r: r["others"].get("grid_xref.coverage")),
     ("demand F1", lambda r: r["others"].get("demand.pair_f1")),
     (
-        "reconc max pt",
+        "reconcile pt",
         lambda r: (
             max((d["max_points"] for d in r["reconcile"] if d["max_points"] is not None), default=None)
             if r.get("reconcile")
@@ -306,7 +306,7 @@ SUMMARY_COLUMNS = [
 
 
 # columns whose worst value over the variants is the largest (the others: the smallest)
-WORST_IS_MAX = {"reconc max pt"}
+WORST_IS_MAX = {"reconcile pt"}
 
 
 def worst(vals: list[tuple[float, str]], column: str) -> tuple[float, str]:
