@@ -351,10 +351,12 @@ class TableLoad:
         if path_latest is not None and loaded_at <= path_latest:  # a clock stepped back: keep the order
             loaded_at = path_latest + dt.timedelta(microseconds=1)
         # In-batch exact duplicates (the same row twice in one delivery) go to quarantine, one row each.
-        dups = tx.query(
-            f"select * from {tmp} t where _seq not in (select min(_seq) from {tmp} group by _row_hash)"
-        )
+        # columns named, not *: a column added during this load sits after _row_hash and _seq in the temp table
         cols = [*self._raw_columns, "_row_hash", "_seq"]
+        dups = tx.query(
+            f"select {', '.join(qident(c) for c in cols)} from {tmp} t "
+            f"where _seq not in (select min(_seq) from {tmp} group by _row_hash) order by _seq"
+        )
         for d in dups:
             row = {
                 c: v for c, v in zip(cols, d, strict=True) if c not in ("_row_hash", "_seq") and v is not None

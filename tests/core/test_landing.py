@@ -71,6 +71,21 @@ def test_new_column_lands_and_old_rows_keep_their_hash(warehouse_url: str) -> No
         ]
 
 
+def test_duplicate_with_a_column_new_in_this_load_is_quarantined_as_delivered(warehouse_url: str) -> None:
+    """A column the batch adds sits after the temp table's bookkeeping columns; the quarantined duplicate still
+    carries its own value under its own name (it used to carry the row hash there), and a redelivery of the
+    batch finds the same quarantine entry."""
+    with open_warehouse(warehouse_url) as wh:
+        _load(wh, ROWS)
+        noted = {**ROWS[0], "录入人": "管理员"}
+        _load(wh, [noted, noted, ROWS[1]])
+        data = wh.query("select row_data from ops.quarantine where rule = 'duplicate_in_batch'")
+        assert len(data) == 1 and '"录入人": "管理员"' in data[0][0]
+        _load(wh, [noted, noted, ROWS[1]])
+        assert wh.scalar("select count(*) from ops.quarantine where rule = 'duplicate_in_batch'") == 1
+        assert_ledger_reconciles(wh)
+
+
 def test_failure_inside_a_load_leaves_nothing(warehouse_url: str) -> None:
     with open_warehouse(warehouse_url) as wh:
         _load(wh, ROWS[:1], cursor="2024-01-01 08:00:00")
