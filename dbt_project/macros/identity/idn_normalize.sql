@@ -99,18 +99,24 @@
     (李先生, 王女士, 欧阳小姐, 张师傅, 刘阿姨). Common in hotline and complaint records; it names no one, so it is
     never name evidence (two 李先生 sharing a family phone are not one person). idn_title_gender gives the
     sex the title states ('M', 'F'; NULL when it states none, as 师傅 / 老师 / 同志). -#}
-{%- macro _idn_titles(sex=none) -%}
+{%- macro _idn_titles(sex=none, capture_surname=false) -%}
     {%- set titles = {
         'M': ['先生', '男士', '大爷', '大哥', '大叔', '爷爷'],
         'F': ['女士', '小姐', '太太', '夫人', '阿姨', '大妈', '大姐', '奶奶'],
         'none': ['师傅', '老师', '同志', '老板', '经理'],
     } -%}
     {%- set chosen = titles[sex] if sex else titles['M'] + titles['F'] + titles['none'] -%}
-    {{- return('^[^0-9A-Za-z]{1,2}(' ~ chosen | join('|') ~ ')$') -}}
+    {%- set lead = '([^0-9A-Za-z]{1,2})' if capture_surname else '[^0-9A-Za-z]{1,2}' -%}
+    {{- return('^' ~ lead ~ '(' ~ chosen | join('|') ~ ')$') -}}
 {%- endmacro %}
 
 {% macro idn_title_only(expr) -%}
     coalesce({{ regex_like(expr, _idn_titles()) }}, false)
+{%- endmacro %}
+
+{#- The surname a title-only name gives (李 of 李先生, 欧阳 of 欧阳女士); NULL for any other name. -#}
+{% macro idn_title_surname(expr) -%}
+    {{ regex_extract(expr, _idn_titles(capture_surname=true), 1) }}
 {%- endmacro %}
 
 {% macro idn_title_gender(expr) -%}

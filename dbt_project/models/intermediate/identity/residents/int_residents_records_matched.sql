@@ -29,6 +29,11 @@
        probability, and grouped by min-label propagation over those links (var
        identity_propagation_rounds, default 6 rounds).
     4. A party service record (dj_fwjl, no name, only dy_id) joins the resident of its member record.
+    5. A title-only name (李先生, 王女士) is no name evidence, but with a phone it joins the ONE resident
+       whose named records share that phone, whose name begins with the surname the title gives and none
+       of whose sharing records states another sex (one of them stating the title's sex). No such resident,
+       or more than one (father and son 李 on one family phone), leaves it a resident of its own: a shared
+       phone never merges two people on its own.
 -#}
 {{ config(materialized='table', schema='identity_work') }}
 
@@ -392,6 +397,49 @@ person_matches as (
     select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from nameless
 ),
 
+-- 5. title-only names with a phone: the one resident on that phone of that surname and sex
+title_records as (
+    select p.record_ref, p.title_surname, p.gender
+    from nameless as n
+    inner join p on p.record_ref = n.record_ref
+    where p.title_surname is not null and p.gender is not null
+),
+
+title_candidates as (
+    select
+        t.record_ref,
+        pm.cluster_ref,
+        min(o.record_ref) as via_record_ref,
+        max(case when o.gender = t.gender then 1 else 0 end) as sex_agrees
+    from title_records as t
+    inner join record_phones as tp on tp.record_ref = t.record_ref
+    inner join record_phones as op on op.ph = tp.ph and op.record_ref <> t.record_ref
+    inner join p as o on o.record_ref = op.record_ref
+    inner join person_matches as pm on pm.record_ref = o.record_ref
+    where o.name_key is not null
+      and substr(o.name_key, 1, length(t.title_surname)) = t.title_surname
+      and (o.gender is null or o.gender = t.gender)
+    group by t.record_ref, pm.cluster_ref
+),
+
+title_links as (
+    select record_ref, min(cluster_ref) as cluster_ref, min(via_record_ref) as via_record_ref
+    from title_candidates
+    group by record_ref
+    having count(*) = 1 and max(sex_agrees) = 1
+),
+
+resident_matches as (
+    select m.record_ref,
+           coalesce(l.cluster_ref, m.cluster_ref) as cluster_ref,
+           case when l.record_ref is not null then 'title_phone_link' else m.match_rule end as match_rule,
+           coalesce(l.via_record_ref, m.matched_record_ref) as matched_record_ref,
+           case when l.record_ref is not null then 'surname,sex,phone' else m.agreed_fields end as agreed_fields,
+           m.match_score
+    from person_matches as m
+    left join title_links as l on l.record_ref = m.record_ref
+),
+
 -- 4. a party service record (dj_fwjl) names no one: it belongs to the resident of its member (dy_id);
 --    an unknown member leaves it a resident of its own
 service_records as (
@@ -405,7 +453,7 @@ service_records as (
 ),
 
 all_matches as (
-    select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from person_matches
+    select record_ref, cluster_ref, match_rule, matched_record_ref, agreed_fields, match_score from resident_matches
     union all
     select record_ref,
            coalesce(member_cluster_ref, record_ref),

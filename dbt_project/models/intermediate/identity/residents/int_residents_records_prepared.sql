@@ -1,5 +1,6 @@
 {#- Matching-ready person records: one row per person-bearing source record, normalised for comparison
-    and pseudonymised. A title-only name (李先生) gets no name key, only the sex its title states.
+    and pseudonymised. A title-only name (李先生) gets no name key, only the surname it gives and the sex its
+    title states.
     From here on no raw ID number or phone exists: ID numbers, their 17-char body,
     their first-6+last-4 partial and phones (E.164) are HMAC-SHA256 pseudonyms (idn_hmac). -#}
 with records as (
@@ -59,6 +60,7 @@ select
     source_key,
     case when not {{ idn_title_only('name') }} then {{ idn_name_key('name') }} end as name_key,
     {{ idn_mask_name('name') }}                                     as name_masked,
+    {{ idn_title_surname('name') }}                                 as title_surname,
     coalesce(gender, {{ idn_title_gender('name') }},
         case when _valid_id is not null
              then case when cast(substr(_valid_id, 17, 1) as integer) % 2 = 1 then 'M' else 'F' end end)
