@@ -27,10 +27,12 @@ import pytest
 import yiwang  # noqa: F401  - first: switches off the tools' usage analytics before they load
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    # two workers must not share dbt's default target/log paths (partial-parse state, manifest) or the default
-    # YIWANG_HOME; tests that need their own still set them
-    _worker_tmp = Path(tempfile.mkdtemp(prefix=f"yiwang-{os.environ['PYTEST_XDIST_WORKER']}-"))
-    os.environ.setdefault("DBT_TARGET_PATH", str(_worker_tmp / "dbt_target"))
+    # two workers must not share dbt's target path (partial-parse state, manifest) or the default YIWANG_HOME;
+    # the target path stays relative, so each dbt project (the repo's, the DAG tests' tiny ones) keeps its own
+    # under <project>/target/<worker>; tests that need their own paths still set them
+    _worker = os.environ["PYTEST_XDIST_WORKER"]
+    _worker_tmp = Path(tempfile.mkdtemp(prefix=f"yiwang-{_worker}-"))
+    os.environ.setdefault("DBT_TARGET_PATH", f"target/{_worker}")
     os.environ.setdefault("DBT_LOG_PATH", str(_worker_tmp / "dbt_logs"))
     os.environ.setdefault("YIWANG_HOME", str(_worker_tmp / "home"))
 
@@ -164,9 +166,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     last = [i for i in items if i.get_closest_marker(MUTATES_SMALL_DEMO)]
     if last:
         items[:] = [i for i in items if not i.get_closest_marker(MUTATES_SMALL_DEMO)] + last
+    if not getattr(
+        config.option, "loadgroup", False
+    ):  # pytest-xdist sets it in workers under --dist loadgroup
+        return
     for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
         shared = sorted(
             {
                 SHARED_FIXTURE_GROUPS[f]
@@ -174,8 +178,20 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                 if f in SHARED_FIXTURE_GROUPS
             }
         )
-        group = shared[0] if shared else item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+        _join_group(item, shared[0] if shared else item.nodeid.split("::", 1)[0])
+
+
+def _join_group(item: pytest.Item, group: str) -> None:
+    """What pytest-xdist does for an `xdist_group` mark: the node id gets the suffix `@<group>`, which its
+    loadgroup scheduler groups by. xdist 3.8 writes `item._nodeid`, which pytest 9 no longer reads (the id is a
+    structured `_id`), so the suffix is set here on whichever the running pytest has."""
+    nodeid = f"{item.nodeid}@{group}"
+    if hasattr(item, "_id"):
+        from _pytest.nodes import NodeId
+
+        item._id = NodeId.parse(nodeid)
+    else:
+        item._nodeid = nodeid
 
 
 def _tail(text: str, lines: int = 80) -> str:
