@@ -258,7 +258,12 @@ class TableLoad:
         self._tx.execute(
             "insert into ops.quarantine_sightings values (?, ?, ?)", [self.batch_id, quarantine_id, utcnow()]
         )
-        if self._tx.scalar("select count(*) from ops.quarantine where quarantine_id = ?", [quarantine_id]):
+        status = self._tx.scalar("select status from ops.quarantine where quarantine_id = ?", [quarantine_id])
+        if status is not None:
+            if status == "requeued":  # re-queued after a fix at the source, and still failing: open again
+                self._tx.execute(
+                    "update ops.quarantine set status = 'open' where quarantine_id = ?", [quarantine_id]
+                )
             return
         self._tx.execute(
             "insert into ops.quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",

@@ -28,6 +28,12 @@ def ledger_problems(wh: Warehouse) -> list[str]:
         )
     }
     gate_rule = "(rule like 'gx:%' or rule = 'schema_drift')"
+    has_sightings = bool(
+        wh.scalar(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'ops' and table_name = 'quarantine_sightings'"
+        )
+    )
     ok_batches: set[str] = set()
     # a file batch id is deterministic (path + checksum): a re-queued, unchanged file lands again under the same
     # id, so quarantine and raw rows are compared with the sums over that batch id's ledger rows
@@ -48,7 +54,7 @@ def ledger_problems(wh: Warehouse) -> list[str]:
     for system, table, batch, *_rest, status in rows:
         if status != "failed":
             continue
-        q = _quarantined(wh, batch, gate_rule)
+        q = _quarantined(wh, batch, gate_rule, has_sightings)
         in_raw = (
             wh.scalar(f"select count(*) from {qname('raw_' + system, table)} where _batch_id = ?", [batch])
             if (f"raw_{system}", table) in raw_tables
@@ -61,7 +67,7 @@ def ledger_problems(wh: Warehouse) -> list[str]:
             )
     for (system, table, batch), (quarantined, new) in sums.items():
         where = f"{system}.{table} batch {batch}"
-        q = _quarantined(wh, batch, gate_rule)
+        q = _quarantined(wh, batch, gate_rule, has_sightings)
         in_raw = (
             wh.scalar(f"select count(*) from {qname('raw_' + system, table)} where _batch_id = ?", [batch])
             if (f"raw_{system}", table) in raw_tables
@@ -80,14 +86,11 @@ def ledger_problems(wh: Warehouse) -> list[str]:
     return problems
 
 
-def _quarantined(wh: Warehouse, batch: str, gate_rule: str) -> int:
+def _quarantined(wh: Warehouse, batch: str, gate_rule: str, has_sightings: bool) -> int:
     """Rows the loader quarantined under this batch id: one sighting per row (ops.quarantine_sightings), also for
     rows an earlier delivery already quarantined (their one ops.quarantine entry is the earlier batch's). Batches
     landed before sightings were recorded have none: their own ops.quarantine entries are counted."""
-    if wh.scalar(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'ops' and table_name = 'quarantine_sightings'"
-    ):
+    if has_sightings:
         seen = int(
             wh.scalar("select count(*) from ops.quarantine_sightings where batch_id = ?", [batch]) or 0
         )

@@ -54,6 +54,14 @@ def test_land_reconcile_and_rerun_changes_nothing(warehouse_url: str) -> None:
         assert again.rows_quarantined == 4
         assert wh.scalar("select count(*) from ops.quarantine") == 4
         assert_ledger_reconciles(wh)  # each delivery's quarantined rows are accounted for by its sightings
+        # re-queued after a fix at the source, yet delivered still bad: the same entry is open again
+        with wh.transaction() as tx:
+            tx.execute("update ops.quarantine set status = 'requeued' where rule = 'malformed'")
+        _load(wh, ROWS, quarantine=["{bad json"])
+        assert sorted(wh.query("select rule, status from ops.quarantine where rule = 'malformed'")) == [
+            ("malformed", "open"),
+            ("malformed", "requeued"),
+        ]
         assert wh.scalar("select hs from raw_grid.wg_grid where wgbm = '420106001001002'") == "98.5"
         assert get_cursor(wh, "grid", "wg_grid") == "2024-01-02 08:00:00"
 
