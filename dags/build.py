@@ -63,7 +63,7 @@ def _dbt_task_group(project_dir: Path, manifest: Path) -> Any:
 
 # Layer mode: each layer is one `dbt build` over a dbt selection; together they cover the whole project once.
 _STAGING = "path:seeds path:models/staging"
-_IDENTITY = "+path:models/marts/identity +path:models/marts/identity_places"
+_IDENTITY = "+path:models/identity"
 DBT_LAYERS: list[tuple[str, str, str | None]] = [
     ("staging", _STAGING, None),
     ("identity", _IDENTITY, _STAGING),

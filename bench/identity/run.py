@@ -7,8 +7,8 @@ simulator's ground truth, side by side with an out-of-the-box Splink 5 on the sa
 In one run, in a fresh YIWANG_HOME (deleted first unless --reuse):
 1. simulate -> extract -> build (`yiwang` subprocesses; the build runs every dbt model incl. identity;
    with --build identity only the seeds, the staging models the identity stage reads, and the stage);
-2. the identity stage again, alone (`dbt run` of every model under models/intermediate/identity,
-   models/marts/identity and models/marts/identity_places: residents, grids, estates, orgs, demands),
+2. the identity stage again, alone (`dbt run` of every model under models/intermediate/identity and
+   models/identity: residents, grids, estates, orgs, demands),
    timed with peak RSS; the keys of this rebuild against the first build's keys = key stability with
    nothing changed;
 3. scores: resident pairwise and B-cubed P/R/F1 of identity.resident_xref vs truth person_id; grid_code
@@ -53,8 +53,7 @@ RESIDENT_MODELS = (
 # The whole identity stage: residents, places (grids / estates), organisations and demands.
 IDENTITY_SELECTOR = [
     "path:models/intermediate/identity",
-    "path:models/marts/identity",
-    "path:models/marts/identity_places",
+    "path:models/identity",
 ]
 
 

@@ -8,8 +8,8 @@ reachable from the machines that run this suite), written for this project:
 - no model reads a model of a layer above its own: staging < intermediate < identity < marts, so
   intermediate never reads marts (fct_rejoining_of_upstream_concepts / fct_model_fanout family);
 - marts read staging only where the exceptions list says why (fct_marts_or_intermediate_dependent_on_source);
-- every model under models/marts has a description and a unique test (fct_undocumented_models,
-  fct_missing_primary_key_tests).
+- every model under models/marts and every identity output (models/identity, not its matching work) has a
+  description and a unique test (fct_undocumented_models, fct_missing_primary_key_tests).
 
 Exceptions, each with its reason, live in project_layers_exceptions.yml beside this file (the evaluator's
 exceptions seed); an exception that is no longer a violation fails too, so the list only shrinks.
@@ -35,21 +35,26 @@ DBT_PROJECT = REPO / "dbt_project"
 EXCEPTIONS = HERE / "project_layers_exceptions.yml"
 
 RANK = {"staging": 1, "intermediate": 2, "identity": 3, "marts": 4}
-# identity outputs filed under models/marts today (the identity layer, issue 13, gets its own folder later)
-IDENTITY_FOLDERS = ("models/marts/identity/", "models/marts/identity_places/")
+# the identity layer's matching work (not an output: no unique-test rule); everything else under models/identity
+# is one row per resolved thing or an xref
+IDENTITY_WORK_FOLDERS = ("models/identity/demands/matching/",)
 UNIQUE_TESTS = {"unique", "unique_combination"}
 
 
 def layer(node: dict[str, Any]) -> str:
     path = node["original_file_path"]
-    if path.startswith(IDENTITY_FOLDERS):
-        return "identity"
-    for name in ("staging", "intermediate", "marts"):
+    for name in RANK:
         if path.startswith(f"models/{name}/"):
             return name
     raise AssertionError(
-        f"{node['unique_id']}: {path} is in no layer folder (models/staging|intermediate|marts)"
+        f"{node['unique_id']}: {path} is in no layer folder (models/staging|intermediate|identity|marts)"
     )
+
+
+def is_output(node: dict[str, Any]) -> bool:
+    """A mart or an identity output: what the description / unique-test rule covers."""
+    path = node["original_file_path"]
+    return layer(node) in ("identity", "marts") and not path.startswith(IDENTITY_WORK_FOLDERS)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +141,13 @@ def test_layer_of_a_path() -> None:
     """The rules stand on this mapping; a model outside the layer folders is an error, not a pass."""
     assert layer({"original_file_path": "models/staging/grid/stg_grid__events.sql"}) == "staging"
     assert layer({"original_file_path": "models/intermediate/identity/orgs/x.sql"}) == "intermediate"
-    assert layer({"original_file_path": "models/marts/identity_places/grid_xref.sql"}) == "identity"
+    assert layer({"original_file_path": "models/identity/places/grid_xref.sql"}) == "identity"
+    assert (
+        layer({"original_file_path": "models/identity/demands/matching/int_demand_reports.sql"}) == "identity"
+    )
+    assert is_output({"original_file_path": "models/identity/places/grid_xref.sql"})
+    assert not is_output({"original_file_path": "models/identity/demands/matching/int_demand_reports.sql"})
+    assert not is_output({"original_file_path": "models/intermediate/identity/places/int_grids.sql"})
     assert layer({"original_file_path": "models/marts/party/party_grid_coverage.sql"}) == "marts"
     with pytest.raises(AssertionError):
         layer({"unique_id": "model.yiwang.x", "original_file_path": "models/x.sql"})
@@ -148,11 +159,7 @@ def test_every_mart_has_a_description_and_a_unique_test(manifest: dict[str, Any]
     for node in nodes.values():
         if node["resource_type"] == "test" and (node.get("test_metadata") or {}).get("name") in UNIQUE_TESTS:
             unique_tested.update(node["depends_on"]["nodes"])
-    marts = [
-        n
-        for n in nodes.values()
-        if n["resource_type"] == "model" and n["original_file_path"].startswith("models/marts/")
-    ]
+    marts = [n for n in nodes.values() if n["resource_type"] == "model" and is_output(n)]
     assert len(marts) > 30
     undocumented = sorted(n["name"] for n in marts if not (n.get("description") or "").strip())
     untested = sorted(n["name"] for n in marts if n["unique_id"] not in unique_tested)

@@ -1,8 +1,8 @@
 {{ config(enabled=var('yiwang_identity_marts', false)) }}
 -- Demands (one per identity.demand_xref demand_key: the same demand reported through several channels
 -- counts once) per handling department and community: channel mix, repeats, dispatch -> close time and
--- satisfaction. Built on the identity layer; enable with --vars '{yiwang_identity_marts: true}' once
--- intermediate/identity provides demand_xref.
+-- satisfaction. Built on the identity layer (models/identity/demands); enabled by the var
+-- yiwang_identity_marts.
 with xref as (
     select x.source_system, x.source_table, x.source_key, x.demand_key from {{ ref('demand_xref') }} as x
 ),

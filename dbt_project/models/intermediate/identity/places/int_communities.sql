@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- One row per community (社区/居委会): its code, names and the street / district it belongs to.
 -- From the reference divisions, completed with communities the grid system knows.
 with divisions as (

@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Where each estate's buildings lie, learned from records that name both an estate (address)
 -- and a grid by direct evidence (grid code, grid text or coordinates): residents (wg_syrk),
 -- grid events, party registrations. One row per (estate_match_key, building, grid_code) with

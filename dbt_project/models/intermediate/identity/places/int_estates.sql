@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- One row per estate (小区 / 楼院 / 楼宇), however it is spelt: property-file names of every
 -- company ("友育华庭", "友育华庭一期"), address names and aliases ("友育小区"), yard and tower
 -- aliases. The estate is its match key; estate_key is an opaque hash of that key (stable across

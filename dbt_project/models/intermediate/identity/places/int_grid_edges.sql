@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Boundary edges of every grid polygon, from wg_grid.bj_wkt (WKT POLYGON / MULTIPOLYGON, any
 -- number of rings). One row per edge (x1, y1) -> (x2, y2) of a ring; holes and the parts of a
 -- multipolygon are rings too, so even-odd ray casting over all edges handles them. Portable SQL:

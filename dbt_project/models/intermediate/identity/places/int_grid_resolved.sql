@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Each place-bearing record resolved to the finest level its evidence allows.
 -- Precedence (most exact first):
 --   grid_code        a stated grid code that exists

@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- One row per grid with its number inside the community ("第3网格" -> 3) and its community.
 with grids as (
     select * from {{ ref('stg_grid__grids') }}

@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Where a person lives, by the keys other systems use to name them (ID number; name + phone),
 -- from the residents register (current rows, wg_syrk.wgbm). Used only as the last resort for a
 -- record that names a person and no usable place (an approval case or service order without an

@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Addresses and estate names split into estate / building / unit / room, and the estate each names.
 --   "江城市武昌区友育华庭3栋2单元501室", "湖北省江城市武昌区友育华庭3号楼2单元501室", "友育华庭3-2-501",
 --   "武昌区友育华庭三栋二单元五〇一", "武昌区前进街道前进社区友育华庭3栋附近" -> estate text 友育华庭,

@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Per place-bearing record, what its direct evidence says (before any estate inference):
 --   code_grid_code       a stated grid code that exists in the grid system
 --   text_grid_code       a grid text ("第3网格", "三网格", "前进社区3网格") resolved in its community

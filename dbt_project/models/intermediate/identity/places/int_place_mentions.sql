@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Every record that concerns a place, with all the place evidence it carries, one row each:
 --   given_grid_code  a grid code the source states (wgbm, or a 15-digit code in a grid text)
 --   grid_text        "前进社区第3网格" / "第3网格" / "三网格" / "前进社区3网格"

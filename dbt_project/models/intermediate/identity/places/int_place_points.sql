@@ -1,4 +1,4 @@
-{{ config(materialized='view', schema='identity_int') }}
+{{ config(materialized='view') }}
 -- Records that carry coordinates (WGS84 lon/lat).
 select 'grid' as source_system, 'wg_sj' as source_table, source_key,
        cast(longitude as double precision) as lon, cast(latitude as double precision) as lat

@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Point in polygon, portably: each located record's (lon, lat) against the grid boundaries by
 -- even-odd ray casting over the edges of int_grid_edges, after a bounding-box prefilter.
 -- A point on no polygon gets no row; a point in several (overlapping boundaries) takes the

@@ -15,7 +15,6 @@
     agree_weight = log2(m / u), disagree_weight = log2((1 - m) / (1 - u)): a pair's match weight is the
     prior plus the weights of its comparisons; match probability = 1 / (1 + 2^-weight).
     Every figure comes from integer counts, so a rebuild on the same records gives the same weights. -#}
-{{ config(materialized='table', schema='identity_work') }}
 
 with p as (
     select * from {{ ref('int_residents_records_prepared') }}

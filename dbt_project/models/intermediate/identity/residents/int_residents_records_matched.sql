@@ -35,7 +35,6 @@
        or more than one (father and son 李 on one family phone), leaves it a resident of its own: a shared
        phone never merges two people on its own.
 -#}
-{{ config(materialized='table', schema='identity_work') }}
 
 {%- set rounds = var('identity_propagation_rounds', 6) %}
 {%- set match_probability = var('identity_match_probability', 0.95) %}

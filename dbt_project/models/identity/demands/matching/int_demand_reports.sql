@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Every channel record that may report a demand (an incident): grid events, 12345 tickets,
 -- property complaints. Per record: when, where (estate + building, grid), the category as a
 -- name (cat_text) and major code (cat_major; a complaint has only its coarse complaint_category),

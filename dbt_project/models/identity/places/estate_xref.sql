@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity') }}
 -- One row per source record that names an estate (property files, addresses, incident places,
 -- estate party branches), with the estate it names.
 select

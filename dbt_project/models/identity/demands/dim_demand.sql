@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity') }}
 -- One row per demand: first and last report time, the channels it came through, how many
 -- records, where (grid, community, estate) and its category name.
 with members as (

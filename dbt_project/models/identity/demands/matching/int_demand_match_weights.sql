@@ -18,7 +18,6 @@
     round, so a rebuild on the same reports gives the same weights whatever order the engine sums in.
 
     match_weight = log2(m / u) per level; the prior row holds log2(prior / (1 - prior)). -#}
-{{ config(materialized='table', schema='identity_int') }}
 {%- set iterations = var('demand_em_iterations', 40) %}
 {%- set comparisons = {
     'category': ['same', 'partial', 'differs'],

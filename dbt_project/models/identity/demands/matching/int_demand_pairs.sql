@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 {#- Candidate same-incident pairs (int_demand_candidates, kind 'candidate': same estate and building, within
     the window) scored with the Fellegi–Sunter weights learnt from this city's reports
     (int_demand_match_weights): match_weight = prior + the weight of each compared comparison's level

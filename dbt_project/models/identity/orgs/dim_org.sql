@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity') }}
 -- One row per organisation: its USCC (when known), legacy organisation code, preferred name
 -- (the reference list's name for a department, else the name records use most), short name,
 -- whether it is a city department, and how many records name it.

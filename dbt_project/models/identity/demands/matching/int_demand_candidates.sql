@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 {#- Pairs of reports (grid event, 12345 ticket, property complaint) with their comparison levels, for the
     Fellegi–Sunter demand matching (int_demand_match_weights learns m / u from them, int_demand_pairs
     scores the candidates).

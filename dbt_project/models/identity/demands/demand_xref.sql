@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity') }}
 -- One row per channel record of a demand (grid event, 12345 ticket, property complaint), with
 -- the demand it belongs to: one incident reported through several channels is one demand.
 -- The link that explains the record's demand: the other record of its strongest pair

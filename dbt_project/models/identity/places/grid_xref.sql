@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity') }}
 -- One row per source record that concerns a place: its grid (or only its community / street
 -- when that is all the evidence gives) and the evidence used. See int_grid_resolved.
 select

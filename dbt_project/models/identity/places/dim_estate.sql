@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity') }}
 -- One row per estate with every name it goes by, its kind, road address (property files), its
 -- main grid and the basis of it (int_estates), its community, how many grids it spans and how many
 -- property companies report it.

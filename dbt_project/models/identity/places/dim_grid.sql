@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity') }}
 -- One row per grid with its community, street and district (names and codes), households and
 -- population as the grid system reports them, and the number of estates whose main grid it is.
 select

@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Reports grouped into demands. Edges: each report's best-scoring candidate in every other
 -- channel (ties: nearest in time), kept when both ends chose each other (var demand_mutual_best;
 -- false: when either end chose it), plus a ticket's stated repeat (cfgd). Demands are the

@@ -1,4 +1,3 @@
-{{ config(materialized='table', schema='identity_int') }}
 -- Character bigrams of each report's category name ('cat') and free text ('free'), distinct,
 -- for n-gram overlap in SQL (same on both engines).
 with texts as (
