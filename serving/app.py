@@ -3,19 +3,23 @@ on PostgreSQL), never raw or staging. docs/serving.md has the routes, keys and l
 
     yiwang serve --port 8080          (or: uvicorn --factory serving.app:create_app)
 
-The app is built by :func:`create_app` so a page or the docs site can be mounted on it later
-(``app.mount("/site", StaticFiles(...))``: the middleware below already covers every path).
+Besides the API the app serves the portal page (``/portal/``: the catalog and the community / grid dashboards,
+serving/static/, reading the public routes only) and the docs site the build writes (``/docs-site/``: the dbt docs
+and the Great Expectations Data Docs, ``$YIWANG_HOME/site``); the middleware below covers every path.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from serving.keys import KeyStore
@@ -24,6 +28,17 @@ from serving.security import KEY_HEADER, ApiError, TokenBuckets, error_response,
 from serving.settings import MAX_BODY_BYTES, MAX_URL_BYTES, ServingSettings, load_serving_settings
 
 UNLIMITED = ("/health",)
+STATIC = Path(__file__).resolve().parent / "static"
+# the portal page: its own files only (Chart.js is shipped in static/vendor/), data from the API on the same origin
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# the dbt docs page is one file of inline scripts and styles (and evaluates templates); still nothing but this origin
+DOCS_SITE_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
 def create_app(cfg: ServingSettings | None = None) -> FastAPI:
@@ -55,8 +70,13 @@ def create_app(cfg: ServingSettings | None = None) -> FastAPI:
             response = error_response(request, 500, "internal error")
         response.headers["X-Request-ID"] = request.state.request_id
         response.headers["X-Content-Type-Options"] = "nosniff"
-        if request.url.path.startswith("/v1/"):
+        path = request.url.path
+        if path.startswith("/v1/"):
             response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+        elif path.startswith("/portal"):
+            response.headers["Content-Security-Policy"] = PAGE_CSP
+        elif path.startswith("/docs-site"):
+            response.headers["Content-Security-Policy"] = DOCS_SITE_CSP
         log_access(request, response.status_code, started)
         return response
 
@@ -102,6 +122,29 @@ def create_app(cfg: ServingSettings | None = None) -> FastAPI:
         ]
         return error_response(request, 422, "invalid parameters", problems=problems)
 
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/portal/", status_code=307)
+
+    @app.get("/portal", include_in_schema=False)
+    def portal() -> RedirectResponse:
+        return RedirectResponse("/portal/", status_code=307)
+
+    @app.get("/docs-site", include_in_schema=False)
+    def docs_site_root() -> RedirectResponse:
+        return RedirectResponse("/docs-site/", status_code=307)
+
+    @app.get("/docs-site/gates/{suite}", include_in_schema=False)
+    def gate_results(suite: str) -> RedirectResponse:
+        """The newest Data Docs page of a gate suite's results (a mart's page in the dbt docs links here)."""
+        page = latest_validation(cfg.docs_site / "gx", suite)
+        if page is None:
+            raise ApiError(404, f"no gate results for suite {suite!r} in the docs site (run `yiwang build`)")
+        return RedirectResponse(f"/docs-site/gx/{page}", status_code=307)
+
+    app.mount("/portal", StaticFiles(directory=STATIC, html=True), name="portal")
+    app.mount("/docs-site", StaticFiles(directory=cfg.docs_site, html=True, check_dir=False), name="site")
+
     if cfg.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -114,3 +157,12 @@ def create_app(cfg: ServingSettings | None = None) -> FastAPI:
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "-"
+
+
+def latest_validation(gx_site: Path, suite: str) -> str | None:
+    """The path (under the Data Docs site) of the newest validation result page of ``suite``: GX writes them to
+    validations/<suite>/<run name>/<run time>/<batch>.html. None when the suite has none (or is no plain name)."""
+    if not suite.replace("_", "").isalnum():
+        return None
+    pages = sorted((gx_site / "validations" / suite).glob("*/*/*.html"), key=lambda p: p.parts[-3:-1])
+    return pages[-1].relative_to(gx_site).as_posix() if pages else None

@@ -139,6 +139,12 @@ class ComplaintsYear(Strict):
     complaints: int | None
     complaints_per_100_households: float | None
     estates_with_joint_mechanism: int
+    complaints_per_100_households_with_mechanism: float | None = Field(
+        description="Estates with the joint mechanism (党组织 + 业委会 + 物业) that year, known households only."
+    )
+    complaints_per_100_households_without_mechanism: float | None = Field(
+        description="Estates without the joint mechanism that year (before it was set up, or never)."
+    )
     suppressed: bool
 
 
@@ -160,6 +166,23 @@ class CommunityDashboard(Strict):
         description="Property complaints of the community's estates, by year."
     )
     party_check_in: PartyCheckIn | None
+
+
+class GridEntry(Strict):
+    grid_code: str
+    grid_name: str | None
+
+
+class CommunityEntry(Strict):
+    community_code: str
+    community_name: str | None
+    street_code: str | None
+    street_name: str | None
+    grids: list[GridEntry] = Field(description="The community's grids (网格) with events.")
+
+
+class CommunityIndex(Strict):
+    communities: list[CommunityEntry]
 
 
 # -- department performance (API key, scope departments:read, own department) --------------------------------

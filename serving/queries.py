@@ -381,6 +381,52 @@ def grid_dashboard(reader: Reader, grid_code: str, k: int) -> dict[str, Any] | N
     }
 
 
+def _mechanism_rates(c: dict[str, Any], s: Suppressor) -> tuple[float | None, float | None]:
+    """Complaints per 100 households of a year's estates with the joint mechanism (党组织 + 业委会 + 物业) and
+    without it (estates with known, non-zero households, as property_mechanism_comparison counts them). Both
+    answer null when either group's complaints are 1..k-1: the year's total and one group's rate would give the
+    other group's count away."""
+    groups = [(_int(c["complaints_with"]), _int(c["households_with"]))]
+    groups.append((_int(c["complaints_without"]), _int(c["households_without"])))
+    if any(n is not None and s.count(n) is None for n, _ in groups):
+        return None, None
+    rates = [round(100.0 * n / h, 4) if h and n is not None else None for n, h in groups]
+    return rates[0], rates[1]
+
+
+def communities(reader: Reader) -> list[dict[str, Any]]:
+    """Every community a dashboard answers for, with its street and grids (names as of their latest month)."""
+    found: dict[str, dict[str, Any]] = {}
+    for r in _rows(
+        reader,
+        """select community_code, community_name, street_code, street_name
+           from mart_governance.governance_by_community_month where community_code is not null
+           order by community_code, month_start""",
+    ):
+        found[r["community_code"]] = {**r, "grids": {}}
+    for r in _rows(
+        reader,
+        """select community_code, community_name, street_code
+           from mart_party.party_check_in_rate_by_community where community_code is not null
+           order by community_code""",
+    ):
+        found.setdefault(r["community_code"], {**r, "street_name": None, "grids": {}})
+    for r in _rows(
+        reader,
+        """select grid_code, grid_name, community_code from mart_governance.governance_by_grid_month
+           where grid_code is not null and community_code is not null order by grid_code, month_start""",
+    ):
+        if r["community_code"] in found:
+            found[r["community_code"]]["grids"][r["grid_code"]] = r["grid_name"]
+    return [
+        {
+            **{k: c[k] for k in ("community_code", "community_name", "street_code", "street_name")},
+            "grids": [{"grid_code": g, "grid_name": n} for g, n in sorted(c["grids"].items())],
+        }
+        for _, c in sorted(found.items())
+    ]
+
+
 def community_dashboard(reader: Reader, community_code: str, k: int) -> dict[str, Any] | None:
     s = Suppressor(k)
     months = _rows(
@@ -409,7 +455,13 @@ def community_dashboard(reader: Reader, community_code: str, k: int) -> dict[str
     complaints = _rows(
         reader,
         """select year, count(*) as estates, sum(households) as households, sum(complaints) as complaints,
-                  sum(case when has_joint_mechanism then 1 else 0 end) as estates_with_joint_mechanism
+                  sum(case when has_joint_mechanism then 1 else 0 end) as estates_with_joint_mechanism,
+                  sum(case when has_joint_mechanism and households > 0 then households end) as households_with,
+                  sum(case when has_joint_mechanism and households > 0 then complaints end) as complaints_with,
+                  sum(case when not has_joint_mechanism and households > 0 then households end)
+                      as households_without,
+                  sum(case when not has_joint_mechanism and households > 0 then complaints end)
+                      as complaints_without
            from mart_property.property_estate_yearly where community_text = ? group by year order by year""",
         [name],
     )
@@ -430,6 +482,7 @@ def community_dashboard(reader: Reader, community_code: str, k: int) -> dict[str
         households, n = _int(c["households"]), _int(c["complaints"])
         per100 = round(100.0 * n / households, 4) if households and n is not None else None
         shown = s.count(n)
+        with_rate, without_rate = _mechanism_rates(c, s)
         years.append(
             {
                 "year": int(c["year"]),
@@ -438,6 +491,8 @@ def community_dashboard(reader: Reader, community_code: str, k: int) -> dict[str
                 "complaints": shown,
                 "complaints_per_100_households": per100 if shown is not None else None,
                 "estates_with_joint_mechanism": int(c["estates_with_joint_mechanism"] or 0),
+                "complaints_per_100_households_with_mechanism": with_rate,
+                "complaints_per_100_households_without_mechanism": without_rate,
                 "suppressed": s.take(),
             }
         )

@@ -14,6 +14,7 @@ from serving.keys import ApiKey
 from serving.models import (
     CatalogPage,
     CommunityDashboard,
+    CommunityIndex,
     DepartmentPerformance,
     ErrorBody,
     GridDashboard,
@@ -28,6 +29,56 @@ from yiwang.snapshot import NotPublished, current_snapshot
 TEXT = r"^[^\x00-\x1f\x7f]*$"  # search text: anything printable
 PUBLIC_CACHE = "public, max-age=60"
 PRIVATE_CACHE = "private, no-cache"
+
+
+# The marts each route reads, for the docs site (yiwang.publish links each mart's page to its routes): route ->
+# (OpenAPI tag, operationId, marts). tests/serving/test_units.py checks it against the app's OpenAPI.
+ROUTE_MARTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "/v1/catalog": ("catalog", "catalog_v1_catalog_get", ("mart_catalog.service_catalog",)),
+    "/v1/catalog/{item_code}": (
+        "catalog",
+        "item_v1_catalog__item_code__get",
+        ("mart_catalog.service_catalog", "mart_catalog.approval_on_time_by_item_period"),
+    ),
+    "/v1/dashboards/communities": (
+        "dashboards",
+        "community_index_v1_dashboards_communities_get",
+        (
+            "mart_governance.governance_by_community_month",
+            "mart_governance.governance_by_grid_month",
+            "mart_party.party_check_in_rate_by_community",
+        ),
+    ),
+    "/v1/dashboards/grids/{grid_code}": (
+        "dashboards",
+        "grid_v1_dashboards_grids__grid_code__get",
+        ("mart_governance.governance_by_grid_month",),
+    ),
+    "/v1/dashboards/communities/{community_code}": (
+        "dashboards",
+        "community_v1_dashboards_communities__community_code__get",
+        (
+            "mart_governance.governance_by_community_month",
+            "mart_demands.demands_by_department_community",
+            "mart_property.property_estate_yearly",
+            "mart_party.party_check_in_rate_by_community",
+        ),
+    ),
+    "/v1/departments/{department_uscc}/performance": (
+        "departments",
+        "department_v1_departments__department_uscc__performance_get",
+        (
+            "mart_governance.governance_by_department_month",
+            "mart_catalog.service_catalog",
+            "mart_demands.demands_by_department_community",
+        ),
+    ),
+    "/v1/residents/{resident_key}": (
+        "residents",
+        "resident_v1_residents__resident_key__get",
+        ("mart_residents.resident_services",),
+    ),
+}
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -185,6 +236,16 @@ def build_router(cfg: ServingSettings) -> APIRouter:
         return read(
             request, response, PUBLIC_CACHE, lambda r: found(queries.grid_dashboard(r, grid_code, k), "grid")
         )
+
+    @router.get(
+        "/v1/dashboards/communities",
+        response_model=CommunityIndex,
+        tags=["dashboards"],
+        responses=PUBLIC_ERRORS,
+    )
+    def community_index(request: Request, response: Response) -> Any:
+        """Every community (社区) with a dashboard, its street and its grids (网格): where a portal starts."""
+        return read(request, response, PUBLIC_CACHE, lambda r: {"communities": queries.communities(r)})
 
     @router.get(
         "/v1/dashboards/communities/{community_code}",

@@ -41,6 +41,13 @@ class ServingSettings:
     serving_url: str | None = (
         None  # PostgreSQL: a reader role's URL (YIWANG_SERVING_URL); None = the warehouse's
     )
+    site_dir: Path | None = (
+        None  # the docs site served at /docs-site/; None = the build's ($YIWANG_HOME/site)
+    )
+
+    @property
+    def docs_site(self) -> Path:
+        return self.site_dir or self.hub.site_dir
 
     @property
     def reader_settings(self) -> Settings:

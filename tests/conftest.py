@@ -161,8 +161,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     Under pytest-xdist (`--dist loadgroup`, as scripts/test runs the suite) each worker builds its own session
     and module fixtures, so tests are handed out in groups that share them: everything that reads the small
     city (`small_demo`, `small_pg`) is one group, on one worker, in this order, and so on for the costly session
-    fixtures of SHARED_FIXTURE_GROUPS; every other test module is a group of its own (its module-scoped
-    fixtures are built once)."""
+    fixtures of SHARED_FIXTURE_GROUPS; a module marked `xdist_group(name)` joins that group (the serving tests
+    share one published tiny city); every other test module is a group of its own (its module-scoped fixtures
+    are built once)."""
     last = [i for i in items if i.get_closest_marker(MUTATES_SMALL_DEMO)]
     if last:
         items[:] = [i for i in items if not i.get_closest_marker(MUTATES_SMALL_DEMO)] + last
@@ -178,7 +179,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                 if f in SHARED_FIXTURE_GROUPS
             }
         )
-        _join_group(item, shared[0] if shared else item.nodeid.split("::", 1)[0])
+        marked = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
+        _join_group(item, (shared or marked or [item.nodeid.split("::", 1)[0]])[0])
 
 
 def _join_group(item: pytest.Item, group: str) -> None:

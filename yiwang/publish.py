@@ -195,8 +195,10 @@ SITE_INDEX = """<!doctype html><meta charset="utf-8"><title>yiwang docs</title>
 <ul>
 <li><a href="dbt/index.html">dbt docs</a>: models, sources, lineage, exposures (manifest.json, catalog.json)</li>
 <li><a href="gx/index.html">Great Expectations Data Docs</a>: raw and mart gate results</li>
+<li><a href="/portal/">the portal page</a> and <a href="/docs">the API</a> (when served by <code>yiwang serve</code>)</li>
 </ul>
 """
+DOCS_LINKS_MARK = "<!-- yiwang: api and gate links -->"
 
 
 def build_docs_site(
@@ -213,12 +215,52 @@ def build_docs_site(
     site.mkdir(parents=True, exist_ok=True)
     if dbt_docs:
         run_dbt(["docs", "generate", "--target-path", str(site / "dbt")], target=target, settings=settings)
+        link_marts_in_docs(site / "dbt" / "manifest.json")
     gx_docs = settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
     if gx_docs.is_dir():
         shutil.copytree(gx_docs, site / "gx", dirs_exist_ok=True)
     index = site / "index.html"
     index.write_text(SITE_INDEX, encoding="utf-8")
     return index
+
+
+def link_marts_in_docs(manifest_path: Path) -> int:
+    """Each public mart's description in the docs site's manifest (the copy ``dbt docs generate`` wrote for the
+    site, read by its index.html) ends with links to the API routes that read the mart (serving.routes.ROUTE_MARTS;
+    the OpenAPI page of each) and to its mart gate suites' latest results (``/docs-site/gates/<suite>``, which the
+    API redirects to the newest Data Docs page). Links are site-absolute: they work where ``yiwang serve`` serves
+    the site. Returns the number of marts linked."""
+    from expectations.suites import suites
+    from serving.routes import ROUTE_MARTS
+
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    gate_suites: dict[str, list[str]] = {}
+    for spec in suites("mart", manifest):
+        gate_suites.setdefault(spec.relation, []).append(spec.name)
+    routes: dict[str, list[str]] = {}
+    for path, (tag, operation, marts) in ROUTE_MARTS.items():
+        for mart in marts:
+            routes.setdefault(mart, []).append(f"[`GET {path}`](/docs#/{tag}/{operation})")
+    linked = 0
+    for node in manifest.get("nodes", {}).values():
+        schema = str(node.get("schema") or "").removesuffix(BUILD_SUFFIX)
+        if node.get("resource_type") != "model" or not schema.startswith("mart_"):
+            continue
+        description = node.get("description") or ""
+        if DOCS_LINKS_MARK in description:
+            continue
+        relation = f"{schema}.{node.get('alias') or node['name']}"
+        api = (
+            ", ".join(routes.get(relation, [])) or "not served by the API (read it from the published marts)"
+        )
+        gates = ", ".join(f"[{n}](/docs-site/gates/{n})" for n in gate_suites.get(relation, [])) or "none"
+        node["description"] = (
+            f"{description.rstrip()}\n\n{DOCS_LINKS_MARK}\n\n**API:** {api}\n\n"
+            f"**Mart gate results (latest):** {gates}"
+        )
+        linked += 1
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    return linked
 
 
 # --- the build: freshness -> raw gate -> dbt build -> mart gate -> publish -> docs -------------------------

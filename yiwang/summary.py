@@ -170,10 +170,11 @@ def print_summary(console: Console, since: dt.datetime | None = None) -> None:
     if docs:
         console.print(f"GX Data Docs: {docs[0]}")
     site = settings.site_dir
-    for label, page in (
-        ("docs site", "index.html"),
-        ("dbt docs", "dbt/index.html"),
-        ("GX Data Docs (site)", "gx/index.html"),
-    ):
-        if (site / page).exists():
-            console.print(f"{label}: {site / page}")
+    if (site / "index.html").exists():
+        # the dbt docs load manifest.json and catalog.json with fetch(), which a file:// page may not: the site is
+        # served by the API app (serving/app.py mounts it at /docs-site/)
+        url = "http://127.0.0.1:8080"
+        console.print(
+            f"docs site: {url}/docs-site/ (dbt docs {url}/docs-site/dbt/, GX results {url}/docs-site/gx/index.html,"
+            f" portal page {url}/portal/) while `yiwang serve` runs; the files: {site}"
+        )

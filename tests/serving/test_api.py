@@ -181,6 +181,80 @@ def test_grid_and_community_dashboards(city: City, api: str) -> None:
     assert_error(get(f"{api}/v1/dashboards/grids/12ab"), 422)
 
 
+def test_community_index_lists_every_dashboard(city: City, api: str) -> None:
+    r = get(f"{api}/v1/dashboards/communities")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "public, max-age=60"
+    index = r.json()["communities"]
+    con = snapshot(city)
+    try:
+        expected = {
+            c
+            for (c,) in con.execute(
+                "select community_code from mart_governance.governance_by_community_month"
+                " union select community_code from mart_party.party_check_in_rate_by_community"
+            ).fetchall()
+            if c
+        }
+        grids = {
+            (g, c)
+            for g, c in con.execute(
+                "select distinct grid_code, community_code from mart_governance.governance_by_grid_month"
+                " where grid_code is not null and community_code is not null"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assert [c["community_code"] for c in index] == sorted(expected)
+    listed = {(g["grid_code"], c["community_code"]) for c in index for g in c["grids"]}
+    assert listed == {(g, c) for g, c in grids if c in expected}
+    for c in index[:3]:  # each one answers a dashboard
+        assert get(f"{api}/v1/dashboards/communities/{c['community_code']}").status_code == 200
+
+
+def test_complaints_with_and_without_the_joint_mechanism(city: City, api: str) -> None:
+    """Per year: complaints per 100 households of the estates with the joint mechanism and without it, as
+    property_estate_yearly counts them (suppressed together when either group's count is 1..k-1)."""
+    con = snapshot(city)
+    try:
+        rows = con.execute(
+            """select community_text, year,
+                      sum(case when has_joint_mechanism then complaints end) as c_with,
+                      sum(case when has_joint_mechanism then households end) as h_with,
+                      sum(case when not has_joint_mechanism then complaints end) as c_without,
+                      sum(case when not has_joint_mechanism then households end) as h_without
+               from mart_property.property_estate_yearly where households > 0 group by 1, 2"""
+        ).fetchall()
+        codes = dict(
+            con.execute(
+                "select community_name, min(community_code) from mart_governance.governance_by_community_month"
+                " group by 1"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    checked = suppressed = 0
+    for name in {r[0] for r in rows if r[0] in codes}:
+        body = get(f"{api}/v1/dashboards/communities/{codes[name]}").json()
+        years = {y["year"]: y for y in body["complaints"]}
+        for _, year, c_with, h_with, c_without, h_without in [r for r in rows if r[0] == name]:
+            y = years[year]
+            got = (
+                y["complaints_per_100_households_with_mechanism"],
+                y["complaints_per_100_households_without_mechanism"],
+            )
+            if any(c is not None and 0 < c < K for c in (c_with, c_without)):
+                assert got == (None, None) and y["suppressed"]
+                suppressed += 1
+                continue
+            want = tuple(
+                round(100.0 * c / h, 4) if h and c is not None else None
+                for c, h in ((c_with, h_with), (c_without, h_without))
+            )
+            assert got == pytest.approx(want), (name, year)
+            checked += 1
+    assert checked > 0
+
+
 # -- protected routes -----------------------------------------------------------------------------------------
 def _resident(city: City) -> str:
     con = snapshot(city)
@@ -303,6 +377,52 @@ def test_docs_switch(city: City, api: str) -> None:
         assert get(f"{server.url}/v1/catalog", limit=1).status_code == 200
 
 
+def test_page_and_docs_site_are_served(city: City, api: str, tmp_path: Path) -> None:
+    """/ and /portal lead to the portal page (its own files and Chart.js, under a self-only CSP); /docs-site/ is
+    the build's docs site; /docs-site/gates/<suite> leads to the suite's newest Data Docs result page."""
+    r = requests.get(f"{api}/", timeout=30, allow_redirects=False)
+    assert r.status_code == 307 and r.headers["location"] == "/portal/"
+    page = requests.get(f"{api}/portal", timeout=30)
+    assert (
+        page.status_code == 200 and page.url.endswith("/portal/") and "vendor/chart.umd.min.js" in page.text
+    )
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    for asset, kind in (
+        ("portal.js", "javascript"),
+        ("portal.css", "css"),
+        ("vendor/chart.umd.min.js", "javascript"),
+    ):
+        a = requests.get(f"{api}/portal/{asset}", timeout=30)
+        assert a.status_code == 200 and kind in a.headers["content-type"], asset
+    assert_error(requests.get(f"{api}/portal/nothing.js", timeout=30), 404)
+    assert not [
+        p for p in get(f"{api}/openapi.json").json()["paths"] if not p.startswith(("/v1/", "/health"))
+    ]
+
+    site = tmp_path / "site"
+    (site / "dbt").mkdir(parents=True)
+    (site / "index.html").write_text("<h1>yiwang docs</h1>", encoding="utf-8")
+    (site / "dbt" / "index.html").write_text("<p>dbt docs</p>", encoding="utf-8")
+    suite = "mart_catalog__service_catalog"
+    for run in (
+        "mart_gate-20260101T000000/20260101T000001.000000Z",
+        "mart_gate-20260102T000000/20260102T000001.000000Z",
+    ):
+        (site / "gx" / "validations" / suite / run).mkdir(parents=True)
+        (site / "gx" / "validations" / suite / run / "batch.html").write_text(run, encoding="utf-8")
+    with serve(city, site_dir=site) as server:
+        home = requests.get(f"{server.url}/docs-site", timeout=30)
+        assert home.status_code == 200 and "yiwang docs" in home.text
+        assert "'self'" in home.headers["Content-Security-Policy"]
+        assert "dbt docs" in requests.get(f"{server.url}/docs-site/dbt/", timeout=30).text
+        newest = requests.get(f"{server.url}/docs-site/gates/{suite}", timeout=30)
+        assert (
+            newest.status_code == 200 and newest.text == "mart_gate-20260102T000000/20260102T000001.000000Z"
+        )
+        assert_error(requests.get(f"{server.url}/docs-site/gates/mart_x__nothing", timeout=30), 404)
+        assert_error(requests.get(f"{server.url}/docs-site/../warehouse.duckdb", timeout=30), 404)
+
+
 def test_access_log_has_no_personal_data(
     city: City, api: str, keys: Keys, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -382,7 +502,7 @@ def every_response(city: City, api: str, keys: Keys) -> dict[str, str]:
     finally:
         con.close()
     items = list(walk(api, limit=200))
-    urls = [f"{api}/health", f"{api}/v1/catalog?limit=200"]
+    urls = [f"{api}/health", f"{api}/v1/catalog?limit=200", f"{api}/v1/dashboards/communities"]
     urls += [f"{api}/v1/catalog/{i['item_code']}" for i in items[:: max(1, len(items) // 40)]]
     urls += [f"{api}/v1/dashboards/grids/{g}" for g in grids]
     urls += [f"{api}/v1/dashboards/communities/{c}" for c in communities]

@@ -102,6 +102,7 @@ def test_postgres_answers_what_duckdb_answers(city: City, keys: Keys, api: str, 
         (f"/v1/catalog/{item}?period=quarter", None),
         (f"/v1/dashboards/grids/{grid}", None),
         (f"/v1/dashboards/communities/{community}", None),
+        ("/v1/dashboards/communities", None),
         (f"/v1/departments/{keys.own_dept_uscc}/performance", keys.all_depts),
         (f"/v1/residents/{resident}", keys.all_depts),
     ]

@@ -77,6 +77,6 @@ def test_schemathesis_all_checks_zero_failures(city: City, keys: Keys, tmp_path:
         )
     report = out.stdout[-6000:] + out.stderr[-2000:]
     assert out.returncode == 0, report
-    assert "7 selected / 7 total" in out.stdout and " passed" in out.stdout and "failed" not in out.stdout, (
+    assert "8 selected / 8 total" in out.stdout and " passed" in out.stdout and "failed" not in out.stdout, (
         report
     )

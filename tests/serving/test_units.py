@@ -113,3 +113,59 @@ def test_cli_keys_add_list_revoke(tmp_path: Path) -> None:
     assert "revoked" in run("list").stdout
     doc = json.loads((tmp_path / "serving" / "keys.json").read_text(encoding="utf-8"))
     assert doc["keys"][0]["revoked_at"]
+
+
+def test_route_marts_name_the_apps_operations_and_every_mart_read() -> None:
+    """The docs site links each mart to its routes by serving.routes.ROUTE_MARTS: every entry is an operation of
+    the app's OpenAPI (path, tag, operationId), every API route is listed, and every mart queries.py reads is."""
+    import re
+
+    from serving.app import create_app
+    from serving.routes import ROUTE_MARTS
+    from serving.settings import ServingSettings
+    from yiwang.settings import get_settings
+
+    spec = create_app(ServingSettings(hub=get_settings(), keys_file=Path("/nonexistent/keys.json"))).openapi()
+    operations = {
+        path: (op["tags"][0], op["operationId"]) for path, ops in spec["paths"].items() for op in ops.values()
+    }
+    assert {p: (t, o) for p, (t, o, _) in ROUTE_MARTS.items()} == {
+        p: v for p, v in operations.items() if p.startswith("/v1/")
+    }
+    source = Path(queries.__file__).read_text(encoding="utf-8")
+    read = set(re.findall(r"\b(mart_[a-z]+\.[a-z_]+)\b", source.split('"""', 2)[2]))
+    assert read and read <= {m for _, _, marts in ROUTE_MARTS.values() for m in marts}
+
+
+def test_docs_site_links_each_mart_to_its_routes_and_gate_results(tmp_path: Path) -> None:
+    from yiwang.publish import link_marts_in_docs
+
+    def model(schema: str, name: str, description: str = "A mart.") -> dict[str, object]:
+        return {
+            "resource_type": "model",
+            "schema": schema,
+            "name": name,
+            "alias": name,
+            "description": description,
+        }
+
+    manifest = {
+        "nodes": {
+            "model.yiwang.service_catalog": model("mart_catalog__build", "service_catalog"),
+            "model.yiwang.property_city_yearly": model("mart_property", "property_city_yearly"),
+            "model.yiwang.stg_x": model("staging", "stg_x"),
+        }
+    }
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert link_marts_in_docs(path) == 2
+    assert link_marts_in_docs(path) == 0  # once only
+    nodes = json.loads(path.read_text(encoding="utf-8"))["nodes"]
+    catalog = nodes["model.yiwang.service_catalog"]["description"]
+    assert catalog.startswith("A mart.")
+    assert "[`GET /v1/catalog`](/docs#/catalog/catalog_v1_catalog_get)" in catalog
+    assert "(/docs-site/gates/mart_catalog__service_catalog)" in catalog  # the hand-written suite
+    city = nodes["model.yiwang.property_city_yearly"]["description"]
+    assert "not served by the API" in city
+    assert "(/docs-site/gates/mart_property__property_city_yearly)" in city  # its key suite
+    assert nodes["model.yiwang.stg_x"]["description"] == "A mart."
