@@ -164,5 +164,7 @@ def latest_validation(gx_site: Path, suite: str) -> str | None:
     validations/<suite>/<run name>/<run time>/<batch>.html. None when the suite has none (or is no plain name)."""
     if not suite.replace("_", "").isalnum():
         return None
-    pages = sorted((gx_site / "validations" / suite).glob("*/*/*.html"), key=lambda p: p.parts[-3:-1])
+    pages = sorted(
+        (gx_site / "validations" / suite).glob("*/*/*.html"), key=lambda p: (p.parts[-2], p.parts[-3])
+    )
     return pages[-1].relative_to(gx_site).as_posix() if pages else None

@@ -3,11 +3,14 @@ aggregates, small cells suppressed). With an API key: department performance (sc
 key's own department) and the resident once-only view (scope residents:read)."""
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from email.utils import format_datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel
 
 from serving import queries
 from serving.keys import ApiKey
@@ -29,6 +32,7 @@ from yiwang.snapshot import NotPublished, current_snapshot
 TEXT = r"^[^\x00-\x1f\x7f]*$"  # search text: anything printable
 PUBLIC_CACHE = "public, max-age=60"
 PRIVATE_CACHE = "private, no-cache"
+_VALIDATOR_HEADERS = ("cache-control", "vary", "etag", "last-modified")
 
 
 # The marts each route reads, for the docs site (yiwang.publish links each mart's page to its routes): route ->
@@ -121,21 +125,70 @@ def _validators(
     return None
 
 
+class ResponseCache:
+    """Public answers of a publish, serialised, least recently used first out past ``max_bytes``.
+
+    A publish never changes (a new one is a new snapshot and a new build id), so a public request answers the same
+    bytes until the next publish: the key is the build id, the path and the query (as the ETag's), and the answer
+    of a miss is serialised once here instead of by FastAPI on every request. Keyed routes are never cached."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.hits = self.misses = 0
+        self._entries: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> bytes | None:
+        with self._lock:
+            body = self._entries.get(key)
+            if body is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return body
+
+    def put(self, key: tuple[str, str, str], body: bytes) -> None:
+        if len(body) > self.max_bytes // 8:  # one answer may take an eighth of the cache at most
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            self.size += len(body) - (len(old) if old is not None else 0)
+            self._entries[key] = body
+            while self.size > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self.size -= len(dropped)
+
+
 def build_router(cfg: ServingSettings) -> APIRouter:
     router = APIRouter()
     k = cfg.min_cell
     reader_settings = cfg.reader_settings
     snapshots = queries.SnapshotConnections()
+    answers = ResponseCache(cfg.cache_bytes)
 
     def read(
-        request: Request, response: Response, cache: str, fetch: Callable[[queries.Reader], Any]
-    ) -> Any:  # the body, or a 304 Response
+        request: Request,
+        response: Response,
+        cache: str,
+        fetch: Callable[[queries.Reader], Any],
+        model: type[BaseModel] | None = None,
+    ) -> Any:  # the body, or a Response (304, or a public answer serialised with ``model``)
         try:
             with queries.published(reader_settings, snapshots) as (reader, version):
                 not_modified = _validators(request, response, version, cache)
                 if not_modified is not None:
                     return not_modified
-                return fetch(reader)
+                if model is None or cache != PUBLIC_CACHE or not version.build_id or not answers.max_bytes:
+                    return fetch(reader)
+                key = (version.build_id, request.url.path, str(sorted(request.query_params.multi_items())))
+                body = answers.get(key)
+                if body is None:
+                    body = model.model_validate(fetch(reader)).model_dump_json().encode()
+                    answers.put(key, body)
+                headers = {h: v for h, v in response.headers.items() if h in _VALIDATOR_HEADERS}
+                return Response(body, media_type="application/json", headers=headers)
         except NotPublished as e:
             raise ApiError(503, str(e)) from e
 
@@ -201,7 +254,7 @@ def build_router(cfg: ServingSettings) -> APIRouter:
             nxt = queries.encode_cursor(items[-1]["item_code"], page + 1, query) if more and items else None
             return {"items": items, "limit": limit, "next_cursor": nxt}
 
-        return read(request, response, PUBLIC_CACHE, fetch)
+        return read(request, response, PUBLIC_CACHE, fetch, CatalogPage)
 
     @router.get(
         "/v1/catalog/{item_code}", response_model=ItemDetail, tags=["catalog"], responses=PUBLIC_ERRORS
@@ -220,6 +273,7 @@ def build_router(cfg: ServingSettings) -> APIRouter:
             response,
             PUBLIC_CACHE,
             lambda r: found(queries.item_detail(r, item_code, period, k), "item"),
+            ItemDetail,
         )
 
     @router.get(
@@ -234,7 +288,11 @@ def build_router(cfg: ServingSettings) -> APIRouter:
         """A grid's (网格) events by month: on-time rate, satisfaction, time to close. Public: small cells
         suppressed."""
         return read(
-            request, response, PUBLIC_CACHE, lambda r: found(queries.grid_dashboard(r, grid_code, k), "grid")
+            request,
+            response,
+            PUBLIC_CACHE,
+            lambda r: found(queries.grid_dashboard(r, grid_code, k), "grid"),
+            GridDashboard,
         )
 
     @router.get(
@@ -245,7 +303,9 @@ def build_router(cfg: ServingSettings) -> APIRouter:
     )
     def community_index(request: Request, response: Response) -> Any:
         """Every community (社区) with a dashboard, its street and its grids (网格): where a portal starts."""
-        return read(request, response, PUBLIC_CACHE, lambda r: {"communities": queries.communities(r)})
+        return read(
+            request, response, PUBLIC_CACHE, lambda r: {"communities": queries.communities(r)}, CommunityIndex
+        )
 
     @router.get(
         "/v1/dashboards/communities/{community_code}",
@@ -263,6 +323,7 @@ def build_router(cfg: ServingSettings) -> APIRouter:
             response,
             PUBLIC_CACHE,
             lambda r: found(queries.community_dashboard(r, community_code, k), "community"),
+            CommunityDashboard,
         )
 
     @router.get(

@@ -11,6 +11,7 @@ YIWANG_SERVING_BURST          bucket size (requests allowed at once), default 10
 YIWANG_SERVING_MAX_PAGE       largest page size a caller may ask for (default 200)
 YIWANG_SERVING_MAX_PAGES      how deep a cursor may walk (pages of the largest size; default 1000)
 YIWANG_SERVING_CORS           comma-separated origins allowed to call from a browser (default none)
+YIWANG_SERVING_CACHE_MB       memory for serialised public answers of the current publish (default 64; 0 = none)
 """
 
 from __future__ import annotations
@@ -41,9 +42,14 @@ class ServingSettings:
     serving_url: str | None = (
         None  # PostgreSQL: a reader role's URL (YIWANG_SERVING_URL); None = the warehouse's
     )
+    cache_mb: int = 64  # serialised public answers of the current publish (serving.routes.ResponseCache)
     site_dir: Path | None = (
         None  # the docs site served at /docs-site/; None = the build's ($YIWANG_HOME/site)
     )
+
+    @property
+    def cache_bytes(self) -> int:
+        return self.cache_mb * 1024 * 1024
 
     @property
     def docs_site(self) -> Path:
@@ -100,6 +106,7 @@ def load_serving_settings(hub: Settings | None = None) -> ServingSettings:
         burst=_int("YIWANG_SERVING_BURST", 100, 1),
         max_page=_int("YIWANG_SERVING_MAX_PAGE", 200, 1),
         max_pages=_int("YIWANG_SERVING_MAX_PAGES", 1000, 1),
+        cache_mb=_int("YIWANG_SERVING_CACHE_MB", 64, 0),
         serving_url=url or None,
         cors_origins=tuple(
             o.strip() for o in (os.environ.get("YIWANG_SERVING_CORS") or "").split(",") if o.strip()

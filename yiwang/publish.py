@@ -198,7 +198,7 @@ SITE_INDEX = """<!doctype html><meta charset="utf-8"><title>yiwang docs</title>
 <li><a href="/portal/">the portal page</a> and <a href="/docs">the API</a> (when served by <code>yiwang serve</code>)</li>
 </ul>
 """
-DOCS_LINKS_MARK = "<!-- yiwang: api and gate links -->"
+DOCS_LINKS_MARK = "**Mart gate results (latest):**"
 
 
 def build_docs_site(
@@ -254,10 +254,7 @@ def link_marts_in_docs(manifest_path: Path) -> int:
             ", ".join(routes.get(relation, [])) or "not served by the API (read it from the published marts)"
         )
         gates = ", ".join(f"[{n}](/docs-site/gates/{n})" for n in gate_suites.get(relation, [])) or "none"
-        node["description"] = (
-            f"{description.rstrip()}\n\n{DOCS_LINKS_MARK}\n\n**API:** {api}\n\n"
-            f"**Mart gate results (latest):** {gates}"
-        )
+        node["description"] = f"{description.rstrip()}\n\n**API:** {api}\n\n{DOCS_LINKS_MARK} {gates}"
         linked += 1
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     return linked

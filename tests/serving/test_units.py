@@ -169,3 +169,25 @@ def test_docs_site_links_each_mart_to_its_routes_and_gate_results(tmp_path: Path
     assert "not served by the API" in city
     assert "(/docs-site/gates/mart_property__property_city_yearly)" in city  # its key suite
     assert nodes["model.yiwang.stg_x"]["description"] == "A mart."
+
+
+def test_response_cache_keeps_recent_answers_within_its_bytes() -> None:
+    from serving.routes import ResponseCache
+
+    cache = ResponseCache(800)
+    a, b, c = (
+        ("build1", "/v1/catalog", "[]"),
+        ("build1", "/v1/catalog", "[('q', 'x')]"),
+        ("build2", "/v1/catalog", "[]"),
+    )
+    cache.put(a, b"A" * 100)
+    cache.put(b, b"B" * 100)
+    assert cache.get(a) == b"A" * 100 and cache.get(c) is None  # another publish is another key
+    cache.put(c, b"C" * 100)
+    cache.put(("build2", "/big", "[]"), b"X" * 101)  # more than an eighth of the cache: never kept
+    assert cache.get(("build2", "/big", "[]")) is None
+    for i in range(6):  # 900 bytes offered: the least recently used go first
+        cache.put(("build2", f"/v1/dashboards/grids/{i}", "[]"), b"G" * 100)
+    assert cache.size <= 800
+    assert cache.get(b) is None and cache.get(a) and cache.get(("build2", "/v1/dashboards/grids/5", "[]"))
+    assert (cache.hits, cache.misses) == (3, 3)
