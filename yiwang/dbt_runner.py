@@ -53,6 +53,7 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
             "YIWANG_DUCKDB_PATH": str(settings.duckdb_path),
             "YIWANG_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
             "YIWANG_DUCKDB_TEMP_DIR": str(settings.duckdb_temp_dir),
+            "YIWANG_DUCKDB_THREADS": str(settings.duckdb_threads),
         }
     from sqlalchemy.engine import make_url
 

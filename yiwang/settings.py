@@ -102,11 +102,17 @@ class Settings:
     # findings (a deliberate change; `yiwang build --accept-output-change`).
     publish_max_row_change: float = 0.2
     accept_output_change: bool = False
-    # DuckDB's memory ceiling (YIWANG_DUCKDB_MEMORY_LIMIT, e.g. "4GB"; default: a third of the machine's memory,
-    # where DuckDB alone would take 80 %) and where it spills past it (YIWANG_DUCKDB_TEMP_DIR, default
-    # $YIWANG_HOME/tmp/duckdb). Applied to dbt's connections (profiles.yml) and to the project's own.
+    # Memory: every stage runs in one process (a `yiwang` command, an Airflow task) that should stay within
+    # ``memory_budget`` bytes (YIWANG_MEMORY_BUDGET, e.g. "4GiB"; default: half the machine's memory, at most
+    # 4 GiB). DuckDB's ceiling (YIWANG_DUCKDB_MEMORY_LIMIT, e.g. "3GB"; default: DUCKDB_SHARE of the budget,
+    # where DuckDB alone would take 80 % of the machine) leaves the rest to Python, dbt and the gates' batches;
+    # past it DuckDB spills to YIWANG_DUCKDB_TEMP_DIR (default $YIWANG_HOME/tmp/duckdb) instead of growing.
+    # YIWANG_DUCKDB_THREADS: DuckDB's threads (default: the machine's cores; each thread holds its own
+    # buffers, so fewer threads need less memory). Applied to dbt's connections (profiles.yml) and the project's.
     duckdb_memory_limit: str = ""
     duckdb_temp_dir: Path | None = None
+    memory_budget: int = 0
+    duckdb_threads: int = 0
 
     @property
     def is_duckdb(self) -> bool:
@@ -177,6 +183,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             options=vals,
         )
     warehouse_url = env.get("YIWANG_WAREHOUSE_URL") or f"duckdb:///{home / 'warehouse.duckdb'}"
+    budget = memory_budget(env.get("YIWANG_MEMORY_BUDGET"))
     reference_dir = Path(expand(str(doc.get("reference_dir", "${YIWANG_REPO}/reference/demo_city")), env))
     return Settings(
         home=home,
@@ -190,22 +197,58 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             "YIWANG_PUBLISH_MAX_ROW_CHANGE", env.get("YIWANG_PUBLISH_MAX_ROW_CHANGE"), 0.2
         ),
         accept_output_change=_flag("YIWANG_ACCEPT_OUTPUT_CHANGE", env.get("YIWANG_ACCEPT_OUTPUT_CHANGE")),
-        duckdb_memory_limit=_memory_limit(env.get("YIWANG_DUCKDB_MEMORY_LIMIT")),
+        duckdb_memory_limit=_memory_limit(env.get("YIWANG_DUCKDB_MEMORY_LIMIT"), budget),
         duckdb_temp_dir=Path(env.get("YIWANG_DUCKDB_TEMP_DIR") or home / "tmp" / "duckdb"),
+        memory_budget=budget,
+        duckdb_threads=_threads(env.get("YIWANG_DUCKDB_THREADS")),
     )
 
 
-def _memory_limit(value: str | None) -> str:
-    """A DuckDB memory_limit: the value given ("4GB", "512MB"), else a third of the machine's memory."""
-    if value:
-        if not re.fullmatch(r"\s*\d+(?:\.\d+)?\s*(?:[KMGT]i?B|[KMGT]B?)\s*", value, flags=re.IGNORECASE):
-            raise ConfigError(
-                f"YIWANG_DUCKDB_MEMORY_LIMIT must be a size such as 4GB or 512MB, not {value!r}"
-            )
-        return value.strip()
-    import psutil
+# Sizes as DuckDB reads them: KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB powers of 1024.
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT])(i?)B?\s*", flags=re.IGNORECASE)
+_UNIT = {"K": 1, "M": 2, "G": 3, "T": 4}
+DEFAULT_BUDGET_CAP = 4 * 2**30  # a stage needs no more, at city scale, when DuckDB spills (bench/city.py)
+DUCKDB_SHARE = (
+    0.625  # of the budget for DuckDB's buffers; the rest is Python, dbt, pandas batches, DuckDB's own
+)
 
-    return f"{max(1, psutil.virtual_memory().total // 3 // 2**30)}GB"
+
+def size_bytes(value: str, name: str) -> int:
+    """``"4GiB"`` -> 4294967296, ``"512MB"`` -> 512000000; a ConfigError naming ``name`` otherwise."""
+    m = _SIZE.fullmatch(value)
+    if not m:
+        raise ConfigError(f"{name} must be a size such as 4GiB, 4GB or 512MB, not {value!r}")
+    base = 1024 if m.group(3) else 1000
+    return int(float(m.group(1)) * base ** _UNIT[m.group(2).upper()])
+
+
+def memory_budget(value: str | None, total: int | None = None) -> int:
+    """Bytes one stage's process may use: the size given, else half the machine's memory, at most 4 GiB."""
+    if value:
+        return size_bytes(value, "YIWANG_MEMORY_BUDGET")
+    if total is None:
+        import psutil
+
+        total = psutil.virtual_memory().total
+    return min(total // 2, DEFAULT_BUDGET_CAP)
+
+
+def _memory_limit(value: str | None, budget: int) -> str:
+    """A DuckDB memory_limit: the value given ("4GB", "512MB"), else DUCKDB_SHARE of the budget (in MiB)."""
+    if value:
+        size_bytes(value, "YIWANG_DUCKDB_MEMORY_LIMIT")
+        return value.strip()
+    return f"{max(128, int(budget * DUCKDB_SHARE) // 2**20)}MiB"
+
+
+def _threads(value: str | None) -> int:
+    if not value:
+        return os.cpu_count() or 1
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ConfigError(
+            f"YIWANG_DUCKDB_THREADS must be a whole number of threads (1 or more), not {value!r}"
+        )
+    return int(value)
 
 
 def _dbt_tasks(value: str) -> str:

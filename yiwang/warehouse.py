@@ -190,8 +190,8 @@ class Warehouse:
 
 
 def apply_duckdb_limits(con: Any) -> None:
-    """The configured memory ceiling and spill directory (yiwang.settings) on a DuckDB connection: past the
-    ceiling DuckDB spills to disk instead of growing."""
+    """The configured memory ceiling, spill directory and threads (yiwang.settings) on a DuckDB connection: past
+    the ceiling DuckDB spills to disk instead of growing."""
     from yiwang.settings import get_settings
 
     settings = get_settings()
@@ -200,6 +200,8 @@ def apply_duckdb_limits(con: Any) -> None:
         con.execute(f"set temp_directory = {qliteral(str(settings.duckdb_temp_dir))}")
     if settings.duckdb_memory_limit:
         con.execute(f"set memory_limit = {qliteral(settings.duckdb_memory_limit)}")
+    if settings.duckdb_threads:
+        con.execute(f"set threads = {int(settings.duckdb_threads)}")
 
 
 def _pg_dsn(url: str) -> str:

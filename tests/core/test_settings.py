@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from yiwang.contracts import load_contract
-from yiwang.settings import SYSTEMS, ConfigError, expand, load_settings
+from yiwang.settings import DUCKDB_SHARE, SYSTEMS, ConfigError, expand, load_settings, memory_budget
 
 
 def test_expand_defaults_and_nesting() -> None:
@@ -41,32 +42,68 @@ def test_contract_tables_and_keys() -> None:
     assert "zt" in c.table("grid", "wg_sj").columns
 
 
-def test_duckdb_memory_limit_and_spill_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """DuckDB gets a memory ceiling (a third of the machine by default, or the configured size) and a spill
-    directory, on the project's own connections and in the environment dbt's profile reads."""
-    import psutil
+def test_memory_budget_sizes_and_default() -> None:
+    """The per-process budget: a size as DuckDB reads it (GB = 10^9, GiB = 2^30), else half the machine's
+    memory capped at 4 GiB; nonsense is a ConfigError naming the variable."""
+    gib = 2**30
+    assert memory_budget("4GiB") == 4 * gib
+    assert memory_budget("3GB") == 3 * 10**9
+    assert memory_budget(" 512 MiB ") == 512 * 2**20
+    assert memory_budget("1.5GiB") == int(1.5 * gib)
+    assert memory_budget(None, total=24 * gib) == 4 * gib  # a big machine: capped
+    assert memory_budget("", total=6 * gib) == 3 * gib  # a small one: half of it
+    for bad in ("lots", "4", "-1GB", "4 GiBs"):
+        with pytest.raises(ConfigError, match="YIWANG_MEMORY_BUDGET"):
+            memory_budget(bad)
 
+
+def test_duckdb_limit_follows_the_budget(tmp_path: Path) -> None:
+    """With no explicit memory_limit DuckDB gets its share of the budget, so the whole process stays within
+    it; an explicit YIWANG_DUCKDB_MEMORY_LIMIT wins; threads default to the machine's cores."""
+    s = load_settings({"YIWANG_HOME": str(tmp_path), "YIWANG_MEMORY_BUDGET": "4GiB"})
+    assert s.memory_budget == 4 * 2**30
+    assert s.duckdb_memory_limit == f"{int(4 * 2**30 * DUCKDB_SHARE) // 2**20}MiB" == "2560MiB"
+    assert s.duckdb_threads == (os.cpu_count() or 1)
+    s = load_settings({"YIWANG_HOME": str(tmp_path), "YIWANG_MEMORY_BUDGET": "1GiB"})
+    assert s.duckdb_memory_limit == "640MiB"
+    s = load_settings(
+        {"YIWANG_HOME": str(tmp_path), "YIWANG_DUCKDB_MEMORY_LIMIT": "6GB", "YIWANG_DUCKDB_THREADS": "1"}
+    )
+    assert (s.duckdb_memory_limit, s.duckdb_threads) == ("6GB", 1)
+    for bad in ("0", "two", "-1"):
+        with pytest.raises(ConfigError, match="YIWANG_DUCKDB_THREADS"):
+            load_settings({"YIWANG_HOME": str(tmp_path), "YIWANG_DUCKDB_THREADS": bad})
+
+
+def test_duckdb_memory_limit_and_spill_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB gets a memory ceiling (its share of the memory budget by default, or the configured size), a
+    spill directory and a thread count, on the project's own connections and in the environment dbt's
+    profile reads."""
     from yiwang.dbt_runner import dbt_env
     from yiwang.settings import get_settings
     from yiwang.warehouse import open_warehouse
 
     default = load_settings({"YIWANG_HOME": str(tmp_path)})
-    assert default.duckdb_memory_limit == f"{max(1, psutil.virtual_memory().total // 3 // 2**30)}GB"
+    assert default.duckdb_memory_limit == f"{int(memory_budget(None) * DUCKDB_SHARE) // 2**20}MiB"
     assert default.duckdb_temp_dir == tmp_path / "tmp" / "duckdb"
     with pytest.raises(ConfigError, match="YIWANG_DUCKDB_MEMORY_LIMIT"):
         load_settings({"YIWANG_HOME": str(tmp_path), "YIWANG_DUCKDB_MEMORY_LIMIT": "lots"})
     monkeypatch.setenv("YIWANG_HOME", str(tmp_path))
     monkeypatch.setenv("YIWANG_DUCKDB_MEMORY_LIMIT", "512MB")
+    monkeypatch.setenv("YIWANG_DUCKDB_THREADS", "1")
     monkeypatch.delenv("YIWANG_WAREHOUSE_URL", raising=False)
     get_settings.cache_clear()
     try:
         env = dbt_env()
         assert env["YIWANG_DUCKDB_MEMORY_LIMIT"] == "512MB"
         assert env["YIWANG_DUCKDB_TEMP_DIR"] == str(tmp_path / "tmp" / "duckdb")
+        assert env["YIWANG_DUCKDB_THREADS"] == "1"
         with open_warehouse() as wh:
             limit = wh.scalar("select current_setting('memory_limit')")
             spill = wh.scalar("select current_setting('temp_directory')")
+            threads = wh.scalar("select current_setting('threads')")
         assert limit.replace(" ", "").upper().startswith(("488", "512")), limit  # DuckDB reports MiB
         assert spill == str(tmp_path / "tmp" / "duckdb")
+        assert int(threads) == 1
     finally:
         get_settings.cache_clear()
