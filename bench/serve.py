@@ -6,7 +6,7 @@
 The home must hold a published city (``yiwang demo --scale medium --no-airflow`` built into it). The command
 starts ``yiwang serve`` on a free loopback port over that home (the per-caller rate limit raised out of the way:
 every request comes from 127.0.0.1), then for each route and rate runs the load generator — ``bench/serve.py
---client``, a separate Python process with an asyncio httpx client — and prints a table.
+--client``, a separate Python process with an asyncio HTTP/1.1 client — and prints a table.
 
 The generator is open-loop: request i is due at start + i/rate whatever happened to the earlier ones (no waiting
 for answers, so a slow server cannot slow the offered load down), and its latency counts from when it was due,
@@ -18,8 +18,8 @@ Routes: catalog search (``/v1/catalog?q=<term>&limit=20``, terms drawn from the 
 community dashboard (``/v1/dashboards/communities/<code>``, every community), cycled in a fixed order.
 
 The API keeps the serialised public answers of the current publish (serving.routes.ResponseCache), and the
-routes above cycle through a few hundred URLs, so after the first pass the fixed-rate rows measure answers from
-that cache; the rows marked "every answer computed" (``--uncached-rates``) add a query parameter the API ignores
+routes above cycle through a few hundred URLs, each asked once before the measurements, so the fixed-rate rows
+measure answers from that cache; the rows marked "every answer computed" (``--uncached-rates``) add a query parameter the API ignores
 but the cache keys on, unique per request, so every request queries the snapshot and serialises its answer.
 
 ``--during-build`` runs every rate again while ``yiwang build --accept-output-change`` runs in the same home (one
@@ -48,21 +48,55 @@ TIMEOUT_S = 5.0
 
 
 # -- the load generator (its own process) ----------------------------------------------------------------------
+MAX_CONNECTIONS = 256
+
+
+async def _response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """Read one HTTP/1.1 response: its status and whether the connection stays open."""
+    status = int((await reader.readuntil(b"\r\n")).split(b" ", 2)[1])
+    length, keep = 0, True
+    while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
+        name, _, value = line.decode("latin-1").partition(":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "connection" and value == "close":
+            keep = False
+        elif name == "transfer-encoding":
+            raise ValueError("chunked answers are not read by this client")
+    await reader.readexactly(length)
+    return status, keep
+
+
 async def _load(
     base: str, paths: list[str], rate: float, seconds: float, uncached: bool
 ) -> dict[str, object]:
-    import httpx
+    """Open loop: request i is handed to an idle keep-alive connection at start + i/rate (a new connection when
+    none is idle, up to MAX_CONNECTIONS; beyond that it waits in the queue, and its latency shows it)."""
+    from urllib.parse import urlsplit
 
+    url = urlsplit(base)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
     n = int(rate * seconds)
     latencies: list[float] = []
     lateness: list[float] = []
     errors: dict[str, int] = {}
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=TIMEOUT_S) as client:
-        loop = asyncio.get_running_loop()
-        start = loop.time() + 0.2
+    queue: asyncio.Queue[int | None] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.2
+    state = {"idle": 0, "last": start}
 
-        async def one(i: int) -> None:
+    def error(kind: str) -> None:
+        errors[kind] = errors.get(kind, 0) + 1
+
+    async def connection() -> None:
+        reader = writer = None
+        while True:
+            state["idle"] += 1
+            i = await queue.get()
+            state["idle"] -= 1
+            if i is None:
+                break
             due = start + i / rate
             lateness.append(loop.time() - due)
             path = paths[i % len(paths)]
@@ -71,28 +105,43 @@ async def _load(
             ):  # a query parameter the API ignores but its answer cache keys on: every request a miss
                 path += f"{'&' if '?' in path else '?'}bench={i}"
             try:
-                r = await asyncio.wait_for(client.get(path), TIMEOUT_S)
-                if r.status_code != 200:
-                    errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
-                    return
-            except (httpx.HTTPError, TimeoutError) as e:
-                errors[type(e).__name__] = errors.get(type(e).__name__, 0) + 1
-                return
-            latencies.append(loop.time() - due)
+                if writer is None:
+                    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), TIMEOUT_S)
+                writer.write(
+                    f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: application/json\r\n\r\n".encode()
+                )
+                status, keep = await asyncio.wait_for(_response(reader), TIMEOUT_S)
+                if status == 200:
+                    latencies.append(loop.time() - due)
+                else:
+                    error(str(status))
+            except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError) as e:
+                error(type(e).__name__)
+                keep = False
+            state["last"] = loop.time()
+            if not keep and writer is not None:
+                writer.close()
+                reader = writer = None
+        if writer is not None:
+            writer.close()
 
-        tasks = []
-        for i in range(n):
-            delay = start + i / rate - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
-        elapsed = loop.time() - start
+    workers: list[asyncio.Task[None]] = []
+    for i in range(n):
+        delay = start + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if state["idle"] == 0 and len(workers) < MAX_CONNECTIONS:
+            workers.append(asyncio.create_task(connection()))
+        queue.put_nowait(i)
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
     return {
         "sent": n,
         "ok": len(latencies),
         "errors": errors,
-        "elapsed": elapsed,
+        "elapsed": state["last"] - start,
+        "connections": len(workers),
         "latencies": latencies,
         "lateness": lateness,
     }
@@ -106,7 +155,8 @@ def client_main(args: argparse.Namespace) -> None:
         uvloop.install()
     except ImportError:
         pass
-    print(json.dumps(asyncio.run(_load(args.client, paths, args.rate, args.seconds, args.uncached))))
+    result = asyncio.run(_load(args.client, paths, args.rate, args.seconds, args.uncached))
+    Path(args.out).write_text(json.dumps(result), encoding="utf-8")
 
 
 # -- the driver --------------------------------------------------------------------------------------------------
@@ -217,8 +267,10 @@ def run(args: argparse.Namespace) -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        for paths in routes.values():  # warm: the snapshot open, the first queries compiled
-            for p in paths[:20]:
+        for (
+            paths
+        ) in routes.values():  # warm: the snapshot open, every answer once (the cached rows are cached)
+            for p in paths:
                 httpx.get(base + p, timeout=30)
 
         def measure(phase: str) -> None:
@@ -229,7 +281,7 @@ def run(args: argparse.Namespace) -> None:
                     f = REPO / "bench" / "results" / "serve-paths.json"
                     f.parent.mkdir(parents=True, exist_ok=True)
                     f.write_text(json.dumps(paths), encoding="utf-8")
-                    out = subprocess.run(
+                    subprocess.run(
                         [
                             sys.executable,
                             __file__,
@@ -241,13 +293,15 @@ def run(args: argparse.Namespace) -> None:
                             str(rate),
                             "--seconds",
                             str(args.seconds),
+                            "--out",
+                            str(f.with_name("serve-client.json")),
                             *(["--uncached"] if uncached else []),
                         ],
                         capture_output=True,
                         text=True,
                         check=True,
                     )
-                    res = json.loads(out.stdout)
+                    res = json.loads(f.with_name("serve-client.json").read_text(encoding="utf-8"))
                     lat = [x * 1000 for x in res["latencies"]]
                     row = {
                         "phase": phase + (", every answer computed" if uncached else ""),
@@ -270,17 +324,16 @@ def run(args: argparse.Namespace) -> None:
             f"API: yiwang serve --workers {args.workers} over {home}; {args.seconds:g} s per rate", flush=True
         )
         print(HEADER, flush=True)
-        measure("idle")
+        if not args.no_idle:
+            measure("idle")
         if args.during_build:
             with Builds({**env, "YIWANG_HOME": str(home)}) as builds:
                 measure("during build")
             print(
                 "builds during the measurement: "
-                + ", ".join(f"{s:.0f} s (rc {rc})" for s, rc in builds.runs)
-                + (
-                    " + one stopped unfinished"
-                    if builds.proc and builds.proc.returncode not in (0, None)
-                    else ""
+                + ", ".join(
+                    f"{s:.0f} s ({'ok' if rc == 0 else 'stopped' if rc < 0 else f'rc {rc}'})"
+                    for s, rc in builds.runs
                 ),
                 flush=True,
             )
@@ -322,6 +375,10 @@ def main() -> None:
     ap.add_argument("--paths", help=argparse.SUPPRESS)
     ap.add_argument("--rate", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--uncached", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--no-idle", action="store_true", help="with --during-build: only the measurements during builds"
+    )
     args = ap.parse_args()
     if args.client:
         client_main(args)
