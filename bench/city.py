@@ -303,8 +303,21 @@ def floor_child(spec_path: str) -> dict[str, float]:
 
 
 # -- one run ---------------------------------------------------------------------------------------------------
+class Stages(list):
+    """The stage rows of one run, each printed as it is added (a long run shows its figures as it goes)."""
+
+    def append(self, row: dict[str, Any]) -> None:
+        super().append(row)
+        print(f"   {row['stage']}: {row['seconds']:.1f} s, peak {row['peak'] / 2**20:.0f} MB", flush=True)
+
+    def __iadd__(self, rows: Any) -> Stages:
+        for row in rows:
+            self.append(row)
+        return self
+
+
 def one_run(home: Path, env: dict[str, str], reuse_raw: bool, floor: bool, i: int) -> dict[str, Any]:
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = Stages()
     wh = home / "warehouse.duckdb"
     if not reuse_raw or not wh.exists():
         rows += extract(home, env)

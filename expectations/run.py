@@ -168,12 +168,22 @@ class _Reader:
             if batch_rows is None:
                 yield reader.read_all().to_pandas()
                 return
-            n = 0
+            # DuckDB hands out record batches of at most one row group (122,880 rows) whatever is asked for:
+            # gather them into frames of batch_rows, or a big table is validated in 4x as many GX runs
+            import pyarrow as pa
+
+            n, pending, held = 0, [], 0
             for rb in reader:
-                n += 1
-                yield rb.to_pandas()
-            if n == 0:
-                yield reader.schema.empty_table().to_pandas()
+                pending.append(rb)
+                held += rb.num_rows
+                while held >= batch_rows:
+                    table = pa.Table.from_batches(pending, schema=reader.schema)
+                    n += 1
+                    yield table.slice(0, batch_rows).to_pandas()
+                    rest = table.slice(batch_rows)
+                    pending, held = rest.to_batches(), rest.num_rows
+            if held or n == 0:
+                yield pa.Table.from_batches(pending, schema=reader.schema).to_pandas()
             return
         with self._con.cursor(name="yiwang_gx") as cur:
             cur.execute(sql)

@@ -188,6 +188,21 @@ def test_batches_sum_counts(warehouse: MakeWarehouse, good_syrk: list) -> None:
     assert ok.suites[0].quarantined == 4
 
 
+def test_frames_are_batch_rows_long_past_a_duckdb_row_group(warehouse: MakeWarehouse) -> None:
+    """DuckDB's Arrow reader stops each record batch at a row group (122,880 rows): the gate still reads
+    frames of batch_rows rows (one GX run each), every row once."""
+    from expectations.run import _Reader
+
+    with _Reader(warehouse()).open() as reader:
+        sizes, total = [], 0
+        for df in reader.frames("select range as x from range(300000)", 250_000):
+            sizes.append(len(df))
+            total += int(df["x"].sum())
+        assert sizes == [250_000, 50_000]
+        assert total == sum(range(300_000))
+        assert [len(df) for df in reader.frames("select 1 as x where false", 10)] == [0]
+
+
 def test_registry_is_consistent() -> None:
     from expectations.suites import MART_SUITES
 
