@@ -6,6 +6,8 @@ Scheduled on the raw Assets of all six systems. The dbt project is rendered from
 parsed). When the manifest does not exist yet, the DAG still imports and runs the whole project as one
 ``dbt build`` task, which also writes the manifest, so the next parse shows every model as its own task.
 ``refresh_manifest`` re-parses the project when a model changed, keeping the next rendering current.
+``YIWANG_DBT_SELECT`` renders a dbt selection instead of the whole project (one task per selected model) and
+ends the DAG after dbt: a partial build is never gated as a whole or published (tests/cluster runs one).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def _set_dbt_env_public(context: Any) -> None:
     os.environ.pop("YIWANG_BUILD_SCHEMA_SUFFIX", None)
 
 
-def _dbt_task_group(project_dir: Path, manifest: Path) -> Any:
+def _dbt_task_group(project_dir: Path, manifest: Path, select: tuple[str, ...] = ()) -> Any:
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
@@ -55,7 +57,10 @@ def _dbt_task_group(project_dir: Path, manifest: Path) -> Any:
         ),
         # One `dbt build --select <model>` per task: the model and its tests in one dbt invocation.
         render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST, emit_datasets=False, test_behavior=TestBehavior.BUILD
+            load_method=LoadMode.DBT_MANIFEST,
+            emit_datasets=False,
+            test_behavior=TestBehavior.BUILD,
+            select=list(select),
         ),
         operator_args={"install_deps": False, "on_execute_callback": _set_dbt_env},
     )
@@ -104,6 +109,9 @@ def make_build_dag(
     """``schedule="assets"``: run when every system's raw Asset was updated (tests pass ``None``)."""
     project_dir = Path(project_dir)
     manifest = manifest_path(project_dir)
+    settings = get_settings()
+    per_model = not (settings.dbt_tasks == "layer" and project_dir == DBT_PROJECT_DIR)
+    select = settings.dbt_select if per_model else ()
 
     @dag(
         dag_id=dag_id,
@@ -112,16 +120,20 @@ def make_build_dag(
         start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
         catchup=False,
         max_active_runs=1,
-        max_active_tasks=1,  # DuckDB: one dbt process at a time on the warehouse file
+        # DuckDB: one dbt process at a time on the warehouse file; PostgreSQL takes models side by side (the
+        # executor's parallelism and pools bound them)
+        max_active_tasks=1 if settings.is_duckdb else 8,
         default_args=DEFAULT_ARGS,
         tags=["yiwang", "build", "dbt", "gx"],
     )
     def build() -> None:
-        @task
+        # Parsed with the environment the model tasks run with (the build-schema suffix is read by a macro): each
+        # model task then reuses this partial-parse state instead of parsing the whole project again.
+        @task(on_execute_callback=_set_dbt_env)
         def refresh_manifest() -> str:
             from yiwang.dbt_runner import ensure_manifest
 
-            return str(ensure_manifest(project_dir))
+            return str(ensure_manifest(project_dir, force=per_model))
 
         # A failed gate is a verdict on the data, not a transient error: never retried.
         @task(retries=0)
@@ -159,10 +171,10 @@ def make_build_dag(
 
             return str(build_docs_site(dbt_docs=project_dir == DBT_PROJECT_DIR))
 
-        if get_settings().dbt_tasks == "layer" and project_dir == DBT_PROJECT_DIR:
+        if not per_model:
             first, models = _dbt_layer_tasks(project_dir)
         elif manifest.exists():
-            first = models = _dbt_task_group(project_dir, manifest)
+            first = models = _dbt_task_group(project_dir, manifest, select)
         else:
 
             @task(task_id="dbt_build", on_execute_callback=_set_dbt_env)
@@ -174,8 +186,10 @@ def make_build_dag(
 
             first = models = dbt_build()
 
-        gated = mart_gate()
         refresh_manifest() >> source_freshness() >> raw_gate() >> first
+        if select:
+            return  # a partial build (YIWANG_DBT_SELECT): never gated as a whole, never published
+        gated = mart_gate()
         models >> gated
         publish(gated) >> docs()
 

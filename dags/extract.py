@@ -6,6 +6,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import Any
+
 import pendulum
 from airflow.sdk import DAG, dag, task
 from yiwang_assets import DEFAULT_ARGS, RAW_ASSETS, REFERENCE_ASSET
@@ -22,6 +26,25 @@ SCHEDULES: dict[str, str] = {
     "property": "45 1 * * *",
     "hotline": "55 1 * * *",
 }
+
+
+# Every extract DAG lands the reference first; on a cluster several run at once and meet on the reference lock.
+# The holder lands the same files, so the others wait for it (then find them unchanged) instead of failing
+# into a retry minutes later.
+REFERENCE_LOCK_WAIT_S = 600
+
+
+def _waiting_for_lock(load: Callable[[], Any], timeout_s: float = REFERENCE_LOCK_WAIT_S) -> Any:
+    from connectors.lock import LockHeld
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return load()
+        except LockHeld:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1)
 
 
 def _summary(entries: list) -> dict[str, int]:
@@ -49,7 +72,7 @@ def make_extract_dag(system: str) -> DAG:
         def load_reference() -> dict[str, int]:
             from connectors.run import extract_reference
 
-            return _summary(extract_reference())
+            return _summary(_waiting_for_lock(extract_reference))
 
         @task(task_id=f"extract_{system}", outlets=[RAW_ASSETS[system]])
         def extract() -> dict[str, int]:

@@ -19,4 +19,11 @@ if [ -x /usr/sbin/mariadbd ]; then
   fi
   wait_for MariaDB "mariadb-admin -h 127.0.0.1 -u root ping"
 fi
+if command -v redis-server >/dev/null 2>&1; then  # the Celery broker of `yiwang cluster` (tests/cluster)
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "==> starting Redis"
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save '' --appendonly no >/dev/null || true
+  fi
+  wait_for Redis "redis-cli -h 127.0.0.1 -p 6379 ping"
+fi
 exit 0

@@ -107,6 +107,21 @@ def mariadb_url() -> Iterator[str]:
         engine.dispose()
 
 
+@pytest.fixture
+def redis_db() -> Iterator[int]:
+    """An empty database number on Redis at 127.0.0.1:6379 (other runs may share the server), flushed afterwards."""
+    import redis
+
+    try:
+        free = [db for db in range(15, 0, -1) if not redis.Redis(port=6379, db=db, socket_timeout=3).dbsize()]
+    except redis.RedisError as e:
+        server_missing("Redis at 127.0.0.1:6379", e)
+    if not free:
+        server_missing("an empty Redis database", RuntimeError("databases 1-15 all hold keys"))
+    yield free[0]
+    redis.Redis(port=6379, db=free[0], socket_timeout=3).flushdb()
+
+
 @pytest.fixture(params=["duckdb", "postgres"])
 def warehouse_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
     """Each warehouse in turn: a DuckDB file, then a fresh PostgreSQL database."""

@@ -387,6 +387,57 @@ def access_sync() -> None:
     console.print(Text.assemble(("access in step: ", "green"), printable(res.summary())))
 
 
+@main.group()
+def cluster() -> None:
+    """Airflow on this machine as a city runs it: PostgreSQL metadata, CeleryExecutor with Redis, scheduler,
+    dag-processor, triggerer, api-server and two Celery workers on loopback (docs/deployment.md)."""
+
+
+@cluster.command("start")
+@click.option(
+    "--wait", type=float, default=180.0, show_default=True, help="Seconds to wait for health (0: don't)."
+)
+def cluster_start(wait: float) -> None:
+    """Create and migrate the metadata database, start every component, wait until all are healthy."""
+    from yiwang.cluster import ClusterConfig, ClusterError, start
+
+    cfg = ClusterConfig.from_env()
+    try:
+        pids = start(cfg, wait=wait)
+    except ClusterError as e:
+        _fail(str(e))
+    for component, pid in pids.items():
+        console.print(f"{component}: pid {pid}")
+    console.print(Text.assemble(("cluster up: ", "green"), f"{cfg.api_url} (logs {cfg.log_dir})"))
+
+
+@cluster.command("stop")
+def cluster_stop() -> None:
+    """Stop every component by its pid: SIGTERM, then SIGKILL after YIWANG_AIRFLOW_STOP_GRACE seconds."""
+    from yiwang.cluster import ClusterConfig, stop
+
+    for component, outcome in stop(ClusterConfig.from_env()).items():
+        console.print(f"{component}: {outcome}")
+
+
+@cluster.command("status")
+def cluster_status() -> None:
+    """Which components run (pid), the api-server's health report and the Celery workers that answer."""
+    from yiwang.cluster import COMPONENTS, ClusterConfig, status
+
+    st = status(ClusterConfig.from_env())
+    procs = st["processes"]
+    for component in COMPONENTS:
+        console.print(
+            f"{component}: {'pid ' + str(procs[component]) if component in procs else 'not running'}"
+        )
+    console.print(f"health: {st['health'] or 'api-server not answering'}")
+    console.print(f"celery workers: {', '.join(st['workers']) or 'none'}")
+    console.print(f"api: {st['api']}  logs: {st['logs']}")
+    if len(procs) != len(COMPONENTS):
+        sys.exit(1)
+
+
 @main.command()
 def summary() -> None:
     """Print rows read / landed / quarantined per system, the last build and the gates."""

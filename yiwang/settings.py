@@ -97,6 +97,10 @@ class Settings:
     # real scheduler with workers), "layer" = one cosmos `dbt build` task per layer (staging, identity, marts),
     # which the embedded demo uses because `airflow dags test` runs ~100 model tasks one after another.
     dbt_tasks: str = "model"
+    # YIWANG_DBT_SELECT: a dbt selection (space-separated, e.g. "+party_service_monthly") the build DAG renders
+    # instead of the whole project, one task per selected model; such a partial build stops after dbt (no mart
+    # gate, no publish: the public marts are only ever replaced by a whole, gated build). Default: everything.
+    dbt_select: tuple[str, ...] = ()
     # Output gate (expectations/output_checks.py): with no delivery since the last publish, a mart's row count may
     # move at most this share (YIWANG_PUBLISH_MAX_ROW_CHANGE); YIWANG_ACCEPT_OUTPUT_CHANGE=1 publishes despite
     # findings (a deliberate change; `yiwang build --accept-output-change`).
@@ -193,6 +197,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sources=sources,
         freshness_hours=freshness,
         dbt_tasks=_dbt_tasks(env.get("YIWANG_DBT_TASKS") or "model"),
+        dbt_select=tuple((env.get("YIWANG_DBT_SELECT") or "").split()),
         publish_max_row_change=_share(
             "YIWANG_PUBLISH_MAX_ROW_CHANGE", env.get("YIWANG_PUBLISH_MAX_ROW_CHANGE"), 0.2
         ),
