@@ -35,9 +35,11 @@ COPY --chown=airflow:root scripts /opt/yiwang/scripts
 
 WORKDIR /opt/yiwang
 # The dbt manifest is parsed at build time so the build DAG renders one task per model from the first parse
-# (dbt parse opens no warehouse connection).
+# (dbt parse opens no warehouse connection), with the build-schema suffix the model tasks run with, so they
+# reuse its partial-parse state. .dockerignore keeps a checkout's own dbt_project/target out.
 RUN YIWANG_HOME=/tmp/yiwang-build YIWANG_WAREHOUSE_URL=postgresql+psycopg://build@localhost/yiwang \
-    python -c "from yiwang.dbt_runner import ensure_manifest; ensure_manifest()" \
+    YIWANG_BUILD_SCHEMA_SUFFIX=__build \
+    python -c "from yiwang.dbt_runner import ensure_manifest; ensure_manifest(force=True)" \
  && rm -rf /tmp/yiwang-build dbt_project/logs
 
 ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/yiwang/dags \

@@ -182,6 +182,10 @@ def test_dockerfile_builds_from_airflow_and_copies_what_exists() -> None:
     for sources, _ in copies:
         for src in sources:
             assert (REPO / src).exists(), f"Dockerfile copies {src}, which is not in the project"
+    ignored = (REPO / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".env", ".venv", "var", "dbt_project/target"} <= set(ignored), (
+        "secrets or local state reach the image"
+    )
     copied = {Path(s).parts[0] for sources, _ in copies for s in sources}
     assert {"dags", "dbt_project", "yiwang", "requirements.lock", "reference", "scripts"} <= copied
 
