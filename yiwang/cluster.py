@@ -1,13 +1,14 @@
 """Airflow as a city runs it, on one machine: metadata on PostgreSQL, CeleryExecutor with Redis, every
 component its own process on loopback (`yiwang cluster start|stop|status`, docs/deployment.md).
 
-Processes: scheduler, dag-processor, triggerer, api-server (the one listening port) and two Celery workers (distinct Celery hostnames;
-each task instance records its worker's name in ``task_instance.hostname`` through ``worker_hostname``). Each
-runs in its own session (process group) with a pid file; ``stop`` sends SIGTERM to every group, waits
+Processes: scheduler, dag-processor, triggerer, api-server (the one listening port) and two Celery workers
+(distinct Celery hostnames; each task instance records its worker's name in ``task_instance.hostname`` through
+``worker_hostname``; each worker preloads dbt and cosmos, :mod:`yiwang.worker_preload`). Each runs in its own session (process group) with a pid file; ``stop`` sends SIGTERM to every group, waits
 ``YIWANG_AIRFLOW_STOP_GRACE`` seconds and then SIGKILLs what is left (a scheduler may sit out SIGTERM for a
 minute while its executor drains).
 
-Configuration comes from the environment only (nothing secret is written to a file by this module):
+Configuration comes from the environment only (the one secret this module writes to a file is
+``YIWANG_AIRFLOW_ADMIN_PASSWORD``, mode 600, into the passwords file Airflow's simple auth manager reads):
 
 | env var | default |
 |---|---|
@@ -20,7 +21,8 @@ Configuration comes from the environment only (nothing secret is written to a fi
 | ``YIWANG_AIRFLOW_ADMIN_PASSWORD`` | unset: Airflow's simple auth manager generates the ``admin`` password |
 
 Connections reach tasks as ``AIRFLOW_CONN_*`` variables and the yiwang settings as ``YIWANG_*`` variables
-from the environment ``start`` runs in; every child inherits it.
+from the environment ``start`` runs in; every child inherits it. :class:`ClusterApi` is the REST client the
+tests and bench/cluster_build.py drive the cluster with.
 """
 
 from __future__ import annotations
