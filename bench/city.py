@@ -3,6 +3,7 @@
     .venv/bin/python bench/city.py --scale city --home /work/bench-city/home --runs 1
     .venv/bin/python bench/city.py --scale small --runs 3              # a minute; the same table
     .venv/bin/python bench/city.py --scale city --home H --reuse-raw   # rebuild only: keep H's landed raw
+    .venv/bin/python bench/city.py --scale city --home H --reuse-raw --no-raw-gate   # dbt, mart gate, publish
 
 Every stage runs as its own subprocess, so its wall time and peak RSS (process tree, bench/measure.py) are its
 own: simulate (once per home: an existing ``sources/manifest.json`` of the same scale is reused), extract+load
@@ -60,8 +61,8 @@ def stage_main(name: str, arg: str | None) -> None:
         from yiwang.dbt_runner import run_dbt
         from yiwang.publish import build_schemas
 
-        select, exclude = json.loads(arg or "[null, null]")
-        args = ["build", "--select", *select.split()]
+        select, exclude, *command = json.loads(arg or "[null, null]")
+        args = [command[0] if command else "build", "--select", *select.split()]
         if exclude:
             args += ["--exclude", *exclude.split()]
         with build_schemas():
@@ -316,16 +317,29 @@ class Stages(list):
         return self
 
 
-def one_run(home: Path, env: dict[str, str], reuse_raw: bool, floor: bool, i: int) -> dict[str, Any]:
+def one_run(
+    home: Path,
+    env: dict[str, str],
+    reuse_raw: bool,
+    floor: bool,
+    i: int,
+    raw_gate: bool = True,
+    only: tuple[str, ...] = (),
+) -> dict[str, Any]:
     rows: list[dict[str, Any]] = Stages()
     wh = home / "warehouse.duckdb"
     if not reuse_raw or not wh.exists():
         rows += extract(home, env)
         if floor:
             extract_floor(home, rows)
-    secs, peak = run_stage(env, "raw_gate")
-    raw_total = sum(r["rows"] or 0 for r in rows) or None
-    rows.append({"stage": "raw gate", "rows": raw_total, "seconds": secs, "peak": peak})
+    if raw_gate:
+        secs, peak = run_stage(env, "raw_gate")
+        raw_total = sum(r["rows"] or 0 for r in rows) or None
+        rows.append({"stage": "raw gate", "rows": raw_total, "seconds": secs, "peak": peak})
+    chosen = [layer for layer in (LAYERS or dbt_layers()) if not only or layer[0] in only]
+    if only and "staging" not in only:  # the seeds and staging views the chosen layers read, untimed
+        staging = next(layer for layer in LAYERS if layer[0] == "staging")
+        run_stage(env, "dbt", json.dumps([staging[1], None, "run"]))
     if floor:  # the warehouse as the dbt build finds it, for the floor (copied outside any timing)
         shutil.rmtree(home / "floor", ignore_errors=True)
         (home / "floor").mkdir()
@@ -333,7 +347,7 @@ def one_run(home: Path, env: dict[str, str], reuse_raw: bool, floor: bool, i: in
     results_dir = home / "results"
     results_dir.mkdir(exist_ok=True)
     layers: dict[str, list[dict[str, Any]]] = {}
-    for name, select, exclude in LAYERS or dbt_layers():
+    for name, select, exclude in chosen:
         secs, peak = run_stage(env, "dbt", json.dumps([select, exclude]))
         kept = results_dir / f"run{i}_{name}.json"
         shutil.copy2(home / "dbt_target" / "run_results.json", kept)
@@ -347,11 +361,12 @@ def one_run(home: Path, env: dict[str, str], reuse_raw: bool, floor: bool, i: in
                 "peak": peak,
             }
         )
-    gate_json = home / "mart_gate.json"
-    secs, peak = run_stage(env, "mart_gate", str(gate_json))
-    rows.append({"stage": "mart gate", "rows": None, "seconds": secs, "peak": peak})
-    secs, peak = run_stage(env, "publish", str(gate_json))
-    rows.append({"stage": "publish", "rows": None, "seconds": secs, "peak": peak})
+    if not only or "marts" in only:
+        gate_json = home / "mart_gate.json"
+        secs, peak = run_stage(env, "mart_gate", str(gate_json))
+        rows.append({"stage": "mart gate", "rows": None, "seconds": secs, "peak": peak})
+        secs, peak = run_stage(env, "publish", str(gate_json))
+        rows.append({"stage": "publish", "rows": None, "seconds": secs, "peak": peak})
     if floor:
         got = floor_build(home, env, layers)
         for r in rows:
@@ -407,6 +422,15 @@ def main() -> None:
     ap.add_argument("--home", type=Path, help="default /tmp/yiwang-bench-city/<scale>")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--reuse-raw", action="store_true", help="keep the home's landed raw: no extract")
+    ap.add_argument(
+        "--no-raw-gate", action="store_true", help="with --reuse-raw: the landed raw was gated already"
+    )
+    ap.add_argument(
+        "--layers",
+        default="",
+        help="only these dbt layers, comma-separated (e.g. identity; the seeds and staging views they read are "
+        "built first, untimed); mart gate and publish only with marts",
+    )
     ap.add_argument("--no-floor", action="store_true", help="skip the plain-DuckDB floor")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--stage", nargs="+", help=argparse.SUPPRESS)
@@ -418,11 +442,22 @@ def main() -> None:
     home.mkdir(parents=True, exist_ok=True)
     env = bench_env(home)
     os.environ.update({k: env[k] for k in ("YIWANG_HOME", "YIWANG_HMAC_KEY", "DBT_TARGET_PATH")})
-    sim = simulate(args.scale, home, env)
+    reuse = args.reuse_raw and (home / "warehouse.duckdb").exists()
+    sim = None if reuse else simulate(args.scale, home, env)
     runs = []
     for i in range(args.runs):
         print(f"-- run {i + 1}/{args.runs}", flush=True)
-        runs.append(one_run(home, env, args.reuse_raw, not args.no_floor, i))
+        runs.append(
+            one_run(
+                home,
+                env,
+                args.reuse_raw,
+                not args.no_floor,
+                i,
+                not args.no_raw_gate,
+                tuple(x for x in args.layers.split(",") if x),
+            )
+        )
         if args.json:
             args.json.write_text(json.dumps({"scale": args.scale, "simulate": sim, "runs": runs}, indent=2))
     report(args.scale, sim, runs)
