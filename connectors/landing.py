@@ -22,8 +22,7 @@ from typing import Any
 import pandas as pd
 
 from yiwang.contracts import Table, load_contract
-from yiwang.ops import ensure_ops
-from yiwang.privacy import pseudonymise_csv_line, pseudonymise_row, pseudonymise_text, pseudonymise_values
+from yiwang.ops import ensure_ops, quarantine_data, quarantine_row
 from yiwang.settings import hmac_key
 from yiwang.warehouse import Tx, Warehouse, qident, qname
 
@@ -231,22 +230,7 @@ class TableLoad:
         self.n_quarantined += 1
         # Quarantine lives outside raw: personal data is pseudonymised (HMAC, key from the environment),
         # whatever shape the row has: fields by name, cells by their column, unparsed text by pattern.
-        if isinstance(row, str):
-            data = (
-                pseudonymise_csv_line(row, columns, self._key)
-                if columns is not None
-                else pseudonymise_text(row, self._key)
-            )
-        elif isinstance(row, Mapping):
-            data = json.dumps(pseudonymise_row(dict(row), self._key), ensure_ascii=False, default=str)
-        elif isinstance(row, (list, tuple)) and columns is not None:
-            data = json.dumps(
-                pseudonymise_values(list(row), columns, self._key, aligned=len(row) <= len(columns)),
-                ensure_ascii=False,
-                default=str,
-            )
-        else:
-            data = pseudonymise_text(json.dumps(row, ensure_ascii=False, default=str), self._key)
+        data = quarantine_data(row, self._key, columns)
         # The id is a function of what was quarantined (system, table, file, rule, the pseudonymised row and its
         # occurrence in this batch), so a batch delivered or read again adds no second entry for the same row.
         stem = hashlib.sha256(
@@ -258,26 +242,19 @@ class TableLoad:
         self._tx.execute(
             "insert into ops.quarantine_sightings values (?, ?, ?)", [self.batch_id, quarantine_id, utcnow()]
         )
-        status = self._tx.scalar("select status from ops.quarantine where quarantine_id = ?", [quarantine_id])
-        if status is not None:
-            if status == "requeued":  # re-queued after a fix at the source, and still failing: open again
-                self._tx.execute(
-                    "update ops.quarantine set status = 'open' where quarantine_id = ?", [quarantine_id]
-                )
-            return
-        self._tx.execute(
-            "insert into ops.quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
-            [
-                quarantine_id,
-                self.table.system,
-                self.table.name,
-                self.batch_id,
-                self.source_file,
-                rule,
-                reason,
-                data,
-                utcnow(),
-            ],
+        # a row re-queued after a fix at the source that comes back still bad: its entry opens again
+        quarantine_row(
+            self._tx,
+            quarantine_id,
+            system=self.table.system,
+            table_name=self.table.name,
+            batch_id=self.batch_id,
+            source_file=self.source_file,
+            rule=rule,
+            reason=reason,
+            row_data=data,
+            at=utcnow(),
+            reopen="requeued",
         )
 
     def distinct_keys_in_raw(self) -> int:

@@ -34,7 +34,7 @@ from expectations.suites import (
     suites,
 )
 from yiwang.contracts import load_contract
-from yiwang.ops import OPS_DDL
+from yiwang.ops import OPS_DDL, quarantine_data, quarantine_row
 from yiwang.settings import Settings, get_settings
 from yiwang.warehouse import apply_duckdb_limits, qident, qliteral, qname
 
@@ -645,9 +645,6 @@ def _quarantine(tx: Any, v: _Verdict, now: dt.datetime) -> int:
     (row, rule) has one ops.quarantine entry (a fixed id; row data pseudonymised as the loader does), opened
     the first time and marked ``released`` when a later run no longer rejects the row (say, its reference
     arrived). Returns the rows rejected."""
-    import json
-
-    from yiwang.privacy import pseudonymise_row
     from yiwang.settings import hmac_key
 
     spec = v.spec
@@ -705,26 +702,23 @@ def _quarantine(tx: Any, v: _Verdict, now: dt.datetime) -> int:
             rule = f"gx:{rules[0]}"
             qid = quarantine_id(spec.system, spec.table, h, rule)
             current.add(qid)
-            if qid in logged:
-                if logged[qid] == "released":
-                    tx.execute("update ops.quarantine set status = 'open' where quarantine_id = ?", [qid])
-            else:
-                data = {k: val for k, val in d.items() if not k.startswith("_") and val is not None}
-                reason = f"raw gate ({spec.name}): " + "; ".join(rules)
-                tx.execute(
-                    "insert into ops.quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
-                    [
-                        qid,
-                        spec.system,
-                        spec.table,
-                        batch or "",
-                        source_file,
-                        rule,
-                        reason,
-                        json.dumps(pseudonymise_row(data, key), ensure_ascii=False, default=str),
-                        now,
-                    ],
-                )
+            status = logged.get(qid)
+            fields = {k: val for k, val in d.items() if not k.startswith("_") and val is not None}
+            # rejected again after a run had released it: its entry opens again
+            quarantine_row(
+                tx,
+                qid,
+                system=spec.system,
+                table_name=spec.table,
+                batch_id=batch or "",
+                source_file=source_file,
+                rule=rule,
+                reason=f"raw gate ({spec.name}): " + "; ".join(rules),
+                row_data=quarantine_data(fields, key) if status is None else "",  # stored only by a new entry
+                at=now,
+                reopen="released",
+                status=status,
+            )
             tx.execute(
                 "insert into ops.raw_rejects values (?, ?, ?, ?, ?, ?, ?)",
                 [spec.system, spec.table, h, rule, batch, qid, now],

@@ -4,11 +4,19 @@ load_ledger (rows read = landed + quarantined, per batch), quarantine (rule, rea
 per row, however often it is delivered) and quarantine_sightings (which batches quarantined it), load_state
 and file_state (cursors, delivered files), future_rows (cursors beyond extraction time + skew) and raw_rejects
 (rows a raw gate rejected after landing; staging's latest_version macro leaves them out). The loader
-(connectors/) and the gates (expectations/) both write here, so the DDL lives in the foundation.
+(connectors/) and the gates (expectations/) both write here, so the DDL lives in the foundation, and so does
+the one writer of ops.quarantine (:func:`quarantine_row`, with :func:`quarantine_data`, which pseudonymises
+whatever shape a rejected row has).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from yiwang.privacy import pseudonymise_csv_line, pseudonymise_row, pseudonymise_text, pseudonymise_values
 from yiwang.warehouse import Tx
 
 OPS_DDL = [
@@ -50,3 +58,60 @@ def ensure_ops(tx: Tx) -> None:
     """Create the ops schema and its tables where missing (idempotent)."""
     for stmt in OPS_DDL:
         tx.execute(stmt)
+
+
+def quarantine_data(row: Any, key: bytes, columns: list[str | None] | None = None) -> str:
+    """A rejected row as ops.quarantine.row_data: personal data pseudonymised (HMAC with ``key``), whatever
+    shape the row has: fields by name (a mapping), cells by their column (a list, or a CSV text line with
+    ``columns`` naming its cells by position), unparsed text by pattern."""
+    if isinstance(row, str):
+        return (
+            pseudonymise_csv_line(row, columns, key) if columns is not None else pseudonymise_text(row, key)
+        )
+    if isinstance(row, Mapping):
+        return json.dumps(pseudonymise_row(dict(row), key), ensure_ascii=False, default=str)
+    if isinstance(row, (list, tuple)) and columns is not None:
+        return json.dumps(
+            pseudonymise_values(list(row), columns, key, aligned=len(row) <= len(columns)),
+            ensure_ascii=False,
+            default=str,
+        )
+    return pseudonymise_text(json.dumps(row, ensure_ascii=False, default=str), key)
+
+
+_LOOK_UP = object()  # quarantine_row's ``status``: not known to the caller, read it
+
+
+def quarantine_row(
+    tx: Tx,
+    quarantine_id: str,
+    *,
+    system: str,
+    table_name: str,
+    batch_id: str,
+    source_file: str | None,
+    rule: str,
+    reason: str,
+    row_data: str,
+    at: dt.datetime,
+    reopen: str,
+    status: Any = _LOOK_UP,
+) -> str:
+    """The one writer of ops.quarantine: one entry per ``quarantine_id`` (the caller derives it from what was
+    quarantined, so the same row rejected again is the same entry). A new id is inserted 'open'; an existing
+    entry whose status is ``reopen`` ('requeued' at load: re-queued after a fix at the source and still bad;
+    'released' at the raw gate: rejected again) is opened again; any other existing entry is left as it is.
+    ``status`` is the entry's current status when the caller already read it (None: no entry), so a caller
+    that writes many rows can read them all at once. Returns 'inserted', 'reopened' or 'unchanged'."""
+    if status is _LOOK_UP:
+        status = tx.scalar("select status from ops.quarantine where quarantine_id = ?", [quarantine_id])
+    if status is not None:
+        if status == reopen:
+            tx.execute("update ops.quarantine set status = 'open' where quarantine_id = ?", [quarantine_id])
+            return "reopened"
+        return "unchanged"
+    tx.execute(
+        "insert into ops.quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
+        [quarantine_id, system, table_name, batch_id, source_file, rule, reason, row_data, at],
+    )
+    return "inserted"
