@@ -525,13 +525,15 @@ class ClusterApi:
             time.sleep(2)
         raise ClusterError(f"{dag_id} did not finish in {timeout:.0f} s: {self.runs(dag_id)[:1]}")
 
-    def tasks_per_worker(self, dag_ids: Iterable[str]) -> dict[str, int]:
-        """Worker name -> task instances it ran, over the latest run of each DAG."""
+    def tasks_per_worker(self, dag_ids: Iterable[str], run_type: str | None = None) -> dict[str, int]:
+        """Worker name -> task instances it ran, over every run of the DAGs (of one ``run_type`` if given)."""
         out: dict[str, int] = {}
         for dag_id in dag_ids:
-            runs = self.runs(dag_id)
-            for ti in self.task_instances(dag_id, runs[0]["dag_run_id"]) if runs else []:
-                if ti.get("hostname"):
-                    worker = ti["hostname"].split("@")[0]
-                    out[worker] = out.get(worker, 0) + 1
+            for run in self.runs(dag_id):
+                if run_type and run["run_type"] != run_type:
+                    continue
+                for ti in self.task_instances(dag_id, run["dag_run_id"]):
+                    if ti.get("hostname"):
+                        worker = ti["hostname"].split("@")[0]
+                        out[worker] = out.get(worker, 0) + 1
         return dict(sorted(out.items()))

@@ -187,7 +187,9 @@ def test_celery_cluster_runs_the_extracts_and_the_per_model_build(cluster_env: d
         assert dbt_tasks == expected_dbt, "not one cosmos task per selected dbt model"
         assert len(dbt_tasks) >= 5
         for dag_id in EXTRACT_DAGS:
-            assert [r["state"] for r in api.runs(dag_id)] == ["success"], f"{dag_id}: {api.runs(dag_id)}"
+            # the run triggered through the API (an hourly DAG may have started its next scheduled run since)
+            manual = [r["state"] for r in api.runs(dag_id) if r["run_type"] == "manual"]
+            assert manual == ["success"], f"{dag_id}: {api.runs(dag_id)}"
         workers = api.tasks_per_worker([*EXTRACT_DAGS, BUILD_DAG])
         assert set(workers) == {"worker-1", "worker-2"}, f"tasks per worker: {workers}"
 
