@@ -6,10 +6,6 @@ with members as (
     inner join {{ ref('int_demand_clusters') }} as c on c.report_id = r.report_id
 ),
 
-firsts as (
-    select * from members where report_id = first_report_id
-),
-
 category as (
     select demand_key, cat_text from (
         select demand_key, cat_text,

@@ -9,7 +9,7 @@ names as (
     select org_key, org_name,
            row_number() over (partition by org_key
                               order by case when source_table = 'departments' then 0 else 1 end,
-                                       n desc, org_name) as rn
+                                       n desc, org_name asc) as rn
     from (
         select org_key, org_name, source_table, count(*) over (partition by org_key, org_name) as n
         from resolved where org_name is not null

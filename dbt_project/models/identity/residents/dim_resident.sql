@@ -9,7 +9,7 @@ with r as (
     select
         x.resident_key,
         p.*,
-        case p.source_system || '.' || p.source_table
+        case (p.source_system || '.' || p.source_table)
             when 'grid.wg_syrk' then case when p.is_deleted then 10 else 1 end
             when 'party.dj_dy' then 2
             when 'approval.cases' then 3

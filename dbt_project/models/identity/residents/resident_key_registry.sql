@@ -51,13 +51,13 @@ votes as (
 ),
 
 key_owner as (
-    select v.*, row_number() over (partition by v.prev_key order by v.n desc, v.cluster_ref) as rk
+    select v.*, row_number() over (partition by v.prev_key order by v.n desc, v.cluster_ref asc) as rk
     from votes as v
 ),
 
 kept as (
     select o.cluster_ref, o.prev_key as resident_key,
-           row_number() over (partition by o.cluster_ref order by o.n desc, a.key_born, o.prev_key) as rn
+           row_number() over (partition by o.cluster_ref order by o.n desc, a.key_born asc, o.prev_key asc) as rn
     from key_owner as o
     inner join key_age as a on a.prev_key = o.prev_key
     where o.rk = 1
@@ -74,7 +74,7 @@ cluster_key as (
            coalesce(k.resident_key,
                'R' || translate(substr(md5('resident|' || f.first_ref || '|' || coalesce(p.prev_key, '')), 1, 20),
                                 '0123456789', 'ghijklmnop')) as resident_key,
-           case when k.resident_key is null then true else false end as minted
+           k.resident_key is null as minted
     from first_member as f
     left join kept as k on k.cluster_ref = f.cluster_ref and k.rn = 1
     left join prev as p on p.record_ref = f.first_ref

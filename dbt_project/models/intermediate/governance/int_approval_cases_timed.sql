@@ -30,9 +30,9 @@ cases as (
 timed as (
     select
         cases.*,
-        case when promised_limit_days is not null
+        case when cases.promised_limit_days is not null
              then {{ add_working_days('cases.accepted_at', 'cases.promised_limit_days') }} end as deadline_date,
-        case when completed_at is not null
+        case when cases.completed_at is not null
              then {{ working_days_between('cases.accepted_at', 'cases.completed_at') }} end    as handling_working_days
     from cases
 )

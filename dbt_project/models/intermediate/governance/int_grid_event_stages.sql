@@ -25,18 +25,18 @@ with steps as (
 ordered as (
     select
         steps.*,
-        sum(is_main) over (partition by event_id order by acted_at, event_step_id
+        sum(steps.is_main) over (partition by steps.event_id order by steps.acted_at, steps.event_step_id
                            rows between unbounded preceding and current row)          as main_group,
-        lead(acted_at) over (partition by event_id order by acted_at, event_step_id)  as next_acted_at,
-        min(acted_at) over (partition by event_id)                                    as first_acted_at
+        lead(steps.acted_at) over (partition by steps.event_id order by steps.acted_at, steps.event_step_id)  as next_acted_at,
+        min(steps.acted_at) over (partition by steps.event_id)                                    as first_acted_at
     from steps
 ),
 
 staged as (
     select
         ordered.*,
-        coalesce(max(case when is_main = 1 then step end)
-                     over (partition by event_id, main_group), '发现')                 as stage
+        coalesce(max(case when ordered.is_main = 1 then ordered.step end)
+                     over (partition by ordered.event_id, ordered.main_group), '发现')                 as stage
     from ordered
 ),
 

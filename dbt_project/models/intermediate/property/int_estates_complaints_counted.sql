@@ -71,6 +71,6 @@ cross join years as y
 left join versions as v
     on v.estate_key = e.estate_key
    and v.valid_from <= y.attributes_on
-   and (v.valid_to is null or y.attributes_on < v.valid_to)
+   and (v.valid_to is null or v.valid_to > y.attributes_on)
 left join counted as n
     on n.estate_name = e.estate_name and n.company = e.company and n.complaint_year = y.complaint_year

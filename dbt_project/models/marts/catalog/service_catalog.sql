@@ -93,7 +93,7 @@ case_figures as (
     group by c.item_code
 ),
 
-{#- 好差评 (government) and order scores (life): one rating 1-5 per row, dated by when it was given. -#}
+-- 好差评 (government) and order scores (life): one rating 1-5 per row, dated by when it was given.
 ratings as (
     select c.item_code, cast(e.evaluated_at as date) as rated_on, e.rating
     from {{ ref('stg_approval__evaluations') }} as e

@@ -24,7 +24,7 @@ places as (
 events as (
     select
         p.grid_code,
-        case when p.grid_code is not null and p.grid_code is distinct from e.grid_code then 1 else 0 end
+        case when p.grid_code is not null and (e.grid_code is null or p.grid_code <> e.grid_code) then 1 else 0 end
                                                                                 as is_not_as_stated,
         cast(extract(year from e.reported_at) as integer)                       as year,
         case when e.closed_at is not null then 1 else 0 end                     as is_closed,
@@ -50,7 +50,7 @@ select
     cast(p.events as integer)                                                      as events,
     cast(p.events_closed as integer)                                               as events_closed,
     cast(p.closed_on_time as integer)                                              as closed_on_time,
-    cast(case when p.events_closed > 0 then p.closed_on_time * 1.0 / p.events_closed end as double precision) as on_time_rate,
+    cast({{ rate('p.closed_on_time', 'p.events_closed') }} as double precision) as on_time_rate,
     cast(coalesce(w.certified, 0) = 1 as boolean)                                  as has_certified_fulltime_worker,
     cast(coalesce(w.staffed, 0) = 1 as boolean)                                    as has_worker_on_duty,
     cast(p.events_not_as_stated as integer)                                        as events_not_as_stated

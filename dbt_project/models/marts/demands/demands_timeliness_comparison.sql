@@ -19,8 +19,8 @@ agg as (
 rates as (
     select
         a.*,
-        case when a.closed_certified > 0 then a.on_time_certified * 1.0 / a.closed_certified end as rate_certified,
-        case when a.closed_other > 0 then a.on_time_other * 1.0 / a.closed_other end             as rate_other
+        {{ rate('a.on_time_certified', 'a.closed_certified') }} as rate_certified,
+        {{ rate('a.on_time_other', 'a.closed_other') }}         as rate_other
     from agg as a
 )
 

@@ -14,7 +14,7 @@ with handled as (
 ranked as (
     select
         h.*,
-        row_number() over (partition by h.community_code order by h.events_handled desc, h.department_uscc) as rn
+        row_number() over (partition by h.community_code order by h.events_handled desc, h.department_uscc asc) as rn
     from handled as h
     inner join {{ ref('stg_reference__departments') }} as d0 on d0.department_uscc = h.department_uscc
 )

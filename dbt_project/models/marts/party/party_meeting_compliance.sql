@@ -73,7 +73,7 @@ select
     cast(min(t.complies) = 1 as boolean)                                        as fully_compliant,
     cast(max(a.expected) as integer)                                            as expected_attendees,
     cast(max(a.actual) as integer)                                              as actual_attendees,
-    cast(case when max(a.expected) > 0 then max(a.actual) * 1.0 / max(a.expected) end as double precision) as attendance_rate
+    cast({{ rate('max(a.actual)', 'max(a.expected)') }} as double precision) as attendance_rate
 from per_type as t
 inner join branches as b on b.org_id = t.org_id
 left join attendance as a on a.org_id = t.org_id and a.quarter_start = t.quarter_start

@@ -24,7 +24,7 @@ rated as (
         c.complaints,
         coalesce(m.complaints_matched, 0) as complaints_matched,
         m.households,
-        case when m.households > 0 then c.complaints * 100.0 / m.households end as rate
+        {{ rate('c.complaints', 'm.households', per='100.0') }} as rate
     from complaints as c
     left join matched as m on m.year = c.year
 ),

@@ -7,7 +7,7 @@ with counted as (
 rated as (
     select
         c.*,
-        case when c.households > 0 then c.complaints * 100.0 / c.households end as rate
+        {{ rate('c.complaints', 'c.households', per='100.0') }} as rate
     from counted as c
 ),
 

@@ -24,8 +24,8 @@ grouped as (
 rates as (
     select
         g.*,
-        case when g.households_with > 0 then g.complaints_with * 100.0 / g.households_with end          as pooled_rate_with,
-        case when g.households_without > 0 then g.complaints_without * 100.0 / g.households_without end as pooled_rate_without
+        {{ rate('g.complaints_with', 'g.households_with', per='100.0') }}       as pooled_rate_with,
+        {{ rate('g.complaints_without', 'g.households_without', per='100.0') }} as pooled_rate_without
     from grouped as g
 ),
 

@@ -67,18 +67,18 @@ pairs as (
         end                                             as complaint_fits
     from (
         -- the same estate and building, any time apart (candidates and chance_place)
-        select a.report_id as a_id, b.report_id as b_id
-        from reports as a
-        inner join reports as b
-            on b.estate_match_key = a.estate_match_key and b.building = a.building and a.report_id < b.report_id
+        select ra.report_id as a_id, rb.report_id as b_id
+        from reports as ra
+        inner join reports as rb
+            on rb.estate_match_key = ra.estate_match_key and rb.building = ra.building and rb.report_id > ra.report_id
         union all
         -- the same community, another estate or building, within the window (chance_time)
-        select a.report_id, b.report_id
-        from reports as a
-        inner join reports as b
-            on b.community_code = a.community_code and a.report_id < b.report_id
-           and (b.estate_match_key <> a.estate_match_key or b.building <> a.building)
-        where abs({{ dbt.datediff('a.reported_at', 'b.reported_at', 'minute') }}) <= {{ window_hours }} * 60
+        select ra.report_id, rb.report_id
+        from reports as ra
+        inner join reports as rb
+            on rb.community_code = ra.community_code and rb.report_id > ra.report_id
+           and (rb.estate_match_key <> ra.estate_match_key or rb.building <> ra.building)
+        where abs({{ dbt.datediff('ra.reported_at', 'rb.reported_at', 'minute') }}) <= {{ window_hours }} * 60
     ) as blocks
     inner join reports as a on a.report_id = blocks.a_id
     inner join reports as b on b.report_id = blocks.b_id

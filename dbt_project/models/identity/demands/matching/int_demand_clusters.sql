@@ -23,7 +23,7 @@ directed as (
 best as (
     select u, v, match_weight from (
         select u, v, match_weight,
-               row_number() over (partition by u, v_table order by match_weight desc, hours_apart, v) as rn
+               row_number() over (partition by u, v_table order by match_weight desc, hours_apart asc, v asc) as rn
         from directed
     ) as r
     where rn = 1
@@ -35,7 +35,7 @@ repeats as (
     inner join reports as t on t.report_id = r.repeats_report_id
 ),
 
-{%- if var('demand_mutual_best', true) %}
+{% if var('demand_mutual_best', true) %}
 -- an edge only when each end is the other's best in its channel (a one-sided choice is how a
 -- reporter-less grid event at a busy building picks up a neighbour's complaint)
 chosen as (
@@ -85,9 +85,9 @@ links as (
 best_link as (
     select report_id, linked_report_id, link_rule, match_weight from (
         select l.*,
-               row_number() over (partition by report_id
-                                  order by case when link_rule = 'probabilistic' then 0 else 1 end,
-                                           match_weight desc, linked_report_id) as rn
+               row_number() over (partition by l.report_id
+                                  order by case when l.link_rule = 'probabilistic' then 0 else 1 end,
+                                           l.match_weight desc, l.linked_report_id asc) as rn
         from links as l
     ) as r
     where rn = 1

@@ -160,17 +160,17 @@ select
     u.u_probability,
     m.m                                                 as m_probability,
     ln(m.m / u.u_probability) / ln(2)                   as match_weight,
-    (select change from em_change)                      as em_change
+    (select ec.change from em_change as ec)                      as em_change
 from u
 inner join m{{ iterations }} as m on m.comparison = u.comparison and m.level = u.level
 union all
 select
     'prior',
     cast(null as varchar),
-    (select cast(n as {{ dbt.type_bigint() }}) from total),
+    (select cast(t.n as {{ dbt.type_bigint() }}) from total as t),
     cast(null as {{ dbt.type_bigint() }}),
     cast(null as double precision),
     p.prior,
     ln(p.prior / (1 - p.prior)) / ln(2),
-    (select change from em_change)
+    (select ec.change from em_change as ec)
 from prior{{ iterations }} as p

@@ -33,7 +33,7 @@ reporters as (
 events as (
     select
         'grid' as source_system, 'wg_sj' as source_table, e.source_key,
-        e.reported_at                                   as reported_at,
+        e.reported_at,
         c.minor_name                                    as cat_text,
         replace(coalesce(e.description, ''), coalesce(e.location_address, ''), ' ') as free_text,
         cast(null as varchar)                           as repeats_key,

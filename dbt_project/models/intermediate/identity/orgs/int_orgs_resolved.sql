@@ -38,7 +38,7 @@ name_pairs as (
 by_name as (
     select name_key, uscc from (
         select name_key, uscc,
-               row_number() over (partition by name_key order by priority, n desc, uscc) as rn
+               row_number() over (partition by name_key order by priority asc, n desc, uscc asc) as rn
         from name_pairs
     ) as r
     where rn = 1

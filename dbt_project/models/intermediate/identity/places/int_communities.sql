@@ -28,7 +28,7 @@ from_grids as (
         cast(null as varchar)                           as district_name
     from {{ ref('stg_grid__grids') }} as g
     where g.community_code is not null
-      and g.community_code not in (select community_code from from_divisions)
+      and g.community_code not in (select d.community_code from from_divisions as d)
 ),
 
 unioned as (

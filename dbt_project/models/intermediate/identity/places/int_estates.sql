@@ -31,7 +31,7 @@ display as (
         estate_match_key,
         estate_text as estate_name,
         row_number() over (partition by estate_match_key
-                           order by n desc, estate_text) as rn
+                           order by n desc, estate_text asc) as rn
     from name_counts
 ),
 
@@ -76,7 +76,7 @@ main_grid as (
              else 'buildings' end                       as basis,
         row_number() over (partition by estate_match_key
                            order by org_records desc, buildings desc, households desc, records desc,
-                                    grid_code) as rn,
+                                    grid_code asc) as rn,
         count(*) over (partition by estate_match_key) as n_grids
     from grid_evidence
 ),
@@ -148,7 +148,7 @@ free_grids as (
     select g.community_code, t.estate_kind, min(g.grid_code) as grid_code, count(*) as n_free
     from {{ ref('int_grids') }} as g
     inner join kind_grid_type as t on t.grid_type = g.grid_type
-    where g.grid_code not in (select evidence_grid_code from evidenced where evidence_grid_code is not null)
+    where g.grid_code not in (select v.evidence_grid_code from evidenced as v where v.evidence_grid_code is not null)
     group by g.community_code, t.estate_kind
 ),
 

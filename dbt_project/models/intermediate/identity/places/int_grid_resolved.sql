@@ -35,7 +35,7 @@ building_grid as (
     select
         estate_match_key, building, grid_code,
         row_number() over (partition by estate_match_key, building
-                           order by households desc, records desc, grid_code) as rn
+                           order by households desc, records desc, grid_code asc) as rn
     from {{ ref('int_estate_building_grids') }}
     where building is not null
 ),

@@ -55,7 +55,7 @@ resolved_community as (
         coalesce(
             case when cg.n = 1 then cg.community_code end,
             case when ct.n = 1 then ct.community_code end,
-            case when cd.community_code is not null then cd.community_code end,
+            cd.community_code,
             cs.community_code
         )                                               as community_code,
         coalesce(sd.division_code, st.street_code)      as street_code_named

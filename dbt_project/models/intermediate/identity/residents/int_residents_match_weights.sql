@@ -65,7 +65,7 @@ id_pairs_features as (
         coalesce(i.a_flat = i.b_flat, false) as flat_agree,
         -- household phone: a's phone is on file at b's flat (under any name), where neither the phones nor
         -- the flats agree directly
-        exists (select 1 from phone_flats as f where f.ph = i.a_ph and f.flat = i.b_flat) as household_agree
+        exists(select 1 from phone_flats as f where f.ph = i.a_ph and f.flat = i.b_flat) as household_agree
     from id_pairs_flat as i
 ),
 

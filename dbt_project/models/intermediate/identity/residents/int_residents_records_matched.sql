@@ -189,8 +189,8 @@ anchor_candidates_{{ k }} as (
         from unanchored_phones_{{ k }} as u
         inner join phone_flats as f on f.ph = u.ph
         inner join members_{{ k }} as m
-            on m.name_key = u.name_key and m.estate_key = f.estate_key and m.building = f.building
-           and m.unit = f.unit and m.room = f.room
+            on m.name_key = u.name_key and f.estate_key = m.estate_key and f.building = m.building
+           and f.unit = m.unit and f.room = m.room
     ) as c
     group by u_ref, m_ref, cluster_ref
 ),
@@ -217,7 +217,7 @@ anchor_scored_{{ k }} as (
 
 anchor_best_pair_{{ k }} as (
     select *,
-           row_number() over (partition by u_ref, cluster_ref order by score desc, m_ref) as rn_pair
+           row_number() over (partition by u_ref, cluster_ref order by score desc, m_ref asc) as rn_pair
     from anchor_scored_{{ k }}
 ),
 
@@ -244,7 +244,7 @@ anchor_adjusted_{{ k }} as (
 
 anchor_ranked_{{ k }} as (
     select *,
-           row_number() over (partition by u_ref order by adj_score desc, cluster_ref) as rn,
+           row_number() over (partition by u_ref order by adj_score desc, cluster_ref asc) as rn,
            count(*) over (partition by u_ref, adj_score) as n_at_score
     from (
         select a.*, a.score + case when a.phone_mismatch then w.w_phone_differs else 0 end as adj_score
@@ -264,7 +264,7 @@ assigned_{{ k }} as (
            || case when phone_mismatch then ',-phone_differs' else '' end as agreed_fields,
            adj_score as match_score
     from anchor_ranked_{{ k }}
-    where rn = 1 and n_at_score = 1 and adj_score >= (select min_weight from w)
+    where rn = 1 and n_at_score = 1 and adj_score >= (select w.min_weight from w)
 ),
 {% endfor %}
 
@@ -358,7 +358,7 @@ label_{{ i }} as (
 {% endfor %}
 
 rest_best_link as (
-    select e.*, row_number() over (partition by e.a_ref order by e.score desc, e.b_ref) as rn
+    select e.*, row_number() over (partition by e.a_ref order by e.score desc, e.b_ref asc) as rn
     from rest_links as e
 ),
 
