@@ -60,6 +60,10 @@ def _dbt_task_group(project_dir: Path, manifest: Path, select: tuple[str, ...] =
             load_method=LoadMode.DBT_MANIFEST,
             emit_datasets=False,
             test_behavior=TestBehavior.BUILD,
+            # a test on two models (relationships) runs as its own task after both: inside one model's `dbt build`
+            # it failed whenever the other model was not built yet (seen on `small` under Celery: demand_xref ->
+            # dim_demand)
+            should_detach_multiple_parents_tests=True,
             select=list(select),
         ),
         operator_args={"install_deps": False, "on_execute_callback": _set_dbt_env},
