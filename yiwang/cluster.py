@@ -491,7 +491,13 @@ class ClusterApi:
         return self.get(f"/dags/{dag_id}/dagRuns", order_by="-run_after")["dag_runs"]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=1000)["task_instances"]
+        """Every task instance of the run, page by page (the API returns at most 100 at a time by default)."""
+        out: list[dict] = []
+        while True:
+            page = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=100, offset=len(out))
+            out += page["task_instances"]
+            if not page["task_instances"] or len(out) >= page["total_entries"]:
+                return out
 
     def wait_for_dags(self, dag_ids: Iterable[str], timeout: float) -> dict[str, dict]:
         """The DAGs once the dag-processor has parsed all of them."""
