@@ -496,7 +496,7 @@ class ClusterApi:
         while True:
             page = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=100, offset=len(out))
             out += page["task_instances"]
-            if not page["task_instances"] or len(out) >= page["total_entries"]:
+            if not page["task_instances"] or len(out) >= page.get("total_entries", len(out)):
                 return out
 
     def wait_for_dags(self, dag_ids: Iterable[str], timeout: float) -> dict[str, dict]:
