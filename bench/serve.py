@@ -85,6 +85,7 @@ async def _load(
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.2
     state = {"idle": 0, "last": start}
+    run_token = f"{os.getpid()}-{time.time_ns()}"
 
     def error(kind: str) -> None:
         errors[kind] = errors.get(kind, 0) + 1
@@ -102,8 +103,9 @@ async def _load(
             path = paths[i % len(paths)]
             if (
                 uncached
-            ):  # a query parameter the API ignores but its answer cache keys on: every request a miss
-                path += f"{'&' if '?' in path else '?'}bench={i}"
+            ):  # a query parameter the API ignores but its answer cache keys on: every request a miss (the
+                # run token keeps a later phase from hitting what an earlier phase of the same publish cached)
+                path += f"{'&' if '?' in path else '?'}bench={run_token}-{i}"
             try:
                 if writer is None:
                     reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), TIMEOUT_S)
