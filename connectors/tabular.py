@@ -20,6 +20,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from opencc import OpenCC
+from openpyxl import load_workbook
+
 from connectors.decoding import UndecodableFile, decode_bytes, decode_lines
 from yiwang.contracts import Table
 from yiwang.privacy import pseudonymise_text
@@ -78,7 +81,6 @@ def _simplified(text: str) -> str:
     export names its columns 小區名稱 where the contract lists 小区名称. Values are never converted."""
     if text.isascii():
         return text
-    from opencc import OpenCC
 
     return _opencc(OpenCC).convert(text)
 
@@ -340,7 +342,6 @@ def _emit_xlsx_rows(rows: Iterable[Sequence[Any]], names: list[str], out: Parsed
 
 def parse_xlsx(path: Path, table: Table) -> ParsedFile:
     """First sheet with a recognisable header; other sheets are noted, not read."""
-    from openpyxl import load_workbook
 
     out = ParsedFile()
     wb = load_workbook(path, read_only=True, data_only=True)

@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from yiwang.dbt_runner import DBT_PROJECT_DIR
 from yiwang.warehouse import BUILD_SUFFIX, Tx, Warehouse, qident, qname
 
 # kind of a dimension -> the reference deliveries holding its keys: (schema, table, key column)
@@ -135,8 +136,6 @@ def declared_dimensions(project_dir: Path | None = None) -> dict[str, dict[str, 
     """Model name -> {dimension column: kind}, from ``config.meta.dimensions`` (or ``meta.dimensions``) of each
     model in the dbt project's yml; models without a declaration are absent."""
     if project_dir is None:
-        from yiwang.dbt_runner import DBT_PROJECT_DIR
-
         project_dir = DBT_PROJECT_DIR
     out: dict[str, dict[str, str]] = {}
     for m in _model_entries(Path(project_dir)):

@@ -14,6 +14,8 @@ numbers never reach the Data Docs.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
+import psycopg
+import pyarrow as pa
+from sqlalchemy.engine import make_url
 
 from expectations.suites import (
     MART_SUITES,
@@ -34,9 +40,10 @@ from expectations.suites import (
     suites,
 )
 from yiwang.contracts import load_contract
-from yiwang.ops import OPS_DDL, quarantine_data, quarantine_row
-from yiwang.settings import Settings, get_settings
-from yiwang.warehouse import apply_duckdb_limits, qident, qliteral, qname
+from yiwang.dbt_runner import DBT_PROJECT_DIR, compile_inline, default_target, manifest_path, release_duckdb
+from yiwang.ops import OPS_DDL, ensure_ops, quarantine_data, quarantine_row
+from yiwang.settings import Settings, get_settings, hmac_key
+from yiwang.warehouse import apply_duckdb_limits, open_warehouse, qident, qliteral, qname
 
 # Schema drift is a changed column set, never a share of dirty values: a contract field that other batches fill
 # is empty in every row of a load batch of at least DRIFT_MIN_ROWS rows (a column dropped at the source). The
@@ -124,10 +131,6 @@ class _Reader:
     @contextmanager
     def open(self) -> Iterator[_Reader]:
         if self.duck:
-            import duckdb
-
-            from yiwang.dbt_runner import release_duckdb
-
             release_duckdb()  # an in-process dbt run (dags test, CLI build) may still hold the file
             path = self.settings.duckdb_path
             if not path.exists():
@@ -135,9 +138,6 @@ class _Reader:
             self._con = duckdb.connect(str(path), read_only=True)
             apply_duckdb_limits(self._con)
         else:
-            import psycopg
-            from sqlalchemy.engine import make_url
-
             url = make_url(self.settings.warehouse_url).set(drivername="postgresql")
             self._con = psycopg.connect(url.render_as_string(hide_password=False))
             self._con.read_only = True
@@ -170,7 +170,6 @@ class _Reader:
                 return
             # DuckDB hands out record batches of at most one row group (122,880 rows) whatever is asked for:
             # gather them into frames of batch_rows, or a big table is validated in 4x as many GX runs
-            import pyarrow as pa
 
             n, pending, held = 0, [], 0
             for rb in reader:
@@ -206,10 +205,6 @@ def reader_templates(settings: Settings) -> dict[str, str]:
     """SQL of every value reader (``dbt_project/macros/raw_readers.sql``) for the configured warehouse, with
     ``__COL__`` where the column goes. Compiled by dbt from staging's own macros; cached under YIWANG_HOME by a
     hash of the macro files, so a changed normaliser is picked up at once."""
-    import hashlib
-    import json
-
-    from yiwang.dbt_runner import DBT_PROJECT_DIR, compile_inline, default_target
 
     target = default_target(settings)
     digest = hashlib.sha256(target.encode())
@@ -258,8 +253,8 @@ def _select(spec: SuiteSpec, present: list[str], templates: dict[str, str], *, e
 
 def _gx_context(settings: Settings) -> Any:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    import great_expectations as gx  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
+    from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
 
     settings.gx_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
@@ -268,14 +263,14 @@ def _gx_context(settings: Settings) -> Any:
 
 
 def _expectation(c: Check) -> Any:
-    import great_expectations as gx
+    import great_expectations as gx  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
 
     cls_name = "".join(p.capitalize() for p in c.type.split("_"))
     return getattr(gx.expectations, cls_name)(**c.kwargs)
 
 
 def _checkpoint(context: Any, spec: SuiteSpec) -> tuple[Any, list[str]]:
-    import great_expectations as gx
+    import great_expectations as gx  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
 
     source = context.data_sources.add_or_update_pandas(DATA_SOURCE)
     try:
@@ -486,7 +481,7 @@ class _Verdict:
 
 
 def _validate(context: Any, reader: _Reader, spec: SuiteSpec, run_name: str) -> _Verdict:
-    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.core.run_identifier import RunIdentifier  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
 
     notes: list[str] = []
     if not spec.query:
@@ -632,7 +627,6 @@ OPS_GATE_DDL = [
 
 def quarantine_id(system: str, table: str, row_hash: str, rule: str) -> str:
     """The same row failing the same rule is the same quarantine entry, however often the gate runs."""
-    import hashlib
 
     return hashlib.sha256(f"gate|{system}|{table}|{row_hash}|{rule}".encode()).hexdigest()[:32]
 
@@ -645,7 +639,6 @@ def _quarantine(tx: Any, v: _Verdict, now: dt.datetime) -> int:
     (row, rule) has one ops.quarantine entry (a fixed id; row data pseudonymised as the loader does), opened
     the first time and marked ``released`` when a later run no longer rejects the row (say, its reference
     arrived). Returns the rows rejected."""
-    from yiwang.settings import hmac_key
 
     spec = v.spec
     raw = qname(spec.schema, spec.table)
@@ -732,10 +725,6 @@ def _quarantine(tx: Any, v: _Verdict, now: dt.datetime) -> int:
 
 def _record(settings: Settings, result: GateResult, verdicts: list[_Verdict], run_name: str) -> None:
     """Quarantine (raw gate) and one ops.gate_log row per suite, in one transaction."""
-    import json
-
-    from yiwang.ops import ensure_ops
-    from yiwang.warehouse import open_warehouse
 
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with open_warehouse(settings.warehouse_url) as wh, wh.transaction() as tx:
@@ -769,9 +758,6 @@ def _record(settings: Settings, result: GateResult, verdicts: list[_Verdict], ru
 
 
 def _manifest(project_dir: Path | None = None) -> dict[str, Any] | None:
-    import json
-
-    from yiwang.dbt_runner import manifest_path
 
     path = manifest_path(project_dir) if project_dir else manifest_path()
     try:

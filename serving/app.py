@@ -10,6 +10,7 @@ and the Great Expectations Data Docs, ``$YIWANG_HOME/site``); the middleware bel
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from pathlib import Path
@@ -64,8 +65,6 @@ def create_app(cfg: ServingSettings | None = None) -> FastAPI:
         try:
             response = await _checked(request, call_next)
         except Exception:  # noqa: BLE001 - never a stack trace to the caller; the log has the request id
-            import logging
-
             logging.getLogger("yiwang.serving").exception("request %s failed", request.state.request_id)
             response = error_response(request, 500, "internal error")
         response.headers["X-Request-ID"] = request.state.request_id

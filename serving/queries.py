@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import duckdb
+
 from yiwang.settings import Settings
 from yiwang.snapshot import NotPublished, Reader, current_snapshot, open_published
 
@@ -66,7 +68,6 @@ class SnapshotConnections:
 
     @contextmanager
     def reader(self, settings: Settings) -> Iterator[tuple[Reader, Path]]:
-        import duckdb
 
         path = current_snapshot(settings)
         if path is None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
@@ -294,7 +295,6 @@ def serve_in_thread(
     faults: FaultConfig = FaultConfig(),
 ) -> ServerHandle:
     """Starts uvicorn in a background thread; returns once it accepts connections."""
-    import uvicorn
 
     app = create_app(data_dir, approval_token, services_api_key, faults)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -324,7 +324,6 @@ def serve(
     faults: FaultConfig = FaultConfig(),
 ) -> None:
     """Serves the APIs in the foreground until interrupted."""
-    import uvicorn
 
     uvicorn.run(
         create_app(data_dir, approval_token, services_api_key, faults), host=host, port=port, log_level="info"

@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from openpyxl import load_workbook
 
+from simulator.contract import tables
+from simulator.http_api import parse_instant
 from simulator.ids import id_check_char
 from simulator.pipeline import TRUTH_COLUMNS, write_manifest, write_parquet
 from simulator.rng import stream
@@ -64,10 +66,6 @@ def _fmt(dt: datetime, iso: bool = False) -> str:
 
 def _latest_cursor(out_dir: Path) -> datetime:
     """The latest cursor value in the SQL databases and the API record files, as local time."""
-    import sqlite3
-
-    from simulator.contract import tables
-    from simulator.http_api import parse_instant
 
     latest = 0.0
     for (system, name), spec in tables().items():

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from simulator.dirt import DirtConfig
 from simulator.effects import Effects, balance_property_years
-from simulator.geography import CITY_AREA, N_COMMUNITIES, N_GRIDS, build_geography, check_geography
+from simulator.geography import CITY_AREA, N_COMMUNITIES, N_GRIDS, WORDS, build_geography, check_geography
 from simulator.ids import make_uscc
 from simulator.incidents import build_incidents
 from simulator.names import NAME_STYLES
@@ -61,7 +61,6 @@ def build_firms(seed: int, n_residents: int) -> pd.DataFrame:
     rng = stream(seed, "firms")
     n = int(min(20_000, max(80, n_residents // 100)))
     bodies = rng.choice(9 * 10**7, size=n, replace=False) + 10**7
-    from simulator.geography import WORDS
 
     rows = []
     for i, body in enumerate(bodies):

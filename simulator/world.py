@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from simulator.dirt import DirtConfig, DirtLog
+from simulator.dirt import DirtConfig, DirtLog, apply, assign
 from simulator.effects import Effects
 from simulator.geography import Geography
 from simulator.people import Population
@@ -83,7 +83,6 @@ def dirty_column(
     eligible: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Applies the dirt of `group` to a column, logs it, and returns (values, kinds)."""
-    from simulator.dirt import apply, assign
 
     values = np.asarray(values, dtype=object)
     kinds = assign(

@@ -39,6 +39,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+import redis
+import requests
+import sqlalchemy as sa
+from celery import Celery
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/yiwang_airflow"
 WORKERS = ("worker-1", "worker-2")
@@ -54,7 +60,9 @@ def __getattr__(name: str) -> object:
     """``CELERY_CONFIG`` (``[celery] celery_config_options``): Airflow's default Celery settings plus the
     worker preload (:mod:`yiwang.worker_preload`); built on first use so importing this module stays cheap."""
     if name == "CELERY_CONFIG":
-        from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
+        from airflow.providers.celery.executors.default_celery import (  # noqa: PLC0415 - Airflow takes seconds to import
+            DEFAULT_CELERY_CONFIG,
+        )
 
         imports = [*DEFAULT_CELERY_CONFIG.get("imports", ()), "yiwang.worker_preload"]
         return {**DEFAULT_CELERY_CONFIG, "imports": imports}
@@ -179,7 +187,6 @@ class ClusterConfig:
 
 
 def async_url(db_url: str) -> str:
-    import sqlalchemy as sa
 
     url = sa.engine.make_url(db_url)
     return url.set(drivername="postgresql+psycopg_async").render_as_string(hide_password=False)
@@ -194,7 +201,6 @@ def _pid_file(cfg: ClusterConfig, component: str) -> Path:
 
 def _read_pid(cfg: ClusterConfig, component: str) -> tuple[int, float] | None:
     """(pid, start time) of a component this module started and that still runs; None otherwise."""
-    import psutil
 
     path = _pid_file(cfg, component)
     try:
@@ -221,7 +227,6 @@ def running(cfg: ClusterConfig) -> dict[str, int]:
 def ensure_database(db_url: str) -> bool:
     """Create the metadata database when it does not exist (connecting to the server's `postgres` database).
     True when it was created."""
-    import sqlalchemy as sa
 
     url = sa.engine.make_url(db_url)
     if not url.drivername.startswith("postgresql"):
@@ -245,7 +250,6 @@ def ensure_database(db_url: str) -> bool:
 
 
 def _check_redis(cfg: ClusterConfig) -> None:
-    import redis
 
     try:
         redis.Redis(host="127.0.0.1", port=cfg.redis_port, db=cfg.redis_db, socket_timeout=3).ping()
@@ -295,7 +299,6 @@ def start(cfg: ClusterConfig, *, wait: float = 180.0, migrate_db: bool = True) -
     """Create the metadata database if needed, migrate it (``migrate_db=False``: the caller just did), start
     every component not yet running and wait until the api-server reports the scheduler, triggerer and
     dag-processor healthy and both workers answer."""
-    import psutil
 
     _check_redis(cfg)
     ensure_database(cfg.db_url)
@@ -341,7 +344,6 @@ def start(cfg: ClusterConfig, *, wait: float = 180.0, migrate_db: bool = True) -
 
 def health(cfg: ClusterConfig) -> dict[str, str]:
     """Component -> status from the api-server's /api/v2/monitor/health ({} when it does not answer)."""
-    import requests
 
     try:
         body = requests.get(f"{cfg.api_url}/api/v2/monitor/health", timeout=5).json()
@@ -352,7 +354,6 @@ def health(cfg: ClusterConfig) -> dict[str, str]:
 
 def celery_workers(cfg: ClusterConfig, timeout: float = 2.0) -> list[str]:
     """Names of the Celery workers that answer a ping on this cluster's broker."""
-    from celery import Celery
 
     app = Celery(broker=cfg.broker_url)
     try:
@@ -392,7 +393,6 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 def stop(cfg: ClusterConfig, components: Iterable[str] = COMPONENTS) -> dict[str, str]:
     """SIGTERM every component's process group (by the pids in the pid files), wait up to stop_grace seconds,
     then SIGKILL the groups still there. Returns component -> 'terminated' | 'killed' | 'not running'."""
-    import psutil
 
     result: dict[str, str] = {}
     live: dict[str, int] = {}
@@ -431,7 +431,6 @@ def stop(cfg: ClusterConfig, components: Iterable[str] = COMPONENTS) -> dict[str
 
 
 def _alive(p: object) -> bool:
-    import psutil
 
     try:
         return p.is_running() and p.status() != psutil.STATUS_ZOMBIE  # type: ignore[attr-defined]
@@ -461,7 +460,6 @@ class ClusterApi:
     """The cluster's REST API (``/api/v2``) with a JWT from ``POST /auth/token`` (docs/deployment.md)."""
 
     def __init__(self, cfg: ClusterConfig, password: str | None = None) -> None:
-        import requests
 
         self.base = cfg.api_url
         self.session = requests.Session()

@@ -16,13 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
+from duckdb.sqltypes import VARCHAR
+
+from yiwang.privacy import pseudonym
+from yiwang.settings import hmac_key
 
 FUNCTION_NAME = "yiwang_hmac"
 
 
 def _token(value: str) -> str:
-    from yiwang.privacy import pseudonym
-    from yiwang.settings import hmac_key
 
     return pseudonym(value, hmac_key())
 
@@ -31,10 +33,5 @@ class Plugin(BasePlugin):
     """Registers ``yiwang_hmac`` on the connection (and so on every cursor dbt-duckdb derives from it)."""
 
     def configure_connection(self, conn: Any) -> None:
-        try:
-            from duckdb.sqltypes import VARCHAR
-        except ImportError:  # duckdb < 1.4
-            from duckdb.typing import VARCHAR  # type: ignore[no-redef]
-
         # null_handling default: NULL in, NULL out, without calling Python; deterministic (no side effects)
         conn.create_function(FUNCTION_NAME, _token, [VARCHAR], VARCHAR)

@@ -10,16 +10,20 @@ run time; on PostgreSQL :func:`pg_hmac_options` hands it to the session through 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from yiwang.settings import REPO_ROOT, Settings, get_settings
+from sqlalchemy.engine import make_url
+
+from yiwang.settings import REPO_ROOT, ConfigError, Settings, get_settings, hmac_key
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 PROFILE_NAME = "yiwang"
@@ -55,8 +59,6 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
             "YIWANG_DUCKDB_TEMP_DIR": str(settings.duckdb_temp_dir),
             "YIWANG_DUCKDB_THREADS": str(settings.duckdb_threads),
         }
-    from sqlalchemy.engine import make_url
-
     u = make_url(settings.warehouse_url)
     env = {
         "YIWANG_PG_HOST": u.host or "127.0.0.1",
@@ -84,10 +86,6 @@ def pg_hmac_options(existing: str | None = None) -> str | None:
     ``existing`` (default: the current ``PGOPTIONS``) is kept, minus any earlier yiwang.hmac_* settings.
     ``None`` when ``YIWANG_HMAC_KEY`` is not set: dbt still parses, compiles and documents; a model that
     pseudonymises then fails, naming what is missing."""
-    import hashlib
-
-    from yiwang.settings import ConfigError, hmac_key
-
     try:
         key = hmac_key()
     except ConfigError:
@@ -157,7 +155,7 @@ def run_dbt(
     ``dbt_vars`` (e.g. ``{"as_of": "2025-06-30"}``) go to dbt as ``--vars`` (JSON).
     Raises :class:`DbtRunError` (naming the failed nodes) when dbt reports failure or raises.
     """
-    from dbt.cli.main import dbtRunner
+    from dbt.cli.main import dbtRunner  # noqa: PLC0415 - dbt takes seconds to import; only its runs need it
 
     settings = settings or get_settings()
     project_dir = Path(project_dir or DBT_PROJECT_DIR)
@@ -240,9 +238,7 @@ def compile_inline(
     normalisers). Nothing is run against the warehouse: on DuckDB dbt opens a throwaway file, not the warehouse,
     so this works while another process holds the warehouse; partial-parse state lives in a private target path.
     """
-    import tempfile
-
-    from dbt.cli.main import dbtRunner
+    from dbt.cli.main import dbtRunner  # noqa: PLC0415 - dbt takes seconds to import; only its runs need it
 
     settings = settings or get_settings()
     project_dir = Path(project_dir or DBT_PROJECT_DIR)

@@ -16,8 +16,15 @@ from typing import Any
 
 from rich.console import Console
 
+import simulator
+from connectors import run
+from connectors.landing import known_files
+from simulator import http_api
 from yiwang.progress import Progress
+from yiwang.publish import build_and_publish
 from yiwang.settings import REPO_ROOT, SYSTEMS, Settings, get_settings
+from yiwang.summary import print_summary
+from yiwang.warehouse import open_warehouse
 
 SECRET_VARS = ("YIWANG_APPROVAL_TOKEN", "YIWANG_SERVICES_API_KEY", "YIWANG_HMAC_KEY")
 EXTRACT_DAGS = [f"yiwang_extract_{s}" for s in SYSTEMS]
@@ -36,7 +43,6 @@ def run_simulator(
     variant: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`variant`: years / communities / grids / names of a variant city (simulator.generate)."""
-    import simulator
 
     with Progress(console) as p:
         return simulator.generate(
@@ -147,7 +153,6 @@ def run_build(console: Console, target: str | None = None, as_of: dt.date | None
     """What the build DAG does, in-process (yiwang.publish.build_and_publish): source freshness, raw gate
     (failing rows quarantined), dbt build into the build schemas, mart gate, publish, docs site. ``as_of``: the
     marts as of that day (dbt var ``as_of``)."""
-    from yiwang.publish import build_and_publish
 
     def say(step: str, detail: str) -> None:
         console.print(f"  {step}: {detail}")
@@ -164,7 +169,6 @@ def run_build(console: Console, target: str | None = None, as_of: dt.date | None
 def run_in_process(
     console: Console, first_delivery: list[str] | None = None, redeliver: Callable[[], object] | None = None
 ) -> bool:
-    from connectors import run
 
     ok = True
     with Progress(console) as progress:
@@ -187,8 +191,6 @@ def first_delivery_pending(out: Path, settings: Settings) -> list[str]:
     the warehouse has never seen. The demo lands those earlier versions first and then the re-sent ones,
     so the connectors meet a file delivered again at the same path with new content, as the contract says
     files arrive."""
-    from connectors.landing import known_files
-    from yiwang.warehouse import open_warehouse
 
     earlier = out / "truth" / "resend" / "earlier"
     wanted = {
@@ -208,9 +210,6 @@ def first_delivery_pending(out: Path, settings: Settings) -> list[str]:
 
 
 def run_demo(console: Console, *, scale: str, seed: int, use_airflow: bool, fresh: bool) -> bool:
-    import simulator
-    from simulator import http_api
-    from yiwang.summary import print_summary
 
     settings = get_settings()
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from yiwang.dbt_runner import DbtRunError, run_dbt
 from yiwang.settings import Settings, get_settings
 
 
@@ -97,7 +98,6 @@ def check_freshness(
 ) -> FreshnessResult:
     """Run ``dbt source freshness`` with the thresholds of sources.yaml; raise :class:`StaleSourcesError`
     naming every stale system."""
-    from yiwang.dbt_runner import DbtRunError, run_dbt
 
     settings = settings or get_settings()
     out = Path(output or settings.site_dir / "dbt" / "sources.json")

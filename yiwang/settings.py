@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import psutil
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -232,8 +233,6 @@ def memory_budget(value: str | None, total: int | None = None) -> int:
     if value:
         return size_bytes(value, "YIWANG_MEMORY_BUDGET")
     if total is None:
-        import psutil
-
         total = psutil.virtual_memory().total
     return min(total // 2, DEFAULT_BUDGET_CAP)
 

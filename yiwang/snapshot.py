@@ -19,6 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import psycopg
+from sqlalchemy.engine import make_url
+
 from yiwang.settings import Settings, get_settings
 from yiwang.warehouse import qident, qliteral, qname
 
@@ -102,8 +106,6 @@ def open_published(settings: Settings | None = None) -> Iterator[Reader]:
     PostgreSQL warehouse in a read-only transaction. Raises :class:`NotPublished` before the first publish."""
     settings = settings or get_settings()
     if settings.is_duckdb:
-        import duckdb
-
         path = current_snapshot(settings)
         if path is None:
             raise NotPublished("no build has been published yet: run `yiwang build`")
@@ -113,8 +115,6 @@ def open_published(settings: Settings | None = None) -> Iterator[Reader]:
         finally:
             con.close()
         return
-    import psycopg
-    from sqlalchemy.engine import make_url
 
     url = make_url(settings.warehouse_url).set(drivername="postgresql")
     with psycopg.connect(url.render_as_string(hide_password=False)) as con:

@@ -12,7 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
+import psycopg
+from sqlalchemy.engine import make_url
+
+from yiwang.settings import get_settings
 
 _IDENT_OK = re.compile(r"^[^\"\x00]+$")
 
@@ -136,15 +141,11 @@ class Warehouse:
     def _connect(self) -> Any:
         if self._con is None:
             if self.dialect == "duckdb":
-                import duckdb
-
                 path = Path(self.url.split(":///", 1)[1])
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._con = duckdb.connect(str(path))
                 apply_duckdb_limits(self._con)
             else:
-                import psycopg
-
                 self._con = psycopg.connect(_pg_dsn(self.url))
         return self._con
 
@@ -192,7 +193,6 @@ class Warehouse:
 def apply_duckdb_limits(con: Any) -> None:
     """The configured memory ceiling, spill directory and threads (yiwang.settings) on a DuckDB connection: past
     the ceiling DuckDB spills to disk instead of growing."""
-    from yiwang.settings import get_settings
 
     settings = get_settings()
     if settings.duckdb_temp_dir is not None:
@@ -206,7 +206,6 @@ def apply_duckdb_limits(con: Any) -> None:
 
 def _pg_dsn(url: str) -> str:
     """SQLAlchemy-style ``postgresql+psycopg://`` URL to a libpq URL."""
-    from sqlalchemy.engine import make_url
 
     u = make_url(url)
     return u.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -214,7 +213,5 @@ def _pg_dsn(url: str) -> str:
 
 def open_warehouse(url: str | None = None) -> Warehouse:
     if url is None:
-        from yiwang.settings import get_settings
-
         url = get_settings().warehouse_url
     return Warehouse(url)

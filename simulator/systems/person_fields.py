@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import dirt
-from simulator.world import World, dirty_column
+from simulator.world import World, dirty_column, grid_lookup
 
 
 def names(world: World, system: str, table: str, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -116,7 +116,6 @@ def grid_texts(
     grid_codes: np.ndarray,
     with_dirt: bool = True,
 ) -> np.ndarray:
-    from simulator.world import grid_lookup
 
     lk = grid_lookup(world)
     present = pd.notna(grid_codes)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
 from simulator.contract import table
 
@@ -74,7 +75,6 @@ def write_sqlite(
 
 
 def _sa_type(contract_type: str):
-    import sqlalchemy as sa
 
     t = contract_type.lower()
     m = re.match(r"(\w+)(?:\((\d+)(?:,(\d+))?\))?", t)
@@ -102,7 +102,6 @@ def _sa_type(contract_type: str):
 
 def ensure_database(url: str) -> None:
     """CREATE DATABASE IF NOT EXISTS for the URL's database (utf8mb4)."""
-    import sqlalchemy as sa
 
     u = sa.make_url(url)
     server = sa.create_engine(u.set(database=""))
@@ -122,7 +121,6 @@ def write_mariadb(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> None:
     """(Re)creates the system's tables in the MariaDB database and inserts all rows."""
-    import sqlalchemy as sa
 
     ensure_database(url)
     engine = sa.create_engine(url)

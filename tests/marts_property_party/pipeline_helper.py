@@ -48,8 +48,8 @@ def base_env(home: Path) -> dict[str, str]:
         YIWANG_HOME=str(home),
         DBT_TARGET_PATH=str(home / "dbt_target"),
         DBT_LOG_PATH=str(home / "dbt_logs"),
-        YIWANG_APPROVAL_TOKEN=env.get("YIWANG_APPROVAL_TOKEN") or "marts-b-approval-token",
-        YIWANG_SERVICES_API_KEY=env.get("YIWANG_SERVICES_API_KEY") or "marts-b-services-key",
+        YIWANG_APPROVAL_TOKEN=env.get("YIWANG_APPROVAL_TOKEN") or "injected-effects-approval-token",
+        YIWANG_SERVICES_API_KEY=env.get("YIWANG_SERVICES_API_KEY") or "injected-effects-services-key",
         YIWANG_HMAC_KEY=env.get("YIWANG_HMAC_KEY") or "yiwang-test-key",
         YIWANG_DUCKDB_PATH=str(home / "warehouse.duckdb"),
     )
