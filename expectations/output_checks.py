@@ -15,6 +15,10 @@ a) dimension never empty (also on the first publish): a non-empty mart's dimensi
 b) reference dimension does not shrink: a dimension's distinct values drop below the last publish's only when
    the reference delivery of its kind (distinct keys in raw: divisions, grids, departments, items, event
    categories) shrank too. The reference counts are recorded with every publish, for the next one to compare.
+   Not for a *picked* dimension, declared ``meta: {picked_dimensions: {column: kind}}`` beside ``dimensions``:
+   a column whose value each row picks from the data (the department that handled most of a community's
+   events), so which values appear follows the data and one can drop out on an ordinary day's delivery; rule
+   a) applies to it as to any dimension.
 c) row count: with no delivery landed (``ops.load_ledger`` batch with new rows) since the last publish, a mart's
    row count moves at most ``Settings.publish_max_row_change`` (YIWANG_PUBLISH_MAX_ROW_CHANGE, default 0.2).
 
@@ -137,18 +141,32 @@ def declared_dimensions(project_dir: Path | None = None) -> dict[str, dict[str, 
     model in the dbt project's yml; models without a declaration are absent."""
     if project_dir is None:
         project_dir = DBT_PROJECT_DIR
-    out: dict[str, dict[str, str]] = {}
-    for m in _model_entries(Path(project_dir)):
+    return {name: {**dims, **picked} for name, (dims, picked) in _declared(Path(project_dir)).items()}
+
+
+@cache
+def declared_picks(project_dir: Path | None = None) -> dict[str, set[str]]:
+    """Model name -> its picked dimension columns (``meta.picked_dimensions``: rule b does not apply)."""
+    if project_dir is None:
+        project_dir = DBT_PROJECT_DIR
+    return {name: set(picked) for name, (_, picked) in _declared(Path(project_dir)).items() if picked}
+
+
+def _declared(project_dir: Path) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+    out: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+    for m in _model_entries(project_dir):
         meta = {**(m.get("meta") or {}), **((m.get("config") or {}).get("meta") or {})}
-        dims = meta.get("dimensions")
-        if dims is None:
-            continue
-        if not isinstance(dims, dict):
-            raise ValueError(
-                f"{m['_path']}: model {m['name']}: meta.dimensions must map column -> kind "
-                f"({', '.join(REFERENCE_KEYS)}), not {dims!r}"
-            )
-        out[m["name"]] = {str(c): str(k) for c, k in dims.items()}
+        declared = []
+        for key in ("dimensions", "picked_dimensions"):
+            dims = meta.get(key)
+            if dims is not None and not isinstance(dims, dict):
+                raise ValueError(
+                    f"{m['_path']}: model {m['name']}: meta.{key} must map column -> kind "
+                    f"({', '.join(REFERENCE_KEYS)}), not {dims!r}"
+                )
+            declared.append({str(c): str(k) for c, k in (dims or {}).items()})
+        if meta.get("dimensions") is not None or meta.get("picked_dimensions") is not None:
+            out[m["name"]] = (declared[0], declared[1])
     return out
 
 
@@ -255,9 +273,13 @@ def check_output(
     *,
     max_row_change: float,
     dimensions: dict[str, dict[str, str]] | None = None,
+    picks: dict[str, set[str]] | None = None,
 ) -> OutputReport:
-    """Apply rules a-c (module docstring) to every built mart ``(mart_<x>__build, table)``; reads only."""
+    """Apply rules a-c (module docstring) to every built mart ``(mart_<x>__build, table)``; reads only.
+    ``dimensions`` (model -> column -> kind, picked ones included) and ``picks`` (model -> picked columns)
+    default to the project's declarations."""
     dims_of = declared_dimensions() if dimensions is None else dimensions
+    picks_of = (declared_picks() if dimensions is None else {}) if picks is None else picks
     report = OutputReport(marts=len(tables))
     last = _last_publish(tx)
     kinds = {k for d in dims_of.values() for k in d.values() if k in REFERENCE_KEYS}
@@ -346,7 +368,7 @@ def check_output(
                     )
                 )
             kind = declared[c]
-            if now.distinct[c] < before.distinct[c]:
+            if now.distinct[c] < before.distinct[c] and c not in picks_of.get(table, ()):
                 ref_now, ref_before = report.references.get(kind), previous_refs.get(kind)
                 if ref_now is None or ref_before is None or ref_now >= ref_before:
                     where = ", ".join(f"{s}.{t}" for s, t, _ in REFERENCE_KEYS.get(kind, ())) or "none"
@@ -435,7 +457,11 @@ def gate(
     (:func:`record`) in the publish transaction, or with :func:`record_refusal` after it rolled back. The
     dimensions are those declared in the dbt project that built the marts (``project_dir``)."""
     report = check_output(
-        tx, tables, max_row_change=max_row_change, dimensions=declared_dimensions(project_dir)
+        tx,
+        tables,
+        max_row_change=max_row_change,
+        dimensions=declared_dimensions(project_dir),
+        picks=declared_picks(project_dir),
     )
     report.accepted = accept
     if report.failed and not accept:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from expectations.output_checks import REFERENCE_KEYS, OutputGateFailed, declared_dimensions
+from expectations.output_checks import REFERENCE_KEYS, OutputGateFailed, check_output, declared_dimensions
 from yiwang.publish import build_tables, publish
 from yiwang.settings import Settings, load_settings
 from yiwang.warehouse import Tx, open_warehouse, qname
@@ -316,7 +316,8 @@ def test_every_public_mart_declares_its_dimensions(tmp_path: Path) -> None:
         if name not in declared:
             problems.append(f"{name}: no meta.dimensions")
             continue
-        assert node["config"]["meta"]["dimensions"] == declared[name]
+        meta = node["config"]["meta"]
+        assert {**meta["dimensions"], **meta.get("picked_dimensions", {})} == declared[name]
         for col, kind in declared[name].items():
             if col not in node["columns"]:
                 problems.append(f"{name}.{col}: not a documented column")
@@ -454,6 +455,33 @@ def test_shrunk_reference_dimension_is_refused_unless_the_reference_shrank(hub: 
     before = hub.checksum()
     hub.publish()
     assert hub.checksum()[COMMUNITY_PUBLIC] != before[COMMUNITY_PUBLIC]
+
+
+def test_picked_dimension_may_lose_a_value_on_a_delivery(hub: Hub) -> None:
+    """A picked dimension (meta.picked_dimensions: each row's value picked from the data, like the department
+    that handled most of a community's events) can lose a value on an ordinary day's delivery with the
+    reference unchanged: rule b) leaves it out, rule a) still applies. The same shrink of the same columns
+    declared as plain dimensions is a finding (the test above)."""
+    hub.new_delivery()
+    with hub.tx() as tx:
+        codes = [r[0] for r in tx.query(f"select distinct community_code from {COMMUNITY_MART} order by 1")]
+        gone = codes[: len(codes) // 2]
+        tx.execute(
+            f"delete from {COMMUNITY_MART} where community_code in ({', '.join('?' * len(gone))})", gone
+        )
+        table = COMMUNITY_MART.split(".")[1]
+        tables = [tuple(COMMUNITY_MART.split("."))]
+        declared = {table: declared_dimensions()[table]}
+        cols = set(declared[table])
+
+        def findings(picks: set[str]) -> set[tuple[str, str | None]]:
+            report = check_output(tx, tables, max_row_change=1.0, dimensions=declared, picks={table: picks})
+            return {(f.rule, f.column) for f in report.findings}
+
+        assert ("dimension_shrank", "community_code") in findings(set())
+        assert findings(cols) == set()
+        tx.execute(f"update {COMMUNITY_MART} set community_name = null")
+        assert ("never_empty", "community_name") in findings(cols)  # rule a) holds for a picked dimension
 
 
 def test_row_count_move_without_new_delivery_is_refused(hub: Hub) -> None:
