@@ -15,11 +15,12 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 
 from yiwang.contracts import Table, load_contract
 from yiwang.ops import ensure_ops, quarantine_data, quarantine_row
@@ -115,6 +116,39 @@ def row_hash(row: Mapping[str, str | None], source_file: str | None = None) -> s
     return hashlib.sha256(json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
+def text_column(values: Sequence[Any]) -> list[str | None]:
+    """One column of values as received, as text (:func:`to_text` of each; text stays as it is)."""
+    return [v if type(v) is str else to_text(v) for v in values]
+
+
+def row_hashes(
+    columns: Mapping[str, Sequence[str | None]], n: int, source_file: str | None = None
+) -> list[str]:
+    """:func:`row_hash` of each of the ``n`` rows given column by column (text or None), the same digests.
+
+    The canonical JSON is written field by field, with the escaping json.dumps uses (``encode_basestring``):
+    ``[["k1","v1"],["k2","v2"]]`` over the non-null fields sorted by name, then ``["_source_file",...]``."""
+    digest = hashlib.sha256
+    tail = (
+        f"[{encode_basestring(FILE_META)},{encode_basestring(source_file)}]"
+        if source_file is not None
+        else ""
+    )
+    if not columns:
+        return [digest(f"[{tail}]".encode()).hexdigest()] * n
+    parts = []
+    for name in sorted(columns):
+        head = f"[{encode_basestring(name)},"
+        parts.append([None if v is None else head + encode_basestring(v) + "]" for v in columns[name]])
+    out = []
+    for fields in zip(*parts, strict=True):
+        body = ",".join(filter(None, fields))
+        if tail:
+            body = f"{body},{tail}" if body else tail
+        out.append(digest(f"[{body}]".encode()).hexdigest())
+    return out
+
+
 def _delivered_as_files(system: str) -> bool:
     """Whether the contract delivers this system as files (``delivery.kind: files``): its raw tables carry
     ``_source_file``. Reference tables (not a system of the contract) are files only when a load names one."""
@@ -200,11 +234,30 @@ class TableLoad:
         return {sanitise_column(k) if k not in self._known else k: to_text(v) for k, v in row.items()}
 
     def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Rows as dicts keyed by field name (values as received), landed in batches of CHUNK_ROWS."""
         for row in rows:
             self.rows_read += 1
             self._buffer.append(self._clean(row))
             if len(self._buffer) >= CHUNK_ROWS:
                 self._flush()
+
+    def add_columns(self, names: Sequence[str], columns: Sequence[Sequence[Any]]) -> None:
+        """One batch of rows given column by column: ``columns[j][i]`` is field ``names[j]`` of row ``i`` (values
+        as received). The same as :meth:`add_rows` of those rows, without a Python object per row."""
+        if len(names) != len(columns):
+            raise ValueError(f"{len(names)} column names for {len(columns)} columns")
+        n = len(columns[0]) if columns else 0
+        if any(len(c) != n for c in columns):
+            raise ValueError("columns of one batch must be equally long")
+        if n == 0:
+            return
+        self._flush()  # rows given before land first, in order
+        known = self._known
+        text: dict[str, list[str | None]] = {}
+        for name, values in zip(names, columns, strict=True):
+            text[name if name in known else sanitise_column(name)] = text_column(values)  # a later name wins
+        self.rows_read += n
+        self._land(text, n)
 
     def flag_future(self, row: Mapping[str, Any], cursor_value: Any) -> None:
         """Record a row (also passed to :meth:`add_rows`) whose cursor lies in the future in ops.future_rows."""
@@ -298,21 +351,29 @@ class TableLoad:
             self._raw_columns.append(name)
 
     def _flush(self) -> None:
+        """The buffered rows (dicts of text), column by column, into the batch."""
         if not self._buffer:
             return
+        rows, self._buffer = self._buffer, []
+        names = dict.fromkeys(k for r in rows for k in r)
+        self._land({k: [r.get(k) for r in rows] for k in names}, len(rows))
+
+    def _land(self, text: dict[str, list[str | None]], n: int) -> None:
+        """``n`` rows of text, column by column, into the load's temp table as one Arrow record batch."""
         tx = self._tx
         assert tx is not None
-        new_cols = sorted({k for r in self._buffer for k in r} - self._known - {"_seq"})
+        new_cols = sorted(set(text) - self._known - {"_seq"})
         if new_cols:
             self._add_columns(new_cols)
-        records = []
-        for r in self._buffer:
-            self._seq += 1
-            records.append({**r, "_row_hash": row_hash(r, self.source_file), "_seq": self._seq})
-        df = pd.DataFrame.from_records(records, columns=[*self._raw_columns, "_row_hash", "_seq"])
-        df = df.astype({c: "object" for c in self._raw_columns + ["_row_hash"]}).where(df.notna(), None)
-        tx.insert_df(qident(self._tmp), df)
-        self._buffer.clear()
+        hashes = row_hashes(text, n, self.source_file)
+        nulls = pa.nulls(n, pa.string())
+        arrays = [pa.array(text[c], pa.string()) if c in text else nulls for c in self._raw_columns]
+        arrays += [
+            pa.array(hashes, pa.string()),
+            pa.array(range(self._seq + 1, self._seq + n + 1), pa.int64()),
+        ]
+        self._seq += n
+        tx.insert_arrow(qident(self._tmp), pa.table(arrays, names=[*self._raw_columns, "_row_hash", "_seq"]))
 
     def _finish(self) -> None:
         self._flush()

@@ -2,7 +2,8 @@
 
 Each table is read incrementally: rows with ``cursor >= last cursor`` (inclusive: rows sharing the boundary
 timestamp are not missed; rows read again are harmless because raw dedups by row hash), ordered by the
-cursor and streamed in chunks into one :class:`~connectors.landing.TableLoad`.
+cursor and streamed in chunks of CHUNK rows, each landed column by column (one Arrow record batch, no Python
+object per row), into one :class:`~connectors.landing.TableLoad`.
 """
 
 from __future__ import annotations
@@ -161,13 +162,14 @@ def extract_sql_table(
             with engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
                 for chunk in result.partitions(CHUNK):
-                    rows = [dict(zip(landing_names, row, strict=True)) for row in chunk]
-                    load.add_rows(rows)
+                    # one batch, column by column: no Python dict per row
+                    columns = list(zip(*chunk, strict=True))
+                    load.add_columns(landing_names, columns)
                     if cur_idx is not None:
-                        for row, named in zip(chunk, rows, strict=True):
-                            if max_cursor.offer(to_text(row[cur_idx])):
-                                load.flag_future(named, row[cur_idx])
-                            if before is not None and (i := parse_instant(row[cur_idx])) and i < before:
+                        for i, value in enumerate(columns[cur_idx]):
+                            if max_cursor.offer(to_text(value)):
+                                load.flag_future(dict(zip(landing_names, chunk[i], strict=True)), value)
+                            if before is not None and (t := parse_instant(value)) and t < before:
                                 window_rows += 1
                     progress(table.raw_table, load.rows_read, None)
                 missing = reader.rows_missing_from_raw(conn, load) if start is not None else 0

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 import psycopg
+import pyarrow as pa
 from sqlalchemy.engine import make_url
 
 from yiwang.settings import get_settings
@@ -55,8 +55,8 @@ class Tx:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:  # pragma: no cover
         raise NotImplementedError
 
-    def insert_df(self, table: str, df: pd.DataFrame) -> None:  # pragma: no cover
-        """Append a dataframe (columns by name) to an existing table (``schema.table`` already quoted)."""
+    def insert_arrow(self, table: str, data: pa.Table) -> None:  # pragma: no cover
+        """Append an Arrow table (columns by name) to an existing table (``schema.table`` already quoted)."""
         raise NotImplementedError
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
@@ -93,10 +93,10 @@ class _DuckTx(Tx):
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         return self.con.execute(sql, list(params) if params is not None else None).fetchall()
 
-    def insert_df(self, table: str, df: pd.DataFrame) -> None:
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
         self._n += 1
-        view = f"_yiwang_df_{self._n}"
-        self.con.register(view, df)
+        view = f"_yiwang_arrow_{self._n}"
+        self.con.register(view, data)  # scanned in place, no copy through Python objects
         try:
             self.con.execute(f"insert into {table} by name select * from {view}")
         finally:
@@ -122,11 +122,12 @@ class _PgTx(Tx):
             cur.execute(self._sql(sql) if params else sql, params or None)
             return cur.fetchall()
 
-    def insert_df(self, table: str, df: pd.DataFrame) -> None:
-        cols = ", ".join(qident(c) for c in df.columns)
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        cols = ", ".join(qident(c) for c in data.column_names)
         with self.con.cursor() as cur, cur.copy(f"copy {table} ({cols}) from stdin") as copy:
-            for row in df.itertuples(index=False, name=None):
-                copy.write_row([None if (v is None or (isinstance(v, float) and v != v)) else v for v in row])
+            for batch in data.to_batches(max_chunksize=10_000):
+                for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+                    copy.write_row(row)
 
 
 class Warehouse:
