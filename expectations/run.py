@@ -234,6 +234,29 @@ def _read_expr(templates: dict[str, str], reader: str, column_sql: str) -> str:
     )
 
 
+IN_REFERENCE = "in"  # the reference flag of a value found in the reference (see _reference_flag)
+
+
+def reference_flag_column(c: Check) -> str:
+    """The column flagging, per row, whether the value a referential check reads is in its reference."""
+    assert c.read is not None and c.value_set_from is not None
+    schema, table, _ = c.value_set_from
+    return f"{read_column(*c.read)}__in__{schema}__{table}"
+
+
+def _reference_flag(templates: dict[str, str], c: Check, value: str) -> str:
+    """SQL of :func:`reference_flag_column`: NULL where the value read is NULL (not checked, as GX skips nulls),
+    ``'in'`` where the reference (every value of the current delivery, read with the same reader) holds it, else
+    ``'not in'``. The warehouse joins the reference; GX sees one short flag instead of the whole value set."""
+    assert c.read is not None and c.value_set_from is not None
+    schema, table, column = c.value_set_from
+    ref = _read_expr(templates, c.read[0], "ref." + qident(column))
+    return (
+        f"(case when {value} is null then null when {value} in (select {ref} from {qname(schema, table)} ref "
+        f"where {ref} is not null) then {qliteral(IN_REFERENCE)} else 'not in' end)"
+    )
+
+
 def _select(spec: SuiteSpec, present: list[str], templates: dict[str, str], *, extra: list[str] = ()) -> str:  # type: ignore[assignment]
     if spec.query:
         return spec.query
@@ -243,7 +266,11 @@ def _select(spec: SuiteSpec, present: list[str], templates: dict[str, str], *, e
     for c in spec.checks:
         if c.read and c.read[1] in present:
             reader, col = c.read
-            reads.setdefault(read_column(reader, col), _read_expr(templates, reader, "r." + qident(col)))
+            value = _read_expr(templates, reader, "r." + qident(col))
+            if c.value_set_from is not None and c.column == reference_flag_column(c):
+                reads.setdefault(c.column, _reference_flag(templates, c, value))
+            else:
+                reads.setdefault(read_column(reader, col), value)
     items += [f"{expr} as {qident(name)}" for name, expr in reads.items()]
     return f"select {', '.join(items)} from {qname(spec.schema, spec.table)} r"
 
@@ -418,8 +445,10 @@ def _required_columns(spec: SuiteSpec, present: list[str]) -> list[str]:
 def _resolve(
     reader: _Reader, spec: SuiteSpec, present: list[str], notes: list[str]
 ) -> tuple[SuiteSpec, list[str]]:
-    """Referential checks get their value set from the current delivery of the target (every landed row, read
-    as staging reads it; rows a gate rejected included: a gate's verdict never becomes the next yardstick).
+    """Referential checks are judged against the current delivery of the target (every landed row, read as
+    staging reads it; rows a gate rejected included: a gate's verdict never becomes the next yardstick), in the
+    read SQL: each becomes an in-set check on its reference flag column (:func:`_reference_flag`), so a
+    reference of any size costs a join, not a value set in the expectation.
     Checks on columns the table does not have are dropped. Returns the suite and the referential failures that
     fail it outright: a reference that is missing or empty while this table has rows to check."""
     checks: list[Check] = []
@@ -431,26 +460,23 @@ def _resolve(
         if c.value_set_from is None:
             checks.append(c)
             continue
-        schema, table, column = c.value_set_from
-        src = c.read[1] if c.read else column
-        cols = reader.columns(schema, table)
-        expr = (
-            _read_expr(reader.templates, c.read[0], "r." + qident(column))
-            if c.read
-            else "r." + qident(column)
-        )
-        values = (
-            sorted(
-                {
-                    str(r[0])
-                    for r in reader._fetch(f"select distinct {expr} from {qname(schema, table)} r", [])
-                    if r[0] is not None
-                }
+        if c.read is None or c.type != "expect_column_values_to_be_in_set":
+            raise ValueError(
+                f"{c.name}: a referential check is an in-set check on a value read from a column"
             )
-            if column in cols
-            else []
+        schema, table, column = c.value_set_from
+        src = c.read[1]
+        cols = reader.columns(schema, table)
+        expr = _read_expr(reader.templates, c.read[0], "r." + qident(column))
+        has_values = (
+            column in cols
+            and reader._fetch(
+                f"select count(*) from (select 1 from {qname(schema, table)} r where {expr} is not null limit 1) t",
+                [],
+            )[0][0]
+            > 0
         )
-        if not values:
+        if not has_values:
             filled = _read_expr(reader.templates, "text", "r." + qident(src))
             has_rows = reader._fetch(
                 f"select count(*) from {qname(spec.schema, spec.table)} r where {filled} is not null", []
@@ -464,7 +490,8 @@ def _resolve(
             else:
                 notes.append(f"{c.name}: nothing to check")
             continue
-        checks.append(Check(c.type, {**c.kwargs, "value_set": values}, c.value_set_from, c.read, c.reason))
+        flag = {**c.kwargs, "column": reference_flag_column(c), "value_set": [IN_REFERENCE]}
+        checks.append(Check(c.type, flag, c.value_set_from, c.read, c.reason))
     resolved = SuiteSpec(
         spec.name, spec.layer, spec.schema, spec.table, tuple(checks), spec.query, spec.batch_rows
     )
