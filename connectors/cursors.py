@@ -47,12 +47,16 @@ class MaxCursor:
         self.future = 0
         self.future_max: str | None = None
         self._future_max: dt.datetime | None = None
+        self.last: dt.datetime | None = (
+            None  # the instant of the value offered last (None: none or unparsable)
+        )
 
     def offer(self, value: object) -> bool:
         """Take ``value`` into account; True when it lies beyond the ceiling (a future-dated row)."""
         if value is None or value == "":
+            self.last = None
             return False
-        instant = parse_instant(value)
+        instant = self.last = parse_instant(value)
         if instant is None:
             self.unparsable += 1
             return False

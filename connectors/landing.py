@@ -13,19 +13,23 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from yiwang.contracts import Table, load_contract
 from yiwang.ops import ensure_ops, quarantine_data, quarantine_row
 from yiwang.settings import hmac_key
-from yiwang.warehouse import Tx, Warehouse, qident, qname
+from yiwang.warehouse import Tx, Warehouse, qident, qliteral, qname
 
 META_COLUMNS = ("_batch_id", "_loaded_at", "_row_hash")
 FILE_META = "_source_file"
@@ -118,35 +122,57 @@ def row_hash(row: Mapping[str, str | None], source_file: str | None = None) -> s
 
 def text_column(values: Sequence[Any]) -> list[str | None]:
     """One column of values as received, as text (:func:`to_text` of each; text stays as it is)."""
-    return [v if type(v) is str else to_text(v) for v in values]
+    return [v if v is None or (t := type(v)) is str else str(v) if t is int else to_text(v) for v in values]
+
+
+# what json.dumps(ensure_ascii=False) escapes in a string (json.encoder.ESCAPE): a value without it is "value"
+_JSON_ESCAPED = r'["\\\x00-\x1f]'
+
+
+def _json_strings(values: pa.Array) -> pa.Array:
+    """Each text value as a JSON string, exactly as json.dumps(ensure_ascii=False) writes it; NULL stays NULL.
+
+    Quoted by Arrow; the rare value with a quote, backslash or control character is escaped by json's own
+    encoder (``encode_basestring``)."""
+    quoted = pc.binary_join_element_wise('"', values, '"', "")
+    escaped = pc.fill_null(pc.match_substring_regex(values, _JSON_ESCAPED), False)
+    if not pc.any(escaped).as_py():
+        return quoted
+    out = quoted.to_pylist()
+    for i in pc.indices_nonzero(escaped).to_pylist():
+        out[i] = encode_basestring(values[i].as_py())
+    return pa.array(out, pa.string())
 
 
 def row_hashes(
-    columns: Mapping[str, Sequence[str | None]], n: int, source_file: str | None = None
+    columns: Mapping[str, pa.Array | Sequence[str | None]], n: int, source_file: str | None = None
 ) -> list[str]:
     """:func:`row_hash` of each of the ``n`` rows given column by column (text or None), the same digests.
 
-    The canonical JSON is written field by field, with the escaping json.dumps uses (``encode_basestring``):
-    ``[["k1","v1"],["k2","v2"]]`` over the non-null fields sorted by name, then ``["_source_file",...]``."""
-    digest = hashlib.sha256
+    The canonical JSON of every row is built a column at a time in Arrow, with json.dumps' escaping
+    (:func:`_json_strings`): ``[["k1","v1"],["k2","v2"]]`` over the non-null fields sorted by name, then
+    ``["_source_file",...]``; Python only hashes each row's text."""
     tail = (
         f"[{encode_basestring(FILE_META)},{encode_basestring(source_file)}]"
         if source_file is not None
         else ""
     )
     if not columns:
-        return [digest(f"[{tail}]".encode()).hexdigest()] * n
-    parts = []
+        return [hashlib.sha256(f"[{tail}]".encode()).hexdigest()] * n
+    # each field as ",[name,value]" ("" when NULL), concatenated, then the leading comma cut off (Arrow's
+    # null_handling="skip" join is not used: it drops rows where every field is NULL)
+    fields = []
     for name in sorted(columns):
-        head = f"[{encode_basestring(name)},"
-        parts.append([None if v is None else head + encode_basestring(v) + "]" for v in columns[name]])
-    out = []
-    for fields in zip(*parts, strict=True):
-        body = ",".join(filter(None, fields))
-        if tail:
-            body = f"{body},{tail}" if body else tail
-        out.append(digest(f"[{body}]".encode()).hexdigest())
-    return out
+        values = columns[name]
+        text = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+        field = pc.binary_join_element_wise(f",[{encode_basestring(name)},", _json_strings(text), "]", "")
+        fields.append(pc.fill_null(field, ""))
+    joined = pc.binary_join_element_wise(*fields, f",{tail}" if tail else "", "")
+    canonical = pc.binary_join_element_wise("[", pc.utf8_slice_codeunits(joined, 1), "]", "").cast(
+        pa.binary()
+    )
+    digest = hashlib.sha256
+    return [digest(b).hexdigest() for b in canonical.to_pylist()]
 
 
 def _delivered_as_files(system: str) -> bool:
@@ -154,6 +180,93 @@ def _delivered_as_files(system: str) -> bool:
     ``_source_file``. Reference tables (not a system of the contract) are files only when a load names one."""
     contract_system = load_contract().systems.get(system)
     return contract_system is not None and contract_system.kind == "files"
+
+
+class _TempTable:
+    """Where a load's rows wait for :meth:`TableLoad._finish` on PostgreSQL: a temp table of this transaction
+    (the server keeps it on disk past ``temp_buffers``), filled by COPY."""
+
+    def __init__(self, tx: Tx, columns: list[str]) -> None:
+        self.tx = tx
+        self.name = qident(f"_land_{uuid.uuid4().hex[:12]}")
+        tx.execute(
+            f"create temp table {self.name} ("
+            + ", ".join(f"{qident(c)} varchar" for c in columns)
+            + ", _row_hash varchar, _seq bigint)"
+        )
+
+    @property
+    def relation(self) -> str:
+        return self.name
+
+    def add_column(self, name: str) -> None:
+        self.tx.execute(f"alter table {self.name} add column {qident(name)} varchar")
+
+    def append(self, data: pa.Table) -> None:
+        self.tx.insert_arrow(self.name, data)
+
+    def close(self) -> None:
+        self.tx.execute(f"drop table if exists {self.name}")
+
+
+class _ParquetSpool:
+    """Where a load's rows wait for :meth:`TableLoad._finish` on DuckDB: Parquet files in a directory of its own
+    under the DuckDB spill directory, one file per column set (a column first seen mid-load starts a new one),
+    read back as one relation (``union_by_name``: a column a file lacks is NULL there).
+
+    Not a temp table: DuckDB holds rows appended batch by batch to a table inside an open transaction in memory
+    (about twice their size, past its memory_limit), so a table of millions of rows did not fit the budget."""
+
+    def __init__(self, columns: list[str]) -> None:
+        from yiwang.settings import get_settings
+
+        parent = get_settings().duckdb_temp_dir
+        if parent is not None:
+            parent.mkdir(parents=True, exist_ok=True)
+        self.dir = Path(tempfile.mkdtemp(prefix="landing-", dir=parent))
+        self.columns = [*columns, "_row_hash", "_seq"]
+        self.files: list[Path] = []
+        self._writer: Any = None
+
+    @property
+    def relation(self) -> str:
+        self._close_writer()
+        if not self.files:  # no rows: an empty file says which columns there are
+            self.append(
+                pa.table(
+                    [pa.array([], pa.int64() if c == "_seq" else pa.string()) for c in self.columns],
+                    names=self.columns,
+                )
+            )
+            self._close_writer()
+        paths = ", ".join(qliteral(str(f)) for f in self.files)
+        return f"read_parquet([{paths}], union_by_name = true)"
+
+    def add_column(self, name: str) -> None:
+        self._close_writer()
+        self.columns.insert(len(self.columns) - 2, name)
+
+    def append(self, data: pa.Table) -> None:
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            self.files.append(self.dir / f"part-{len(self.files):05d}.parquet")
+            # written once, read once, soon deleted: no compression, dictionaries or statistics to compute
+            self._writer = pq.ParquetWriter(
+                self.files[-1], data.schema, compression="none", use_dictionary=False, write_statistics=False
+            )
+        self._writer.write_table(data)
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def close(self) -> None:
+        try:
+            self._close_writer()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class TableLoad:
@@ -198,7 +311,7 @@ class TableLoad:
         self._tx: Tx | None = None
         self._ctx: Any = None
         self._started = utcnow()
-        self._tmp = f"_land_{uuid.uuid4().hex[:12]}"
+        self._rows: _TempTable | _ParquetSpool | None = None  # the batch's rows until _finish
         self._raw_columns: list[str] = []
         self._key = hmac_key()  # fail before any work when the pseudonym key is missing
 
@@ -206,17 +319,28 @@ class TableLoad:
     def __enter__(self) -> TableLoad:
         self._ctx = self.wh.transaction()
         self._tx = self._ctx.__enter__()
-        if not getattr(self.wh, "_ops_ready", False):  # DDL once per warehouse handle, not once per file
-            ensure_ops(self._tx)
-        self._ensure_raw_table()
-        self._tx.execute(
-            f"create temp table {qident(self._tmp)} ("
-            + ", ".join(f"{qident(c)} varchar" for c in self._raw_columns)
-            + ", _row_hash varchar, _seq bigint)"
-        )
+        try:
+            if not getattr(self.wh, "_ops_ready", False):  # DDL once per warehouse handle, not once per file
+                ensure_ops(self._tx)
+            self._ensure_raw_table()
+            self._rows = (
+                _ParquetSpool(self._raw_columns)
+                if self._tx.dialect == "duckdb"
+                else _TempTable(self._tx, self._raw_columns)
+            )
+        except BaseException as e:
+            self._ctx.__exit__(type(e), e, e.__traceback__)
+            raise
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            self._end(exc_type, exc, tb)
+        finally:
+            if isinstance(self._rows, _ParquetSpool):
+                self._rows.close()
+
+    def _end(self, exc_type: Any, exc: Any, tb: Any) -> None:
         assert self._ctx is not None
         if exc_type is None:
             try:
@@ -321,7 +445,7 @@ class TableLoad:
         raw = qname(self.schema, self.table.name)
         return int(
             self._tx.scalar(
-                f"select count(*) from (select {cols} from {raw} union select {cols} from {qident(self._tmp)}) as k"
+                f"select count(*) from (select {cols} from {raw} union select {cols} from {self._rows.relation}) as k"
             )
             or 0
         )
@@ -347,7 +471,7 @@ class TableLoad:
         assert tx is not None
         for name in names:
             tx.execute(f"alter table {qname(self.schema, self.table.name)} add column {qident(name)} varchar")
-            tx.execute(f"alter table {qident(self._tmp)} add column {qident(name)} varchar")
+            self._rows.add_column(name)
             self._raw_columns.append(name)
 
     def _flush(self) -> None:
@@ -359,27 +483,28 @@ class TableLoad:
         self._land({k: [r.get(k) for r in rows] for k in names}, len(rows))
 
     def _land(self, text: dict[str, list[str | None]], n: int) -> None:
-        """``n`` rows of text, column by column, into the load's temp table as one Arrow record batch."""
-        tx = self._tx
-        assert tx is not None
+        """``n`` rows of text, column by column, into the batch's rows as one Arrow record batch."""
+        assert self._rows is not None
         new_cols = sorted(set(text) - self._known - {"_seq"})
         if new_cols:
             self._add_columns(new_cols)
-        hashes = row_hashes(text, n, self.source_file)
+        given = {c: pa.array(v, pa.string()) for c, v in text.items()}
+        hashes = row_hashes(given, n, self.source_file)
         nulls = pa.nulls(n, pa.string())
-        arrays = [pa.array(text[c], pa.string()) if c in text else nulls for c in self._raw_columns]
+        arrays = [given.get(c, nulls) for c in self._raw_columns]
         arrays += [
             pa.array(hashes, pa.string()),
             pa.array(range(self._seq + 1, self._seq + n + 1), pa.int64()),
         ]
         self._seq += n
-        tx.insert_arrow(qident(self._tmp), pa.table(arrays, names=[*self._raw_columns, "_row_hash", "_seq"]))
+        self._rows.append(pa.table(arrays, names=[*self._raw_columns, "_row_hash", "_seq"]))
 
     def _finish(self) -> None:
         self._flush()
         tx = self._tx
         assert tx is not None
-        tmp = qident(self._tmp)
+        assert self._rows is not None
+        tmp = self._rows.relation
         raw = qname(self.schema, self.table.name)
         loaded_at = utcnow()
         # A file delivered again replaces what its path delivered before, whatever its content: a row skips
@@ -425,7 +550,8 @@ class TableLoad:
             params + ([path_latest] if path_latest is not None else []),
         )
         rows_new = int(tx.scalar(f"select count(*) from {raw}") or 0) - before
-        tx.execute(f"drop table {tmp}")
+        if isinstance(self._rows, _TempTable):
+            self._rows.close()
         if self.rows_read != distinct + self.n_quarantined:
             raise LedgerMismatch(
                 f"{self.table.raw_table} batch {self.batch_id}: read {self.rows_read} != "

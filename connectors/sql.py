@@ -169,7 +169,7 @@ def extract_sql_table(
                         for i, value in enumerate(columns[cur_idx]):
                             if max_cursor.offer(to_text(value)):
                                 load.flag_future(dict(zip(landing_names, chunk[i], strict=True)), value)
-                            if before is not None and (t := parse_instant(value)) and t < before:
+                            if before is not None and (t := max_cursor.last) and t < before:
                                 window_rows += 1
                     progress(table.raw_table, load.rows_read, None)
                 missing = reader.rows_missing_from_raw(conn, load) if start is not None else 0
