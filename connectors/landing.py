@@ -25,10 +25,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from yiwang.contracts import Table, load_contract
 from yiwang.ops import ensure_ops, quarantine_data, quarantine_row
-from yiwang.settings import hmac_key
+from yiwang.settings import get_settings, hmac_key
 from yiwang.warehouse import Tx, Warehouse, qident, qliteral, qname
 
 META_COLUMNS = ("_batch_id", "_loaded_at", "_row_hash")
@@ -218,8 +219,6 @@ class _ParquetSpool:
     (about twice their size, past its memory_limit), so a table of millions of rows did not fit the budget."""
 
     def __init__(self, columns: list[str]) -> None:
-        from yiwang.settings import get_settings
-
         parent = get_settings().duckdb_temp_dir
         if parent is not None:
             parent.mkdir(parents=True, exist_ok=True)
@@ -247,8 +246,6 @@ class _ParquetSpool:
         self.columns.insert(len(self.columns) - 2, name)
 
     def append(self, data: pa.Table) -> None:
-        import pyarrow.parquet as pq
-
         if self._writer is None:
             self.files.append(self.dir / f"part-{len(self.files):05d}.parquet")
             # written once, read once, soon deleted: no compression, dictionaries or statistics to compute
