@@ -23,6 +23,7 @@ from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -222,7 +223,11 @@ class _ParquetSpool:
         parent = get_settings().duckdb_temp_dir
         if parent is not None:
             parent.mkdir(parents=True, exist_ok=True)
-        self.dir = Path(tempfile.mkdtemp(prefix="landing-", dir=parent))
+            for stale in parent.glob("landing-*-*"):  # left by a load that was killed (its process is gone)
+                pid = stale.name.split("-")[1]
+                if pid.isdigit() and not psutil.pid_exists(int(pid)):
+                    shutil.rmtree(stale, ignore_errors=True)
+        self.dir = Path(tempfile.mkdtemp(prefix=f"landing-{os.getpid()}-", dir=parent))
         self.columns = [*columns, "_row_hash", "_seq"]
         self.files: list[Path] = []
         self._writer: Any = None
