@@ -202,7 +202,7 @@ def main() -> None:
         fr, ir = full["rows"].get(k), incr["rows"].get(k)
 
         def cell(v: float | int | None, fmt: str) -> str:
-            return format(v, fmt) if v is not None else "-"
+            return format(v, fmt) if v is not None else "-".rjust(int(fmt.split(".")[0].rstrip(",d")))
 
         def ratio(a: float | int | None, b: float | int | None) -> str:
             return f"{b / a:.2f}" if a and b is not None else "-"
