@@ -19,7 +19,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -30,12 +31,17 @@ from serving.settings import MAX_BODY_BYTES, MAX_URL_BYTES, ServingSettings, loa
 
 UNLIMITED = ("/health",)
 STATIC = Path(__file__).resolve().parent / "static"
+# Swagger UI for /docs, shipped with the app (static/vendor/swagger-ui/, docs/serving.md): FastAPI's default page
+# loads it from a CDN, which shows nothing offline
+SWAGGER_UI = STATIC / "vendor" / "swagger-ui"
+DOCS_ASSETS = "/docs/assets"
 # the portal page: its own files only (Chart.js is shipped in static/vendor/), data from the API on the same origin
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# the dbt docs page is one file of inline scripts and styles (and evaluates templates); still nothing but this origin
+# the dbt docs page is one file of inline scripts and styles (and evaluates templates), Swagger UI's /docs has an
+# inline script and inline styles; still nothing but this origin
 DOCS_SITE_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -48,7 +54,7 @@ def create_app(cfg: ServingSettings | None = None) -> FastAPI:
         title="yiwang marts (read-only)",
         version="1.0.0",
         description="Published marts for portals: catalog, dashboards, department performance, once-only view.",
-        docs_url="/docs" if cfg.docs else None,
+        docs_url=None,  # /docs below: Swagger UI from this app's own files, not a CDN
         redoc_url=None,
         openapi_url="/openapi.json" if cfg.docs else None,
     )
@@ -74,7 +80,7 @@ def create_app(cfg: ServingSettings | None = None) -> FastAPI:
             response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
         elif path.startswith("/portal"):
             response.headers["Content-Security-Policy"] = PAGE_CSP
-        elif path.startswith("/docs-site"):
+        elif path.startswith("/docs"):  # the docs site, and /docs (Swagger UI: inline script and styles)
             response.headers["Content-Security-Policy"] = DOCS_SITE_CSP
         log_access(request, response.status_code, started)
         return response
@@ -140,6 +146,24 @@ def create_app(cfg: ServingSettings | None = None) -> FastAPI:
         if page is None:
             raise ApiError(404, f"no gate results for suite {suite!r} in the docs site (run `yiwang build`)")
         return RedirectResponse(f"/docs-site/gx/{page}", status_code=307)
+
+    if cfg.docs:
+
+        @app.get("/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:
+            """Swagger UI over /openapi.json, its script, style and icon from this app (FastAPI's "self-hosting
+            JavaScript and CSS for docs"): nothing from another origin."""
+            return get_swagger_ui_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title=f"{app.title} - Swagger UI",
+                swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+                oauth2_redirect_url=None,  # no OAuth2 here: API keys
+                swagger_ui_parameters={"validatorUrl": None},  # no badge from validator.swagger.io
+            )
+
+        app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_UI), name="docs-assets")
 
     app.mount("/portal", StaticFiles(directory=STATIC, html=True), name="portal")
     app.mount("/docs-site", StaticFiles(directory=cfg.docs_site, html=True, check_dir=False), name="site")

@@ -137,6 +137,34 @@ def test_route_marts_name_the_apps_operations_and_every_mart_read() -> None:
     assert read and read <= {m for _, _, marts in ROUTE_MARTS.values() for m in marts}
 
 
+def test_docs_page_loads_only_this_apps_files(tmp_path: Path) -> None:
+    """/docs (Swagger UI) names no other origin: its script, style and icon are the vendored files, answered here."""
+    import re
+
+    from starlette.testclient import TestClient
+
+    from serving.app import create_app
+    from serving.settings import ServingSettings
+    from yiwang.settings import get_settings
+
+    app = create_app(ServingSettings(hub=get_settings(), keys_file=tmp_path / "keys.json"))
+    with TestClient(app) as client:
+        page = client.get("/docs")
+        assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+        assert "default-src 'self'" in page.headers["Content-Security-Policy"]  # nor may the browser
+        refs = re.findall(r"""(?:src|href|url)\s*[=:]\s*["']([^"']+)["']""", page.text)
+        assert not [u for u in refs if re.match(r"^(?:[a-z][a-z0-9+.-]*:)?//", u, re.I)], refs
+        assert not re.search(r"https?://", page.text)  # not in a script either
+        assets = [u for u in refs if u != "/openapi.json"]
+        assert len(assets) == 3, refs  # the script, the style, the icon
+        kinds = {".js": "javascript", ".css": "text/css", ".png": "image/png"}
+        for url in assets:
+            r = client.get(url)
+            assert r.status_code == 200 and len(r.content) > 100, url
+            assert kinds[Path(url).suffix] in r.headers["content-type"], url
+        assert client.get("/openapi.json").status_code == 200
+
+
 def test_docs_site_links_each_mart_to_its_routes_and_gate_results(tmp_path: Path) -> None:
     from yiwang.publish import link_marts_in_docs
 
