@@ -8,6 +8,10 @@ user text ever becomes SQL. Marts read (all published ``mart_*`` schemas):
 - mart_demands.demands_by_department_community, mart_party.party_check_in_rate_by_community
 - mart_property.property_estate_yearly
 - mart_residents.resident_services (restricted: published only when the city switches restricted marts on)
+
+The community and grid dashboards read one row of the publish's lookup tables instead (yiwang.serving_tables:
+the marts' rows each dashboard is computed from, written by the publish), and the marts above when the publish
+has none (a snapshot from before them, a PostgreSQL role not granted them).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from yiwang import serving_tables
 from yiwang.settings import Settings
 from yiwang.snapshot import NotPublished, Reader, current_snapshot, open_published
 
@@ -46,10 +51,12 @@ class BadCursor(ValueError):
 
 @dataclass(frozen=True)
 class Version:
-    """Which publish the reader sees: the ETag's basis and Last-Modified."""
+    """Which publish the reader sees: the ETag's basis and Last-Modified; and ``lookups``, the lookup tables it
+    has that the reader may read (yiwang.serving_tables)."""
 
     build_id: str | None
     published_at: dt.datetime | None
+    lookups: frozenset[str] = frozenset()
 
 
 class SnapshotConnections:
@@ -63,24 +70,28 @@ class SnapshotConnections:
 
     def __init__(self, keep: int = 2) -> None:
         self.keep = keep
-        self._cons: OrderedDict[Path, Any] = OrderedDict()
+        # path -> (the connection, the lookup tables of the snapshot)
+        self._cons: OrderedDict[Path, tuple[Any, frozenset[str]]] = OrderedDict()
         self._lock = threading.Lock()
 
     @contextmanager
-    def reader(self, settings: Settings) -> Iterator[tuple[Reader, Path]]:
+    def reader(self, settings: Settings) -> Iterator[tuple[Reader, Path, frozenset[str]]]:
+        """A cursor on the current snapshot, its path and the lookup tables it has."""
 
         path = current_snapshot(settings)
         if path is None:
             raise NotPublished("no build has been published yet: run `yiwang build`")
         with self._lock:
-            con = self._cons.get(path)
-            if con is None:
-                con = self._cons[path] = duckdb.connect(str(path), read_only=True)
+            opened = self._cons.get(path)
+            if opened is None:
+                con = duckdb.connect(str(path), read_only=True)
+                opened = self._cons[path] = (con, lookup_tables(Reader(con, True)))
                 while len(self._cons) > self.keep:
                     self._cons.popitem(last=False)  # closed when its last cursor is
+        con, lookups = opened
         cur = con.cursor()
         try:
-            yield Reader(cur, True), path
+            yield Reader(cur, True), path, lookups
         finally:
             cur.close()
 
@@ -92,42 +103,52 @@ def published(
     """The published marts and the build they come from, read in one snapshot (DuckDB: the file the link named
     when the request began, through ``pool`` when given; PostgreSQL: one read-only transaction)."""
     if settings.is_duckdb and pool is not None:
-        with pool.reader(settings) as (reader, path):
-            yield reader, _snapshot_version(path)
+        with pool.reader(settings) as (reader, path, lookups):
+            yield reader, _snapshot_version(path, lookups)
         return
     with open_published(settings) as reader:
         yield reader, _version(reader, settings)
 
 
-def _snapshot_version(path: Path) -> Version:
+def _snapshot_version(path: Path, lookups: frozenset[str]) -> Version:
     build_id = path.stem.removeprefix("marts-")
     try:  # pruned after this reader opened it (three publishes later): still readable, no date
         stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
     except OSError:
         stamp = None
-    return Version(build_id, stamp)
+    return Version(build_id, stamp, lookups)
+
+
+def lookup_tables(reader: Reader) -> frozenset[str]:
+    """The lookup tables the publish has (DuckDB: a snapshot published since they exist; PostgreSQL: and the
+    role may read, as information_schema lists only those)."""
+    _, rows = reader.query(
+        "select table_name from information_schema.tables where table_schema = ?", [serving_tables.SCHEMA]
+    )
+    return frozenset(r[0] for r in rows) & frozenset(serving_tables.TABLES)
 
 
 def _version(reader: Reader, settings: Settings) -> Version:
     if settings.is_duckdb:
         _, rows = reader.query("select path from duckdb_databases() where database_name = current_database()")
         if not rows or not rows[0][0]:
-            return Version(None, None)
-        return _snapshot_version(Path(rows[0][0]))
+            return Version(None, None, lookup_tables(reader))
+        return _snapshot_version(Path(rows[0][0]), lookup_tables(reader))
     _, readable = reader.query(  # a reader role may not see ops: then no validators, answers still correct
         """select case when exists (select 1 from pg_catalog.pg_tables
                                     where schemaname = 'ops' and tablename = 'build_log')
                        then has_schema_privilege('ops', 'usage') and has_table_privilege('ops.build_log', 'select')
                        else false end"""
     )
+    lookups = lookup_tables(reader)  # PostgreSQL lists only the tables the role has a privilege on
     if not readable[0][0]:
-        return Version(None, None)
+        return Version(None, None, lookups)
     _, rows = reader.query(
         "select build_id, published_at from ops.build_log order by published_at desc limit 1"
     )
     if not rows:
-        return Version(None, None)
-    return Version(rows[0][0], rows[0][1].replace(tzinfo=dt.UTC, microsecond=0))
+        return Version(None, None, lookups)
+    return Version(rows[0][0], rows[0][1].replace(tzinfo=dt.UTC, microsecond=0), lookups)
 
 
 def _rows(reader: Reader, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -175,13 +196,7 @@ def _int(v: Any) -> int | None:
 
 
 # -- catalog --------------------------------------------------------------------------------------------------
-CATALOG_COLUMNS = """item_code, item_kind, item_name, item_type, department_uscc, department_name, provider_name,
-    level, promised_limit_days, handling_type, online_level, max_visits, bookable_online, community_names,
-    as_of_date,
-    cases_30d, on_time_cases_30d, overdue_cases_30d, on_time_rate_30d, median_handling_working_days_30d,
-    orders_30d, ratings_30d, satisfied_share_30d, mean_rating_30d,
-    cases_365d, on_time_cases_365d, overdue_cases_365d, on_time_rate_365d, median_handling_working_days_365d,
-    orders_365d, ratings_365d, satisfied_share_365d, mean_rating_365d"""
+CATALOG_COLUMNS = ", ".join(serving_tables.CATALOG_COLUMNS)
 
 
 def _figures(r: dict[str, Any], window: int, s: Suppressor) -> dict[str, Any]:
@@ -283,26 +298,41 @@ def decode_cursor(cursor: str, query: CatalogQuery, max_pages: int) -> tuple[str
     return after, page
 
 
+def _catalog_rows(
+    reader: Reader, where: str, params: list[Any], tail: str, lookups: frozenset[str]
+) -> list[dict[str, Any]]:
+    """The served columns of the catalog items ``where`` selects: from the publish's lookup table when
+    ``lookups`` names it (the same filter columns, the rest as parts), else from the mart."""
+    if serving_tables.CATALOG_PARTS in lookups:
+        table = f"{serving_tables.SCHEMA}.{serving_tables.CATALOG_PARTS}"
+        _, rows = reader.query(f"select parts from {table} where {where} {tail}", params)
+        return [json.loads(r[0]) for r in rows]
+    return _rows(
+        reader, f"select {CATALOG_COLUMNS} from mart_catalog.service_catalog where {where} {tail}", params
+    )
+
+
 def catalog_page(
-    reader: Reader, query: CatalogQuery, limit: int, after: str | None, k: int
+    reader: Reader,
+    query: CatalogQuery,
+    limit: int,
+    after: str | None,
+    k: int,
+    lookups: frozenset[str] = frozenset(),
 ) -> tuple[list[dict[str, Any]], bool]:
     """Items after ``after`` (keyset paging on item_code), and whether more follow."""
     where, params = query.where()
     if after is not None:
         where += " and item_code > ?"
         params.append(after)
-    rows = _rows(
-        reader,
-        f"select {CATALOG_COLUMNS} from mart_catalog.service_catalog where {where} order by item_code limit ?",
-        [*params, limit + 1],
-    )
+    rows = _catalog_rows(reader, where, [*params, limit + 1], "order by item_code limit ?", lookups)
     return [catalog_item(r, k) for r in rows[:limit]], len(rows) > limit
 
 
-def item_detail(reader: Reader, item_code: str, period_type: str, k: int) -> dict[str, Any] | None:
-    rows = _rows(
-        reader, f"select {CATALOG_COLUMNS} from mart_catalog.service_catalog where item_code = ?", [item_code]
-    )
+def item_detail(
+    reader: Reader, item_code: str, period_type: str, k: int, lookups: frozenset[str] = frozenset()
+) -> dict[str, Any] | None:
+    rows = _catalog_rows(reader, "item_code = ?", [item_code], "", lookups)
     if not rows:
         return None
     periods = _rows(
@@ -334,8 +364,18 @@ def item_detail(reader: Reader, item_code: str, period_type: str, k: int) -> dic
 
 
 # -- dashboards -----------------------------------------------------------------------------------------------
-EVENT_COLUMNS = """month_start, events, closed_events, on_time_events, overdue_events, on_time_rate,
-    evaluated_events, satisfaction_rate, avg_hours_to_close"""
+EVENT_COLUMNS = ", ".join(serving_tables.EVENT_COLUMNS)
+
+
+def _lookup(reader: Reader, table: str, key: str) -> serving_tables.Parts | None:
+    """One row of a lookup table (yiwang.serving_tables): the parts a dashboard is computed from."""
+    column = serving_tables.TABLES[table][0]
+    _, rows = reader.query(f"select parts from {serving_tables.SCHEMA}.{table} where {column} = ?", [key])
+    return json.loads(rows[0][0]) if rows else None
+
+
+def _marts(reader: Reader) -> serving_tables.Query:
+    return lambda sql, params: reader.query(sql, list(params))[1]
 
 
 def _events_month(r: dict[str, Any], s: Suppressor | None) -> dict[str, Any]:
@@ -361,15 +401,17 @@ def _events_month(r: dict[str, Any], s: Suppressor | None) -> dict[str, Any]:
     }
 
 
-def grid_dashboard(reader: Reader, grid_code: str, k: int) -> dict[str, Any] | None:
-    rows = _rows(
-        reader,
-        f"""select grid_name, community_code, community_name, street_code, street_name, {EVENT_COLUMNS}
-            from mart_governance.governance_by_grid_month where grid_code = ? order by month_start""",
-        [grid_code],
-    )
-    if not rows:
+def grid_dashboard(
+    reader: Reader, grid_code: str, k: int, lookups: frozenset[str] = frozenset()
+) -> dict[str, Any] | None:
+    """A grid's months: from the publish's lookup table when ``lookups`` names it, else from the mart."""
+    if serving_tables.GRID_PARTS in lookups:
+        parts = _lookup(reader, serving_tables.GRID_PARTS, grid_code)
+    else:
+        parts = serving_tables.grid_parts(_marts(reader), grid_code).get(grid_code)
+    if parts is None:
         return None
+    rows = parts["months"]
     s = Suppressor(k)
     last = rows[-1]
     return {
@@ -428,45 +470,21 @@ def communities(reader: Reader) -> list[dict[str, Any]]:
     ]
 
 
-def community_dashboard(reader: Reader, community_code: str, k: int) -> dict[str, Any] | None:
-    s = Suppressor(k)
-    months = _rows(
-        reader,
-        f"""select community_name, street_code, street_name, {EVENT_COLUMNS}
-            from mart_governance.governance_by_community_month where community_code = ? order by month_start""",
-        [community_code],
-    )
-    party = _rows(
-        reader,
-        """select community_name, street_code, in_service_members, members_checked_in, check_in_rate
-           from mart_party.party_check_in_rate_by_community where community_code = ?""",
-        [community_code],
-    )
-    if not months and not party:
+def community_dashboard(
+    reader: Reader, community_code: str, k: int, lookups: frozenset[str] = frozenset()
+) -> dict[str, Any] | None:
+    """A community's dashboard: from the publish's lookup table when ``lookups`` names it, else from the four
+    marts."""
+    if serving_tables.COMMUNITY_PARTS in lookups:
+        parts = _lookup(reader, serving_tables.COMMUNITY_PARTS, community_code)
+    else:
+        parts = serving_tables.community_parts(_marts(reader), community_code).get(community_code)
+    if parts is None:
         return None
+    s = Suppressor(k)
+    months, party, complaints = parts["months"], parts["party"], parts["complaints"]
     name = months[-1]["community_name"] if months else party[0]["community_name"]
-    demands = _rows(
-        reader,
-        """select sum(demands) as demands, sum(demands_multi_channel) as demands_multi_channel,
-                  sum(demands_repeated) as demands_repeated, sum(demands_closed) as demands_closed,
-                  sum(demands_rated) as demands_rated, sum(demands_satisfied) as demands_satisfied
-           from mart_demands.demands_by_department_community where community_code = ?""",
-        [community_code],
-    )
-    complaints = _rows(
-        reader,
-        """select year, count(*) as estates, sum(households) as households, sum(complaints) as complaints,
-                  sum(case when has_joint_mechanism then 1 else 0 end) as estates_with_joint_mechanism,
-                  sum(case when has_joint_mechanism and households > 0 then households end) as households_with,
-                  sum(case when has_joint_mechanism and households > 0 then complaints end) as complaints_with,
-                  sum(case when not has_joint_mechanism and households > 0 then households end)
-                      as households_without,
-                  sum(case when not has_joint_mechanism and households > 0 then complaints end)
-                      as complaints_without
-           from mart_property.property_estate_yearly where community_text = ? group by year order by year""",
-        [name],
-    )
-    d = demands[0] if demands and demands[0]["demands"] is not None else None
+    d = parts["demands"]
     demand_summary = None
     if d is not None:
         rated, satisfied = int(d["demands_rated"] or 0), int(d["demands_satisfied"] or 0)

@@ -172,7 +172,7 @@ def build_router(cfg: ServingSettings) -> APIRouter:
         request: Request,
         response: Response,
         cache: str,
-        fetch: Callable[[queries.Reader], Any],
+        fetch: Callable[[queries.Reader, queries.Version], Any],
         model: type[BaseModel] | None = None,
     ) -> Any:  # the body, or a Response (304, or a public answer serialised with ``model``)
         try:
@@ -181,11 +181,11 @@ def build_router(cfg: ServingSettings) -> APIRouter:
                 if not_modified is not None:
                     return not_modified
                 if model is None or cache != PUBLIC_CACHE or not version.build_id or not answers.max_bytes:
-                    return fetch(reader)
+                    return fetch(reader, version)
                 key = (version.build_id, request.url.path, str(sorted(request.query_params.multi_items())))
                 body = answers.get(key)
                 if body is None:
-                    body = model.model_validate(fetch(reader)).model_dump_json().encode()
+                    body = model.model_validate(fetch(reader, version)).model_dump_json().encode()
                     answers.put(key, body)
                 headers = {h: v for h, v in response.headers.items() if h in _VALIDATOR_HEADERS}
                 return Response(body, media_type="application/json", headers=headers)
@@ -249,8 +249,8 @@ def build_router(cfg: ServingSettings) -> APIRouter:
             except queries.BadCursor as e:  # no such page (a valid-looking string is no request error)
                 raise ApiError(404, str(e)) from e
 
-        def fetch(reader: queries.Reader) -> dict[str, Any]:
-            items, more = queries.catalog_page(reader, query, limit, after, k)
+        def fetch(reader: queries.Reader, version: queries.Version) -> dict[str, Any]:
+            items, more = queries.catalog_page(reader, query, limit, after, k, version.lookups)
             nxt = queries.encode_cursor(items[-1]["item_code"], page + 1, query) if more and items else None
             return {"items": items, "limit": limit, "next_cursor": nxt}
 
@@ -272,7 +272,7 @@ def build_router(cfg: ServingSettings) -> APIRouter:
             request,
             response,
             PUBLIC_CACHE,
-            lambda r: found(queries.item_detail(r, item_code, period, k), "item"),
+            lambda r, v: found(queries.item_detail(r, item_code, period, k, v.lookups), "item"),
             ItemDetail,
         )
 
@@ -291,7 +291,7 @@ def build_router(cfg: ServingSettings) -> APIRouter:
             request,
             response,
             PUBLIC_CACHE,
-            lambda r: found(queries.grid_dashboard(r, grid_code, k), "grid"),
+            lambda r, v: found(queries.grid_dashboard(r, grid_code, k, v.lookups), "grid"),
             GridDashboard,
         )
 
@@ -304,7 +304,11 @@ def build_router(cfg: ServingSettings) -> APIRouter:
     def community_index(request: Request, response: Response) -> Any:
         """Every community (社区) with a dashboard, its street and its grids (网格): where a portal starts."""
         return read(
-            request, response, PUBLIC_CACHE, lambda r: {"communities": queries.communities(r)}, CommunityIndex
+            request,
+            response,
+            PUBLIC_CACHE,
+            lambda r, _: {"communities": queries.communities(r)},
+            CommunityIndex,
         )
 
     @router.get(
@@ -322,7 +326,7 @@ def build_router(cfg: ServingSettings) -> APIRouter:
             request,
             response,
             PUBLIC_CACHE,
-            lambda r: found(queries.community_dashboard(r, community_code, k), "community"),
+            lambda r, v: found(queries.community_dashboard(r, community_code, k, v.lookups), "community"),
             CommunityDashboard,
         )
 
@@ -348,7 +352,7 @@ def build_router(cfg: ServingSettings) -> APIRouter:
             request,
             response,
             PRIVATE_CACHE,
-            lambda r: found(queries.department_performance(r, department_uscc), "department"),
+            lambda r, _: found(queries.department_performance(r, department_uscc), "department"),
         )
 
     @router.get(
@@ -368,7 +372,7 @@ def build_router(cfg: ServingSettings) -> APIRouter:
         """The once-only view (一次都不跑) of one resident: which systems hold their data, which services they
         used. Masked (name 张*); API key with scope residents:read."""
 
-        def fetch(reader: queries.Reader) -> Any:
+        def fetch(reader: queries.Reader, _: queries.Version) -> Any:
             if not queries.has_table(reader, "mart_residents", "resident_services"):
                 raise ApiError(
                     404, "the resident view is not published in this city (restricted marts are off)"

@@ -7,7 +7,9 @@ environment variable :data:`SUFFIX_ENV` is set (the build DAG and ``yiwang build
 without it builds in place, as before). A failed dbt build or mart gate therefore never touches
 ``mart_catalog.service_catalog``: readers keep the last good marts. :func:`publish` replaces the public tables'
 rows (delete + insert, keeping grants and row-level security when the columns are unchanged; drop + create when a
-model's columns changed) and writes the ``ops.build_log`` row in the same transaction, on DuckDB and PostgreSQL.
+model's columns changed), writes the API's lookup tables from them (``serving.*``, yiwang.serving_tables: one row
+per community and grid, what its dashboard is computed from) and the ``ops.build_log`` row in the same
+transaction, on DuckDB and PostgreSQL.
 On PostgreSQL, once ``yiwang access sync`` has set up department access, the same transaction runs the sync again
 after the swap (yiwang.access): a re-created table gets its row-level security, grants and reader views back.
 """
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from yiwang import serving_tables
 from yiwang.access import configured, sync_tx
 from yiwang.dbt_runner import _environ, run_dbt
 from yiwang.freshness import check_freshness
@@ -101,6 +104,7 @@ def swap_in(tx: Tx, build_schema: str, table: str) -> tuple[str, int]:
 class Published:
     build_id: str
     mart_row_counts: dict[str, int]
+    lookup_row_counts: dict[str, int] = field(default_factory=dict)  # serving.* (yiwang.serving_tables)
 
     def to_dict(self) -> dict[str, Any]:
         return {"build_id": self.build_id, "mart_row_counts": self.mart_row_counts}
@@ -136,7 +140,8 @@ def publish(
         if (
             wh.dialect == "duckdb"
         ):  # readers open a copy, never the file the pipeline writes (yiwang.snapshot)
-            tables = [tuple(name.split(".", 1)) for name in sorted(published.mart_row_counts)]
+            names = sorted(published.mart_row_counts) + sorted(published.lookup_row_counts)
+            tables = [tuple(name.split(".", 1)) for name in names]
             write_snapshot(wh.connection(), settings, build_id, tables)  # type: ignore[arg-type]
         return published
 
@@ -163,6 +168,7 @@ def _publish(
             tx, tables, max_row_change=settings.publish_max_row_change, accept=accept, project_dir=project_dir
         )
         counts = dict(swap_in(tx, s, t) for s, t in tables)
+        lookups = serving_tables.write(tx)  # from the marts just swapped in: readers see both or neither
         # PostgreSQL: department access, once set up, is kept in step in the same transaction
         if tx.dialect == "postgres":
             prefix = configured(tx)
@@ -186,7 +192,7 @@ def _publish(
                 docs_path or (mart_gate or {}).get("docs_path"),
             ],
         )
-    return Published(build_id, counts)
+    return Published(build_id, counts, lookups)
 
 
 # --- docs site ------------------------------------------------------------------------------------------

@@ -211,6 +211,73 @@ def test_community_index_lists_every_dashboard(city: City, api: str) -> None:
         assert get(f"{api}/v1/dashboards/communities/{c['community_code']}").status_code == 200
 
 
+def test_lookup_tables_answer_what_the_marts_answer(city: City) -> None:
+    """The publish wrote the lookup tables (yiwang.serving_tables: one row per community, grid and catalog item,
+    what its answer is computed from), one row per key the marts have; every dashboard, item and catalog page
+    read from them is, byte for byte, the one computed from the marts (at k = 1 and k = 5)."""
+    from serving.models import CatalogPage, CommunityDashboard, GridDashboard, ItemDetail
+    from yiwang import serving_tables
+    from yiwang.snapshot import Reader
+
+    con = snapshot(city)
+    try:
+        reader = Reader(con.cursor(), True)
+        lookups = queries.lookup_tables(reader)
+        assert lookups == set(serving_tables.TABLES)
+        keys = {
+            "community": con.execute(
+                "select community_code from mart_governance.governance_by_community_month where community_code"
+                " is not null union select community_code from mart_party.party_check_in_rate_by_community"
+                " where community_code is not null"
+            ).fetchall(),
+            "grid": con.execute(
+                "select distinct grid_code from mart_governance.governance_by_grid_month where grid_code is not null"
+            ).fetchall(),
+            "item": con.execute("select item_code from mart_catalog.service_catalog").fetchall(),
+        }
+        for table, kind in (
+            (serving_tables.COMMUNITY_PARTS, "community"),
+            (serving_tables.GRID_PARTS, "grid"),
+            (serving_tables.CATALOG_PARTS, "item"),
+        ):
+            column = serving_tables.TABLES[table][0]
+            rows = con.execute(f"select {column} from serving.{table}").fetchall()
+            assert sorted(rows) == sorted(keys[kind]) and rows, table
+        names = [
+            n for (n,) in con.execute("select item_name from mart_catalog.service_catalog").fetchall() if n
+        ]
+        searches = [queries.CatalogQuery(), queries.CatalogQuery(kind="life")]
+        searches += [queries.CatalogQuery(q=n[:2]) for n in names[:: max(1, len(names) // 20)]]
+        searches.append(queries.CatalogQuery(kind="government", department=names[0][:1]))
+
+        def same(model: Any, fetch: Any, *args: Any) -> int:
+            from_lookups, from_marts = fetch(reader, *args, lookups), fetch(reader, *args)
+            if from_marts is None:
+                assert from_lookups is None, args
+                return 0
+            dump = lambda v: model.model_validate(v).model_dump_json()  # noqa: E731
+            assert dump(from_lookups) == dump(from_marts), args
+            return 1
+
+        def page(reader: Any, q: Any, k: int, *lookups: Any) -> dict[str, Any]:
+            items, more = queries.catalog_page(reader, q, 20, None, k, *lookups)
+            return {"items": items, "limit": 20, "next_cursor": "more" if more else None}
+
+        compared = 0
+        for k in (1, K):
+            for (c,) in [*keys["community"], ("000000000000",)]:
+                compared += same(CommunityDashboard, queries.community_dashboard, c, k)
+            for (g,) in [*keys["grid"], ("000000000000000",)]:
+                compared += same(GridDashboard, queries.grid_dashboard, g, k)
+            for q in searches:
+                compared += same(CatalogPage, page, q, k)
+        for (item,) in [*keys["item"][::7], ("NOSUCHITEM0",)]:
+            compared += same(ItemDetail, queries.item_detail, item, "quarter", K)
+        assert compared > 2 * (len(keys["community"]) + len(keys["grid"]))
+    finally:
+        con.close()
+
+
 def test_complaints_with_and_without_the_joint_mechanism(city: City, api: str) -> None:
     """Per year: complaints per 100 households of the estates with the joint mechanism and without it, as
     property_estate_yearly counts them (suppressed together when either group's count is 1..k-1)."""
@@ -602,6 +669,9 @@ def test_a_new_publish_is_served_from_the_next_request(city: City, tmp_path: Pat
         con = duckdb.connect(str(second))
         try:
             con.execute("delete from mart_catalog.service_catalog where item_kind = 'life'")
+            con.execute(
+                "delete from serving.catalog_item_parts where item_kind = 'life'"
+            )  # as a publish would
         finally:
             con.close()
         os.symlink(second.name, folder / ".next")

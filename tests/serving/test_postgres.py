@@ -1,7 +1,8 @@
 """The same API on PostgreSQL: the public mart schemas read in read-only transactions, validators from
 ops.build_log. The tiny city's published marts are copied as they are into a fresh PostgreSQL database (building
-the city again on PostgreSQL is the pipeline suites' job), then every route must answer on PostgreSQL exactly
-what it answers from the DuckDB snapshot — same bodies, same ETags."""
+the city again on PostgreSQL is the pipeline suites' job) and the lookup tables written from them there, as a
+publish on PostgreSQL does; then every route must answer on PostgreSQL exactly what it answers from the DuckDB
+snapshot — same bodies, same ETags."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ import requests
 from servingcity import City, Keys, serve
 from sqlalchemy.engine import make_url
 
+from serving import queries
+from yiwang import serving_tables
 from yiwang.publish import BUILD_LOG_DDL
-from yiwang.snapshot import current_snapshot
+from yiwang.snapshot import current_snapshot, open_published
+from yiwang.warehouse import open_warehouse
 
 pytestmark = [pytest.mark.xdist_group("serving_city"), pytest.mark.slow, pytest.mark.integration]
 
@@ -41,7 +45,7 @@ def _pg_type(duck: str) -> str:
 
 
 def copy_published(city: City, pg_url: str) -> str:
-    """Every table of the current snapshot into the same schema.table on PostgreSQL, and the build_log row."""
+    """Every mart of the current snapshot into the same schema.table on PostgreSQL, and the build_log row."""
     import psycopg
 
     path = current_snapshot(city.settings)
@@ -52,7 +56,9 @@ def copy_published(city: City, pg_url: str) -> str:
     try:
         with psycopg.connect(url) as pg:
             tables = src.execute(
-                "select table_schema, table_name from information_schema.tables order by 1, 2"
+                "select table_schema, table_name from information_schema.tables where table_schema <> ?"
+                " order by 1, 2",
+                [serving_tables.SCHEMA],  # the lookup tables: written on PostgreSQL below, as a publish does
             ).fetchall()
             for schema, table in tables:
                 cols = src.execute(
@@ -83,6 +89,12 @@ def copy_published(city: City, pg_url: str) -> str:
 
 def test_postgres_answers_what_duckdb_answers(city: City, keys: Keys, api: str, pg_url: str) -> None:
     copy_published(city, pg_url)
+    with open_warehouse(pg_url) as wh, wh.transaction() as tx:
+        written = serving_tables.write(tx)  # what publish does in its transaction, here on PostgreSQL
+    assert all(written.values()) and len(written) == len(serving_tables.TABLES)
+    pg_settings = replace(city.settings, warehouse_url=pg_url)
+    with open_published(pg_settings) as reader:  # the API will read them, not the marts
+        assert queries.lookup_tables(reader) == set(serving_tables.TABLES)
     con = duckdb.connect(str(current_snapshot(city.settings)), read_only=True)
     try:
         one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
@@ -106,7 +118,6 @@ def test_postgres_answers_what_duckdb_answers(city: City, keys: Keys, api: str, 
         (f"/v1/departments/{keys.own_dept_uscc}/performance", keys.all_depts),
         (f"/v1/residents/{resident}", keys.all_depts),
     ]
-    pg_settings = replace(city.settings, warehouse_url=pg_url)
     with serve(city, hub=pg_settings) as server:
         cursor = requests.get(f"{server.url}/v1/catalog?limit=20", timeout=30).json()["next_cursor"]
         paths.append((f"/v1/catalog?limit=20&cursor={cursor}", None))
