@@ -91,6 +91,10 @@ class Reader:
         self._con = con
         self._duck = duck
 
+    @property
+    def is_duckdb(self) -> bool:
+        return self._duck
+
     def query(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
         if self._duck:
             cur = self._con.execute(sql, params or [])

@@ -1,6 +1,7 @@
 """The portal page (/portal/) in a real headless Chromium (Debian's `chromium`, driven by Playwright without a
 browser download) at phone width over the tiny city: it loads, searches the catalog, draws the dashboard's charts,
 fits 390 px without horizontal scrolling, calls only the public API, and leaves a screenshot in test-artifacts/.
+And /docs (Swagger UI) renders every operation from this origin's files only.
 
 Chromium absent: skipped with the reason, except under CI=true (scripts/test installs it there), where it fails.
 """
@@ -104,6 +105,30 @@ def test_portal_page_says_what_is_suppressed(api: str, browser: Any) -> None:
         assert page.evaluate("window.yiwangPortal.rendered['chart-events']") == 0  # nothing below k drawn
     finally:
         context.close()
+
+
+def test_docs_page_renders_from_this_origin_only(api: str, browser: Any) -> None:
+    """/docs (Swagger UI, vendored: serving/static/vendor/swagger-ui/) renders every operation of the OpenAPI
+    document, under its CSP, without a request to another origin (offline it works as online)."""
+    operations = sum(
+        len(ops) for ops in requests.get(f"{api}/openapi.json", timeout=30).json()["paths"].values()
+    )
+    context = browser.new_context()
+    page = context.new_page()
+    requested: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda req: requested.append(req.url))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    try:
+        page.goto(f"{api}/docs", wait_until="load")
+        page.wait_for_function(
+            f"() => document.querySelectorAll('.opblock').length >= {operations}", timeout=20_000
+        )
+    finally:
+        context.close()
+    assert problems == [], problems
+    assert requested and all(u.startswith(api) for u in requested), requested
 
 
 def _phone_width_walk(city: City, api: str, browser: Any) -> None:
