@@ -104,7 +104,10 @@ class SnapshotConnections:
                 # one thread per query: requests run side by side in the API's thread pool and each query is
                 # small; DuckDB's own workers only add hand-offs (catalog search on medium at load ~5: mean 1.5 ms
                 # against 2.1 ms with 2 threads; queries on separate cursors still run at the same time)
-                con = duckdb.connect(str(path), read_only=True, config={"threads": 1})
+                # (set after connecting: another connection to the file in this process, with the default
+                # configuration, would otherwise be refused)
+                con = duckdb.connect(str(path), read_only=True)
+                con.execute("set threads = 1")
                 opened = self._cons[path] = (con, lookup_tables(Reader(con, True)))
                 while len(self._cons) > self.keep:
                     self._cons.popitem(last=False)  # closed when its last cursor is
