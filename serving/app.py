@@ -22,7 +22,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.keys import KeyStore
 from serving.routes import build_router
@@ -63,50 +66,7 @@ def create_app(cfg: ServingSettings | None = None) -> FastAPI:
     buckets = TokenBuckets(cfg.rate, cfg.burst)
     app.include_router(build_router(cfg))
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Any) -> Any:
-        started = time.perf_counter()
-        request.state.request_id = uuid.uuid4().hex[:16]
-        request.state.api_key = None
-        try:
-            response = await _checked(request, call_next)
-        except Exception:  # noqa: BLE001 - never a stack trace to the caller; the log has the request id
-            logging.getLogger("yiwang.serving").exception("request %s failed", request.state.request_id)
-            response = error_response(request, 500, "internal error")
-        response.headers["X-Request-ID"] = request.state.request_id
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        path = request.url.path
-        if path.startswith("/v1/"):
-            response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
-        elif path.startswith("/portal"):
-            response.headers["Content-Security-Policy"] = PAGE_CSP
-        elif path.startswith("/docs"):  # the docs site, and /docs (Swagger UI: inline script and styles)
-            response.headers["Content-Security-Policy"] = DOCS_SITE_CSP
-        log_access(request, response.status_code, started)
-        return response
-
-    async def _checked(request: Request, call_next: Any) -> Any:
-        raw = request.scope.get("raw_path") or request.url.path.encode()
-        if len(raw) + len(request.scope.get("query_string") or b"") > MAX_URL_BYTES:
-            return error_response(request, 414, f"path and query longer than {MAX_URL_BYTES} bytes")
-        length = request.headers.get("content-length")
-        if (length and (not length.isdigit() or int(length) > MAX_BODY_BYTES)) or request.headers.get(
-            "transfer-encoding"
-        ):
-            return error_response(request, 413, f"request bodies are limited to {MAX_BODY_BYTES} bytes")
-        presented = request.headers.get(KEY_HEADER)
-        if presented is not None:
-            request.state.api_key = keys.verify(presented)
-            if request.state.api_key is None:
-                return error_response(
-                    request, 401, "unknown or revoked API key", {"WWW-Authenticate": KEY_HEADER}
-                )
-        if request.url.path not in UNLIMITED:
-            who = f"key:{request.state.api_key.key_id}" if request.state.api_key else f"ip:{_client(request)}"
-            wait = buckets.take(who)
-            if wait:
-                return error_response(request, 429, "rate limit exceeded", {"Retry-After": retry_after(wait)})
-        return await call_next(request)
+    app.add_middleware(Guard, keys=keys, buckets=buckets)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Any:
@@ -176,6 +136,85 @@ def create_app(cfg: ServingSettings | None = None) -> FastAPI:
             allow_headers=[KEY_HEADER],
         )
     return app
+
+
+class Guard:
+    """The middleware every request passes (a plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` cost the
+    event loop a task group and a stream per request, bench/README.md): request id, request limits (414, 413),
+    the API key check (401), the rate limit (429), no stack trace to the caller (500), security headers and the
+    access log."""
+
+    def __init__(self, app: ASGIApp, keys: KeyStore, buckets: TokenBuckets) -> None:
+        self.app = app
+        self.keys = keys
+        self.buckets = buckets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request = Request(scope)
+        request.state.request_id = uuid.uuid4().hex[:16]
+        request.state.api_key = None
+        path = request.url.path
+        extra = [
+            (b"x-request-id", request.state.request_id.encode()),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+        if path.startswith("/v1/"):
+            extra.append((b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"))
+        elif path.startswith("/portal"):
+            extra.append((b"content-security-policy", PAGE_CSP.encode()))
+        elif path.startswith("/docs"):  # the docs site, and /docs (Swagger UI: inline script and styles)
+            extra.append((b"content-security-policy", DOCS_SITE_CSP.encode()))
+        status, answered = 500, False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, answered
+            if message["type"] == "http.response.start":
+                status, answered = message["status"], True
+                headers = MutableHeaders(scope=message)
+                for name, value in extra:
+                    headers[name.decode()] = value.decode()
+            await send(message)
+
+        try:
+            refused = self._refused(request)
+            if refused is not None:
+                await refused(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        except Exception:  # noqa: BLE001 - never a stack trace to the caller; the log has the request id
+            logging.getLogger("yiwang.serving").exception("request %s failed", request.state.request_id)
+            if not answered:
+                status = 500
+                await error_response(request, 500, "internal error")(scope, receive, send_with_headers)
+        log_access(request, status, started)
+
+    def _refused(self, request: Request) -> Response | None:
+        raw = request.scope.get("raw_path") or request.url.path.encode()
+        if len(raw) + len(request.scope.get("query_string") or b"") > MAX_URL_BYTES:
+            return error_response(request, 414, f"path and query longer than {MAX_URL_BYTES} bytes")
+        length = request.headers.get("content-length")
+        if (length and (not length.isdigit() or int(length) > MAX_BODY_BYTES)) or request.headers.get(
+            "transfer-encoding"
+        ):
+            return error_response(request, 413, f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+        presented = request.headers.get(KEY_HEADER)
+        if presented is not None:
+            request.state.api_key = self.keys.verify(presented)
+            if request.state.api_key is None:
+                return error_response(
+                    request, 401, "unknown or revoked API key", {"WWW-Authenticate": KEY_HEADER}
+                )
+        if request.url.path not in UNLIMITED:
+            key = request.state.api_key
+            who = f"key:{key.key_id}" if key else f"ip:{_client(request)}"
+            wait = self.buckets.take(who)
+            if wait:
+                return error_response(request, 429, "rate limit exceeded", {"Retry-After": retry_after(wait)})
+        return None
 
 
 def _client(request: Request) -> str:
