@@ -287,8 +287,8 @@ FORMS: dict[tuple[str, str], Form] = {
                 "category only as text in sjms",
                 "category_text_only",
                 "value",
-                "staging stg_grid__events: no stated code; the category is found in the description "
-                "(category_source description_minor / description_major)",
+                "intermediate int_grid_events_categorised: no stated code; the category is found in the "
+                "description (category_source description_minor / description_major)",
                 r"^$",
             ),
         ),

@@ -7,12 +7,12 @@ reachable from the machines that run this suite), written for this project:
 - staging models read only sources and seeds (fct_staging_dependent_on_staging);
 - no model reads a model of a layer above its own: staging < intermediate < identity < marts, so
   intermediate never reads marts (fct_rejoining_of_upstream_concepts / fct_model_fanout family);
-- marts read staging only where the exceptions list says why (fct_marts_or_intermediate_dependent_on_source);
+- marts never read staging, they read intermediate and identity models (fct_marts_or_intermediate_dependent_on_source);
 - every model under models/marts and every identity output (models/identity, not its matching work) has a
   description and a unique test (fct_undocumented_models, fct_missing_primary_key_tests).
 
-Exceptions, each with its reason, live in project_layers_exceptions.yml beside this file (the evaluator's
-exceptions seed); an exception that is no longer a violation fails too, so the list only shrinks.
+Exceptions, each with its reason, would live in project_layers_exceptions.yml beside this file (the evaluator's
+exceptions seed; empty today); an exception that is no longer a violation fails too, so the list only shrinks.
 
 Also here: dbt_project.yml's default freshness thresholds mirror sources.yaml, their one owner.
 """

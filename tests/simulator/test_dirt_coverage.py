@@ -327,7 +327,7 @@ CHECKS: dict[tuple[str, str], list[tuple[str, str | None, str]]] = {
         for t in ("前进社区居委会", "前进居委会")
     },
     ("grid.wg_sj.lbdm", "codes unknown to the reference list"): [("{{ clean_text('@@') }}", None, "notnull")],
-    # the stated code is gone (stg_grid__events then finds the category in sjms; its own unit test)
+    # the stated code is gone (int_grid_events_categorised then finds the category in sjms; its own unit test)
     ("grid.wg_sj.lbdm", "category only as text in sjms"): [("{{ clean_text('@@') }}", None, "null")],
     **{
         ("grid.wg_sj.myd", t): [("{{ normalize_satisfaction('@@') }}", None, "same")] for t in ("5", "3", "1")

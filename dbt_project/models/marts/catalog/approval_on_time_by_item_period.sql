@@ -54,7 +54,8 @@ figures as (
 
 items as (
     select i.item_code, i.item_name, i.item_type, i.promised_limit_days
-    from {{ ref('stg_approval__items') }} as i
+    from {{ ref('int_catalog_items') }} as i
+    where i.item_kind = 'government'
 ),
 
 ended as (

@@ -1,66 +1,9 @@
 -- One-network service catalog (一网通办服务目录): government-service items (政务服务事项, from the
--- approval system) and life-service items (生活服务事项, from the services platform), one row each.
-with departments as (
-    select department_uscc, department_name from {{ ref('stg_reference__departments') }}
-),
-
-government as (
-    select
-        i.item_code,
-        'government'                                    as item_kind,
-        i.item_name,
-        i.item_type,
-        i.department_uscc,
-        coalesce(d.department_name, i.department_name)  as department_name,
-        i.department_name                               as provider_name,
-        i.level,
-        i.statutory_limit_days,
-        i.promised_limit_days,
-        i.handling_type,
-        i.online_level,
-        i.max_visits,
-        cast(null as boolean)                           as bookable_online,
-        cast(null as integer)                           as site_count
-    from {{ ref('stg_approval__items') }} as i
-    left join departments as d on d.department_uscc = i.department_uscc
-),
-
-life_item_sites as (
-    select item_code, trim(site_id) as site_id
-    from (
-        select item_code, {{ unnest_csv('site_ids') }} as site_id
-        from {{ ref('stg_services__life_items') }}
-        where site_ids is not null
-    ) as exploded
-),
-
-site_counts as (
-    select s.item_code, count(distinct s.site_id) as site_count
-    from life_item_sites as s
-    inner join {{ ref('stg_services__sites') }} as site on site.site_id = s.site_id
-    group by s.item_code
-),
-
-life as (
-    select
-        l.item_code,
-        'life'                                          as item_kind,
-        l.item_name,
-        l.category                                      as item_type,
-        l.provider_uscc                                 as department_uscc,
-        coalesce(d.department_name, l.provider_name)    as department_name,
-        l.provider_name,
-        cast(null as varchar)                           as level,
-        cast(null as integer)                           as statutory_limit_days,
-        cast(null as integer)                           as promised_limit_days,
-        cast(null as varchar)                           as handling_type,
-        cast(null as varchar)                           as online_level,
-        cast(null as integer)                           as max_visits,
-        l.bookable_online,
-        coalesce(sc.site_count, 0)                      as site_count
-    from {{ ref('stg_services__life_items') }} as l
-    left join departments as d on d.department_uscc = l.provider_uscc
-    left join site_counts as sc on sc.item_code = l.item_code
+-- approval system) and life-service items (生活服务事项, from the services platform), one row each
+-- (int_catalog_items), with live figures as of the as-of date: cases (int_approval_cases_timed), orders
+-- (int_catalog_orders) and ratings (int_catalog_ratings) in rolling windows.
+with items as (
+    select * from {{ ref('int_catalog_items') }}
 ),
 
 as_of as (
@@ -95,14 +38,7 @@ case_figures as (
 
 -- 好差评 (government) and order scores (life): one rating 1-5 per row, dated by when it was given.
 ratings as (
-    select c.item_code, cast(e.evaluated_at as date) as rated_on, e.rating
-    from {{ ref('stg_approval__evaluations') }} as e
-    inner join {{ ref('stg_approval__cases') }} as c on c.case_id = e.case_id
-    where e.rating between 1 and 5
-    union all
-    select item_code, cast(coalesce(completed_at, ordered_at) as date), score
-    from {{ ref('stg_services__orders') }}
-    where score between 1 and 5
+    select r.item_code, r.rated_on, r.rating from {{ ref('int_catalog_ratings') }} as r
 ),
 
 rating_figures as (
@@ -136,40 +72,12 @@ order_figures as (
         select
             s.item_code, s.status
             {%- for w, n in windows %},
-            cast(s.ordered_at as date) > cast({{ dbt.dateadd('day', -n, 'a.as_of_date') }} as date) and cast(s.ordered_at as date) <= a.as_of_date as in_{{ w }}
+            s.ordered_on > cast({{ dbt.dateadd('day', -n, 'a.as_of_date') }} as date) and s.ordered_on <= a.as_of_date as in_{{ w }}
             {%- endfor %}
-        from {{ ref('stg_services__orders') }} as s
+        from {{ ref('int_catalog_orders') }} as s
         cross join as_of as a
     ) as o
     group by o.item_code
-),
-
-site_lists as (
-    select
-        s.item_code,
-        string_agg(s.site_id, ',' order by s.site_id)                                          as site_ids
-    from (select distinct ls.item_code, ls.site_id
-          from life_item_sites as ls
-          inner join {{ ref('stg_services__sites') }} as site on site.site_id = ls.site_id) as s
-    group by s.item_code
-),
-
-community_lists as (
-    select
-        x.item_code,
-        count(*)                                                                               as community_count,
-        string_agg(x.community_name, ',' order by x.community_name)                            as community_names
-    from (select distinct ls.item_code, site.community_text as community_name
-          from life_item_sites as ls
-          inner join {{ ref('stg_services__sites') }} as site on site.site_id = ls.site_id
-          where site.community_text is not null) as x
-    group by x.item_code
-),
-
-unioned as (
-    select * from government
-    union all
-    select * from life
 )
 
 select
@@ -188,9 +96,9 @@ select
     cast(u.max_visits as integer)             as max_visits,
     cast(u.bookable_online as boolean)        as bookable_online,
     cast(u.site_count as integer)             as site_count,
-    cast(case when u.item_kind = 'life' then sl.site_ids end as varchar)            as site_ids,
-    cast(case when u.item_kind = 'life' then coalesce(cl.community_count, 0) end as integer) as community_count,
-    cast(case when u.item_kind = 'life' then cl.community_names end as varchar)     as community_names,
+    cast(u.site_ids as varchar)               as site_ids,
+    cast(u.community_count as integer)        as community_count,
+    cast(u.community_names as varchar)        as community_names,
     cast(a.as_of_date as date)                                                      as as_of_date
     {%- for w, n in windows %},
     cast(case when u.item_kind = 'government' then coalesce(cf.cases_{{ w }}, 0) end as integer)         as cases_{{ w }},
@@ -205,10 +113,8 @@ select
     cast(rf.satisfied_share_{{ w }} as double precision)                                                as satisfied_share_{{ w }},
     cast(rf.mean_rating_{{ w }} as double precision)                                                    as mean_rating_{{ w }}
     {%- endfor %}
-from unioned as u
+from items as u
 cross join as_of as a
 left join case_figures as cf on cf.item_code = u.item_code and u.item_kind = 'government'
 left join rating_figures as rf on rf.item_code = u.item_code
 left join order_figures as ordf on ordf.item_code = u.item_code and u.item_kind = 'life'
-left join site_lists as sl on sl.item_code = u.item_code
-left join community_lists as cl on cl.item_code = u.item_code

@@ -12,38 +12,15 @@ places as (
     select x.source_system, x.source_table, x.source_key, x.community_code from {{ ref('grid_xref') }} as x
 ),
 
-departments as (
-    select d.department_uscc, d.department_name from {{ ref('stg_reference__departments') }} as d
-),
-
-dispatch_steps as (
-    select s.event_id, min(s.acted_at) as dispatched_at
-    from {{ ref('stg_grid__event_steps') }} as s where s.step = '派遣' group by s.event_id
-),
-
+-- each channel record (int_demand_records); a record not yet dispatched counts from when it was reported
 records as (
-    select 'grid' as source_system, 'wg_sj' as source_table, e.event_id as source_key,
-           e.reported_at, coalesce(ds.dispatched_at, e.reported_at) as dispatched_at, e.closed_at,
-           e.satisfaction, dp.department_name, g.community_code, 0 as flagged_repeat
-    from {{ ref('stg_grid__events') }} as e
-    left join dispatch_steps as ds on ds.event_id = e.event_id
-    left join departments as dp on dp.department_uscc = e.handling_dept_uscc
-    left join places as g
-        on g.source_system = 'grid' and g.source_table = 'wg_sj' and g.source_key = e.source_key
-    union all
-    select 'hotline', 'tickets', t.ticket_id, t.received_at, coalesce(t.dispatched_at, t.received_at), t.completed_at,
-           case when t.follow_up_result in ('满意', '基本满意', '不满意') then t.follow_up_result end,
-           t.assigned_department_name, c.community_code,
-           case when t.repeats_ticket_id is not null then 1 else 0 end
-    from {{ ref('stg_hotline__tickets') }} as t
+    select r.source_system, r.source_table, r.source_key, r.reported_at,
+           coalesce(r.dispatched_at, r.reported_at) as dispatched_at, r.closed_at, r.satisfaction,
+           r.handling_dept_name as department_name, c.community_code,
+           case when r.is_flagged_repeat then 1 else 0 end as flagged_repeat
+    from {{ ref('int_demand_records') }} as r
     left join places as c
-        on c.source_system = 'hotline' and c.source_table = 'tickets' and c.source_key = t.source_key
-    union all
-    select 'property', 'complaints', p.complaint_id, p.accepted_at, p.accepted_at, p.completed_at,
-           p.satisfaction, '物业企业', c.community_code, 0
-    from {{ ref('stg_property__complaints') }} as p
-    left join places as c
-        on c.source_system = 'property' and c.source_table = 'complaints' and c.source_key = p.source_key
+        on c.source_system = r.source_system and c.source_table = r.source_table and c.source_key = r.source_key
 ),
 
 per_demand as (

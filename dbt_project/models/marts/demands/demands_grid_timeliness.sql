@@ -1,21 +1,11 @@
 -- Per grid and year (of 上报时间): closed grid events, those closed within the deadline
 -- (结案时间 jasj <= 处理时限 clsx), the on-time share, and whether the grid has a full-time certified
--- grid worker (wg_wgy: 在岗, 专职, 社工证书). An event counts in the grid the identity layer places it in
+-- grid worker (wg_wgy: 在岗, 专职, 社工证书; int_grid_staffing). An event counts in the grid the identity layer places it in
 -- (identity.grid_xref: the stated code when it exists, else its coordinates, else its address), never by the
 -- stated code (wgbm) alone; events it places in no grid are one row per year with grid_code NULL
 -- (placement 'unplaced'), not dropped. events_not_as_stated counts the events whose stated code is missing
 -- or names another grid (audit).
-with workers as (
-    select
-        w.grid_code,
-        max(case when w.status = '在岗' and w.worker_type = '专职' and w.has_social_work_certificate then 1 else 0 end) as certified,
-        max(case when w.status = '在岗' then 1 else 0 end) as staffed
-    from {{ ref('stg_grid__workers') }} as w
-    where w.grid_code is not null
-    group by w.grid_code
-),
-
-places as (
+with places as (
     select x.source_key, x.grid_code
     from {{ ref('grid_xref') }} as x
     where x.source_system = 'grid' and x.source_table = 'wg_sj'
@@ -30,7 +20,7 @@ events as (
         case when e.closed_at is not null then 1 else 0 end                     as is_closed,
         case when e.closed_at is not null and e.deadline_at is not null
                   and e.closed_at <= e.deadline_at then 1 else 0 end           as is_on_time
-    from {{ ref('stg_grid__events') }} as e
+    from {{ ref('int_grid_events_categorised') }} as e
     left join places as p on p.source_key = e.source_key
     where e.reported_at is not null
 ),
@@ -51,9 +41,9 @@ select
     cast(p.events_closed as integer)                                               as events_closed,
     cast(p.closed_on_time as integer)                                              as closed_on_time,
     cast({{ rate('p.closed_on_time', 'p.events_closed') }} as double precision) as on_time_rate,
-    cast(coalesce(w.certified, 0) = 1 as boolean)                                  as has_certified_fulltime_worker,
-    cast(coalesce(w.staffed, 0) = 1 as boolean)                                    as has_worker_on_duty,
+    cast(coalesce(w.has_certified_fulltime_worker, false) as boolean)              as has_certified_fulltime_worker,
+    cast(coalesce(w.has_worker_on_duty, false) as boolean)                         as has_worker_on_duty,
     cast(p.events_not_as_stated as integer)                                        as events_not_as_stated
 from per_grid as p
 left join {{ ref('dim_grid') }} as g on g.grid_code = p.grid_code
-left join workers as w on w.grid_code = p.grid_code
+left join {{ ref('int_grid_staffing') }} as w on w.grid_code = p.grid_code

@@ -1,4 +1,5 @@
--- Closed-loop grid events (网格事件闭环), one row per event (wg_sj), with stage times from the workflow
+-- Closed-loop grid events (网格事件闭环), one row per event (wg_sj, with its category and handling department
+-- as int_grid_events_categorised resolves and names them), with stage times from the workflow
 -- (wg_sjlz, see int_grid_event_stages) and the on-time status against 限时办结 (clsx) as of the as-of date.
 -- Place: the grid the identity layer resolves the event to (identity.grid_xref: a stated code that exists,
 -- else its coordinates, else its address), with community and street from identity.dim_grid (the community
@@ -14,7 +15,7 @@ events as (
         e.*,
         case when e.closed_at < a.snapshot_at then e.closed_at end  as closed_as_of,
         a.snapshot_at
-    from {{ ref('stg_grid__events') }} as e
+    from {{ ref('int_grid_events_categorised') }} as e
     cross join as_of as a
     where e.reported_at < a.snapshot_at
 ),
@@ -36,8 +37,9 @@ select
     cast(e.event_id as varchar)                                         as event_id,
     cast(e.event_source as varchar)                                     as event_source,
     cast(e.category_code as varchar)                                    as category_code,
-    cast(cat.major_name as varchar)                                     as category_major_name,
-    cast(cat.minor_name as varchar)                                     as category_minor_name,
+    -- the major category of the code (not a major name found alone in the description)
+    cast(case when e.category_code is not null then e.category_major_name end as varchar) as category_major_name,
+    cast(e.category_minor_name as varchar)                              as category_minor_name,
     cast(p.grid_code as varchar)                                        as grid_code,
     cast(g.grid_name as varchar)                                        as grid_name,
     cast(coalesce(g.community_code, c.community_code) as varchar)       as community_code,
@@ -51,7 +53,7 @@ select
          as varchar)                                                    as place_evidence,
     cast(e.grid_code as varchar)                                        as stated_grid_code,
     cast(e.handling_dept_uscc as varchar)                               as department_uscc,
-    cast(d.department_name as varchar)                                  as department_name,
+    cast(e.handling_dept_name as varchar)                               as department_name,
     cast(e.status as varchar)                                           as status,
     cast(st.current_stage as varchar)                                   as current_stage,
     cast(e.reported_at as timestamp)                                    as reported_at,
@@ -87,5 +89,3 @@ left join {{ ref('int_grid_event_stages') }} as st on st.event_id = e.event_id
 left join places as p on p.source_key = e.source_key
 left join {{ ref('dim_grid') }} as g on g.grid_code = p.grid_code
 left join {{ ref('int_communities') }} as c on c.community_code = p.community_code and p.grid_code is null
-left join {{ ref('stg_reference__departments') }} as d on d.department_uscc = e.handling_dept_uscc
-left join {{ ref('stg_reference__event_categories') }} as cat on cat.category_code = e.category_code

@@ -1,30 +1,24 @@
 -- 资源清单: per community, its service sites (服务阵地, community the identity layer gives the site:
 -- identity.grid_xref, from its coordinates or its community text in any spelling), its paired department
 -- (lists_department_pairing) and the life-service providers offering items at its sites
--- (stg_services__life_items.site_ids). A site the identity layer cannot place is left out.
-with sites as (
-    select c.community_code, s.site_id, s.site_name, s.site_type
-    from {{ ref('stg_services__sites') }} as s
+-- (int_service_site_items). A site the identity layer cannot place is left out.
+with site_items as (
+    select c.community_code, s.site_id, s.site_name, s.site_type, s.item_code, s.provider_name, s.provider_uscc
+    from {{ ref('int_service_site_items') }} as s
     inner join {{ ref('grid_xref') }} as c
         on c.source_system = 'services' and c.source_table = 'sites' and c.source_key = s.source_key
     where c.community_code is not null
 ),
 
-item_sites as (
-    select x.item_code, x.provider_name, x.provider_uscc, trim(x.site_id) as site_id
-    from (
-        select l.item_code, l.provider_name, l.provider_uscc, {{ unnest_csv('l.site_ids') }} as site_id
-        from {{ ref('stg_services__life_items') }} as l
-        where l.site_ids is not null
-    ) as x
+sites as (
+    select distinct i.community_code, i.site_id, i.site_name, i.site_type from site_items as i
 ),
 
 providers as (
-    select distinct s.community_code, coalesce(i.provider_uscc, i.provider_name) as resource_id,
+    select distinct i.community_code, coalesce(i.provider_uscc, i.provider_name) as resource_id,
            i.provider_name as resource_name
-    from item_sites as i
-    inner join sites as s on s.site_id = i.site_id
-    where coalesce(i.provider_uscc, i.provider_name) is not null
+    from site_items as i
+    where i.item_code is not null and coalesce(i.provider_uscc, i.provider_name) is not null
 ),
 
 resources as (

@@ -1,7 +1,6 @@
 -- 在职党员回常住地报到率 per home community: of the in-service Party members living in a community (a work unit
--- (gzdw) on file and status 正常), the share who checked in there (a dj_bd registration with status 已报到 whose
--- community is that home community). A retired member (gzdw 退休 / 离休 / 离退休: the party system's entry
--- for "no work unit, retired") is not in service (在职).
+-- (gzdw) on file and status 正常: int_party_members.is_in_service), the share who checked in there (a dj_bd
+-- registration with status 已报到 whose community is that home community).
 -- Home community, through the identity layer: the community identity.grid_xref gives the member's home address
 -- (dj_dy.jtzz); when the address places nowhere, the community of the member's latest registration (the
 -- residence the member declared, int_party_registrations_located, also via grid_xref).
@@ -10,10 +9,8 @@
 -- check_in_rate = members_checked_in / in_service_members, NULL when there are none. Counts only, no member ids.
 with in_service as (
     select m.member_id, m.source_key
-    from {{ ref('stg_party__members') }} as m
-    where m.work_unit is not null
-      and m.work_unit not in ('退休', '离休', '离退休')
-      and m.membership_status = '正常'
+    from {{ ref('int_party_members') }} as m
+    where m.is_in_service
 ),
 
 registrations as (

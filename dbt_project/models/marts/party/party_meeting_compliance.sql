@@ -4,7 +4,7 @@
 with rules as (select * from {{ ref('party_meeting_rules') }}),
 
 branches as (
-    select o.org_id, o.org_type from {{ ref('stg_party__orgs') }} as o
+    select o.org_id, o.org_type from {{ ref('int_party_orgs_located') }} as o
     where o.org_type like '%支部'
 ),
 
@@ -12,11 +12,11 @@ meetings as (
     select
         m.org_id,
         m.meeting_type,
-        cast(date_trunc('quarter', m.held_at) as date) as quarter_start,
-        cast(date_trunc('month', m.held_at) as date)   as month_start,
+        m.held_quarter                                  as quarter_start,
+        m.held_month                                    as month_start,
         m.expected_attendees,
         m.actual_attendees
-    from {{ ref('stg_party__meetings') }} as m
+    from {{ ref('int_party_meetings') }} as m
     where m.held_at is not null
 ),
 

@@ -4,12 +4,11 @@ with records as (
     select
         s.service_record_id,
         s.member_id,
-        m.org_id,
+        s.org_id,
         cast(date_trunc('month', s.served_on) as date) as service_month,
         s.service_hours,
         s.points
-    from {{ ref('stg_party__service_records') }} as s
-    left join {{ ref('stg_party__members') }} as m on m.member_id = s.member_id
+    from {{ ref('int_party_service_records') }} as s
     where s.served_on is not null
 )
 

@@ -38,9 +38,9 @@ select
     cast(m.capped_metrics as integer)               as capped_metrics
 from monthly as m
 left join (
-    select grid_worker_id, min(grid_code) as grid_code
-    from {{ ref('stg_grid__grids') }}
-    where grid_worker_id is not null
-    group by grid_worker_id
+    select s.assigned_worker_id as grid_worker_id, min(s.grid_code) as grid_code
+    from {{ ref('int_grid_staffing') }} as s
+    where s.assigned_worker_id is not null
+    group by s.assigned_worker_id
 ) as w
     on m.subject_kind = 'grid_worker' and w.grid_worker_id = m.subject_id

@@ -1,15 +1,16 @@
--- City-wide property complaints per year: every distinct complaint landed (also those whose estate is
--- not in any estate file), households of all reported estates as delivered for that year (the estates
--- file valid at the year's end or the as-of date, int_estates_complaints_counted), rate per 100
--- households, YoY change. Complaints accepted after the as-of date (var as_of) are left out.
+-- City-wide property complaints per year: every distinct complaint landed (the property records of
+-- int_demand_records, dated by 受理时间; also those whose estate is not in any estate file), households of
+-- all reported estates as delivered for that year (the estates file valid at the year's end or the as-of
+-- date, int_estates_complaints_counted), rate per 100 households, YoY change. Complaints accepted after the as-of date (var as_of) are left out.
 with complaints as (
     select
-        cast(extract(year from c.accepted_at) as integer) as year,
-        count(distinct c.complaint_id)                    as complaints
-    from {{ ref('stg_property__complaints') }} as c
-    where c.accepted_at is not null
-      and {{ known_as_of('c.accepted_at') }}
-    group by cast(extract(year from c.accepted_at) as integer)
+        cast(extract(year from c.reported_at) as integer) as year,
+        count(distinct c.source_key)                      as complaints
+    from {{ ref('int_demand_records') }} as c
+    where c.source_system = 'property'
+      and c.reported_at is not null
+      and {{ known_as_of('c.reported_at') }}
+    group by cast(extract(year from c.reported_at) as integer)
 ),
 
 matched as (

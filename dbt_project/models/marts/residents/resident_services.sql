@@ -1,40 +1,30 @@
 {{ config(enabled=var('yiwang_identity_marts', false) and var('yiwang_restricted_marts', false)) }}
 -- Once-only view (一次都不跑): per resident_key, which systems hold a record of the resident and which
--- services they used, from identity.resident_xref joined back to the staged records. No raw ids,
--- phones or addresses; the name only masked (张*). Restricted schema mart_residents.
+-- services they used, from identity.resident_xref joined back to the service records
+-- (int_resident_service_records) and to the name each record gives (int_residents_records_unioned). No raw
+-- ids, phones or addresses; the name only masked (张*). Restricted schema mart_residents.
 with xref as (
     select x.source_system, x.source_table, x.source_key, x.resident_key from {{ ref('resident_xref') }} as x
 ),
 
 records as (
-    select 'grid' as source_system, 'wg_syrk' as source_table, r.resident_id as source_key, r.name,
-           '实有人口登记' as service_kind, cast(null as varchar) as service_code, r.registered_at as happened_at
-    from {{ ref('stg_grid__residents') }} as r
-    union all
-    select 'approval', 'cases', c.case_id, c.applicant_name, '政务服务办件', c.item_code, c.accepted_at
-    from {{ ref('stg_approval__cases') }} as c
-    union all
-    select 'services', 'orders', o.order_id, o.customer_name, '生活服务订单', o.item_code, o.ordered_at
-    from {{ ref('stg_services__orders') }} as o
-    union all
-    select 'hotline', 'tickets', t.ticket_id, t.caller_name, '12345诉求', t.request_type, t.received_at
-    from {{ ref('stg_hotline__tickets') }} as t
-    union all
-    select 'property', 'owners', w.source_key, w.owner_name, '业主登记', cast(null as varchar), cast(null as timestamp)
-    from {{ ref('stg_property__owners') }} as w
-    union all
-    select 'property', 'complaints', p.complaint_id, p.complainant_name, '物业投诉', p.category, p.accepted_at
-    from {{ ref('stg_property__complaints') }} as p
-    union all
-    select 'grid', 'wg_sj', e.event_id, e.reporter_name, '网格事件上报', e.category_code, e.reported_at
-    from {{ ref('stg_grid__events') }} as e
+    select r.source_system, r.source_table, r.source_key, r.service_kind, r.service_code, r.happened_at
+    from {{ ref('int_resident_service_records') }} as r
+),
+
+-- the name each record gives the person (int_residents_records_unioned, restricted: schema staging)
+record_names as (
+    select u.source_system, u.source_table, u.source_key, u.name
+    from {{ ref('int_residents_records_unioned') }} as u
 ),
 
 joined as (
-    select x.resident_key, r.*
+    select x.resident_key, r.*, nm.name
     from xref as x
     inner join records as r
         on r.source_system = x.source_system and r.source_table = x.source_table and r.source_key = x.source_key
+    left join record_names as nm
+        on nm.source_system = x.source_system and nm.source_table = x.source_table and nm.source_key = x.source_key
 ),
 
 names as (

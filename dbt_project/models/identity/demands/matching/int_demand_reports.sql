@@ -1,9 +1,9 @@
--- Every channel record that may report a demand (an incident): grid events, 12345 tickets,
--- property complaints. Per record: when, where (estate + building, grid), the category as a
--- name (cat_text) and major code (cat_major; a complaint has only its coarse complaint_category),
--- the free text with the place description taken out (free_text), and who reported it
--- (reporter_key: the resident_key of the caller / complainant / resident reporter, when known, with
--- the reporter's pseudonymised name key and phone).
+-- Every channel record that may report a demand (an incident): grid events (their category as
+-- int_grid_events_categorised resolves it), 12345 tickets, property complaints. Per record: when, where
+-- (estate + building, grid), the category as a name (cat_text) and major code (cat_major; a complaint has
+-- only its coarse complaint_category), the free text with the place description taken out (free_text), and
+-- who reported it (reporter_key: the resident_key of the caller / complainant / resident reporter, when
+-- known, with the reporter's pseudonymised name key and phone).
 with places as (
     select * from {{ ref('int_place_addresses_parsed') }}
 ),
@@ -39,7 +39,7 @@ events as (
         cast(null as varchar)                           as repeats_key,
         substr(c.category_code, 1, 2)                   as cat_major,
         cast(null as varchar)                           as complaint_category
-    from {{ ref('stg_grid__events') }} as e
+    from {{ ref('int_grid_events_categorised') }} as e
     left join categories as c on c.category_code = e.category_code
 ),
 
