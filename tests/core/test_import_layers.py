@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("yiwang", "connectors", "expectations", "serving", "simulator", "dags")
 
 # settings, warehouse connection and schema names, the ops schema, contracts, privacy, progress, the read snapshot,
-# the dbt runner
+# the dbt runner, the API's lookup tables (schema serving: written by publish, read by the API)
 FOUNDATION = {
     "yiwang",
     "yiwang.settings",
@@ -25,6 +25,7 @@ FOUNDATION = {
     "yiwang.dbt_runner",
     "yiwang.dbt_duckdb_udf",
     "yiwang.freshness",
+    "yiwang.serving_tables",
 }
 STAGES = ("connectors", "expectations", "serving", "simulator")
 
