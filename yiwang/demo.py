@@ -20,8 +20,8 @@ import simulator
 from connectors import run
 from connectors.landing import known_files
 from simulator import http_api
+from yiwang import publish
 from yiwang.progress import Progress
-from yiwang.publish import build_and_publish
 from yiwang.settings import REPO_ROOT, SYSTEMS, Settings, get_settings
 from yiwang.summary import print_summary
 from yiwang.warehouse import open_warehouse
@@ -159,7 +159,7 @@ def run_build(console: Console, target: str | None = None, as_of: dt.date | None
 
     try:
         with console.status("build: freshness, raw gate, dbt build, mart gate, publish, docs"):
-            build_and_publish(target=target, on_step=say, as_of=as_of)
+            publish.build_and_publish(target=target, on_step=say, as_of=as_of)  # looked up per call
     except Exception as e:  # noqa: BLE001 - report the failing step; the public marts stay as they were
         console.print(f"[red]build failed ({type(e).__name__}); the last published marts stay:[/]\n{e}")
         return False

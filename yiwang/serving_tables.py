@@ -52,16 +52,6 @@ TABLES = {  # table -> its columns before ``parts`` (the key first), all text
     GRID_PARTS: ("grid_code",),
     CATALOG_PARTS: ("item_code", *CATALOG_FILTERS),
 }
-SOURCES = {  # table -> the public marts it is computed from
-    COMMUNITY_PARTS: (
-        ("mart_governance", "governance_by_community_month"),
-        ("mart_party", "party_check_in_rate_by_community"),
-        ("mart_demands", "demands_by_department_community"),
-        ("mart_property", "property_estate_yearly"),
-    ),
-    GRID_PARTS: (("mart_governance", "governance_by_grid_month"),),
-    CATALOG_PARTS: (("mart_catalog", "service_catalog"),),
-}
 
 # query(sql, params) -> rows as tuples, in the order of the select list (a warehouse Tx's, or the API's reader)
 Query = Callable[[str, Sequence[Any]], Sequence[Sequence[Any]]]
@@ -225,18 +215,51 @@ def dumps(parts: Parts) -> str:
     return json.dumps(parts, default=_json_value, ensure_ascii=False, separators=(",", ":"))
 
 
+# the columns each lookup table reads of its marts: a publish whose marts lack one (a project publishing marts of
+# another shape) drops that lookup table instead of failing, and the API reads the marts
+READS = {
+    COMMUNITY_PARTS: {
+        ("mart_governance", "governance_by_community_month"): {"community_code", *_MONTHS},
+        ("mart_party", "party_check_in_rate_by_community"): {"community_code", *_PARTY},
+        ("mart_demands", "demands_by_department_community"): {"community_code", *_DEMANDS},
+        ("mart_property", "property_estate_yearly"): {
+            "community_text",
+            "year",
+            "households",
+            "complaints",
+            "has_joint_mechanism",
+        },
+    },
+    GRID_PARTS: {("mart_governance", "governance_by_grid_month"): {"grid_code", *_GRID_MONTHS}},
+    CATALOG_PARTS: {("mart_catalog", "service_catalog"): set(CATALOG_COLUMNS)},
+}
+
+
+SOURCES = {
+    table: tuple(marts) for table, marts in READS.items()
+}  # table -> the public marts it is computed from
+
+
+def _complete(tx: Tx, table: str) -> bool:
+    """Every mart ``table`` is computed from is public, with every column it reads."""
+    return all(
+        tx.table_exists(s, t) and cols <= {c.lower() for c in tx.columns(s, t)}
+        for (s, t), cols in READS[table].items()
+    )
+
+
 def write(tx: Tx) -> dict[str, int]:
     """Replace the rows of every lookup table inside the publish transaction ``tx`` (yiwang.warehouse.Tx), from
     the public marts as that transaction sees them. Returns rows per table written (``serving.<table>``). A table
     whose marts are not all public (a city publishing only some marts) is dropped instead: the API then reads the
-    marts, as before these tables."""
+    marts, as before these tables; so is one whose marts lack a column it reads (READS)."""
     query: Query = tx.query
     build = {COMMUNITY_PARTS: community_parts, GRID_PARTS: grid_parts, CATALOG_PARTS: catalog_parts}
     tx.execute(f"create schema if not exists {qident(SCHEMA)}")
     counts: dict[str, int] = {}
     for table, (key, *beside) in TABLES.items():
         dst = qname(SCHEMA, table)
-        complete = all(tx.table_exists(s, t) for s, t in SOURCES[table])
+        complete = _complete(tx, table)
         if tx.table_exists(SCHEMA, table) and (
             not complete or tx.columns(SCHEMA, table) != [key, *beside, "parts"]
         ):

@@ -224,3 +224,24 @@ def test_response_cache_keeps_recent_answers_within_its_bytes() -> None:
     assert cache.size <= 800
     assert cache.get(b) is None and cache.get(a) and cache.get(("build2", "/v1/dashboards/grids/5", "[]"))
     assert (cache.hits, cache.misses) == (3, 3)
+
+
+def test_lookup_tables_skip_marts_of_another_shape(tmp_path: Path) -> None:
+    """A publish whose marts lack a column a lookup table reads (a project with a catalog of its own shape) writes
+    no such lookup table, and does not fail: the API then reads the marts. With every column present it writes."""
+    from yiwang import serving_tables
+    from yiwang.warehouse import open_warehouse
+
+    columns = ", ".join(f"{c} varchar" for c in serving_tables.CATALOG_COLUMNS)
+    with open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") as wh, wh.transaction() as tx:
+        tx.execute("create schema mart_catalog")
+        tx.execute("create table mart_catalog.service_catalog (item_code varchar, item_kind varchar)")
+        tx.execute("insert into mart_catalog.service_catalog values ('A1', 'approval')")
+        assert serving_tables.write(tx) == {}
+        assert not tx.table_exists(serving_tables.SCHEMA, serving_tables.CATALOG_PARTS)
+        tx.execute("drop table mart_catalog.service_catalog")
+        tx.execute(f"create table mart_catalog.service_catalog ({columns})")
+        tx.execute(
+            "insert into mart_catalog.service_catalog (item_code, item_kind) values ('A1', 'approval')"
+        )
+        assert serving_tables.write(tx) == {f"{serving_tables.SCHEMA}.{serving_tables.CATALOG_PARTS}": 1}
