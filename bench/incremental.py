@@ -40,21 +40,21 @@ from bench.measure import run_measured  # noqa: E402
 
 YIWANG = str(Path(sys.executable).parent / "yiwang")
 PY = sys.executable
-# the published schemas a build writes, by layer (dbt_project.yml's folder config); staging is views (no rows)
-LAYERS = {
-    "intermediate": ("intermediate", "int_party", "int_property", "identity_int", "identity_work"),
-    "identity": ("identity",),
-    "marts": (
-        "mart_catalog",
-        "mart_demands",
-        "mart_governance",
-        "mart_lists",
-        "mart_party",
-        "mart_points",
-        "mart_property",
-        "mart_residents",
-    ),
-}
+
+
+def layer_of(schema: str) -> str | None:
+    """The layer of a schema dbt builds (dbt_project.yml's folder config names them so): ``mart_<x>`` marts,
+    ``identity`` the identity layer, ``intermediate``, ``int_<domain>`` and ``identity_<work>`` intermediate;
+    staging (views) and the build schemas (``__build``) are not counted."""
+    if schema.endswith("__build"):
+        return None
+    if schema.startswith("mart_"):
+        return "marts"
+    if schema == "identity":
+        return "identity"
+    if schema == "intermediate" or schema.startswith(("int_", "identity_")):
+        return "intermediate"
+    return None
 
 
 def stage_of(dag_id: str, task_id: str) -> str:
@@ -122,14 +122,14 @@ def warehouse_rows(warehouse: Path, since: dt.datetime) -> dict[str, int]:
                 [since.replace(tzinfo=None)],
             ).fetchall()
         }
-        for layer, schemas in LAYERS.items():
-            tables = con.execute(
-                "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'"
-                f" and table_schema in ({', '.join('?' for _ in schemas)})",
-                list(schemas),
-            ).fetchall()
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'"
+        ).fetchall()
+        for layer in ("intermediate", "identity", "marts"):
             out[f"build: dbt {layer} tables"] = sum(
-                int(con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]) for s, t in tables
+                int(con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0])
+                for s, t in tables
+                if layer_of(s) == layer
             )
         return out
     finally:
