@@ -152,6 +152,7 @@ def declared_picks(project_dir: Path | None = None) -> dict[str, set[str]]:
     return {name: set(picked) for name, (_, picked) in _declared(Path(project_dir)).items() if picked}
 
 
+@cache  # declared_dimensions and declared_picks read the same yml files: once
 def _declared(project_dir: Path) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
     out: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
     for m in _model_entries(project_dir):

@@ -107,6 +107,16 @@ def test_portal_page_says_what_is_suppressed(api: str, browser: Any) -> None:
         context.close()
 
 
+def _watch(page: Any) -> tuple[list[str], list[str]]:
+    """(every URL the page requests, its console errors and uncaught exceptions), filled as the page runs."""
+    requested: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda req: requested.append(req.url))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    return requested, problems
+
+
 def test_docs_page_renders_from_this_origin_only(api: str, browser: Any) -> None:
     """/docs (Swagger UI, vendored: serving/static/vendor/swagger-ui/) renders every operation of the OpenAPI
     document, under its CSP, without a request to another origin (offline it works as online)."""
@@ -115,11 +125,7 @@ def test_docs_page_renders_from_this_origin_only(api: str, browser: Any) -> None
     )
     context = browser.new_context()
     page = context.new_page()
-    requested: list[str] = []
-    problems: list[str] = []
-    page.on("request", lambda req: requested.append(req.url))
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    requested, problems = _watch(page)
     try:
         page.goto(f"{api}/docs", wait_until="load")
         page.wait_for_function(
@@ -140,11 +146,7 @@ def _phone_width_walk(city: City, api: str, browser: Any) -> None:
     term, matching = _search_term(city)
     context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True)
     page = context.new_page()
-    requested: list[str] = []
-    problems: list[str] = []
-    page.on("request", lambda req: requested.append(req.url))
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    requested, problems = _watch(page)
     try:
         page.goto(f"{api}/portal/", wait_until="load")
         # the dashboard draws its three charts from the first community
