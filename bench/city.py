@@ -63,6 +63,8 @@ def stage_main(name: str, arg: str | None) -> None:
 
         select, exclude, *command = json.loads(arg or "[null, null]")
         args = [command[0] if command else "build", "--select", *select.split()]
+        if args[0] == "build":
+            args += ["--exclude-resource-type", "unit_test"]  # as the pipeline builds (dbt_runner.BUILD_ARGS)
         if exclude:
             args += ["--exclude", *exclude.split()]
         with build_schemas():

@@ -20,7 +20,15 @@ import pendulum
 from airflow.sdk import DAG, dag, get_current_context, task
 from yiwang_assets import DEFAULT_ARGS, MARTS_ASSET, RAW_ASSETS
 
-from yiwang.dbt_runner import DBT_PROJECT_DIR, PROFILE_NAME, dbt_env, default_target, manifest_path
+from yiwang.dbt_runner import (
+    BUILD_ARGS,
+    DBT_PROJECT_DIR,
+    NO_UNIT_TESTS,
+    PROFILE_NAME,
+    dbt_env,
+    default_target,
+    manifest_path,
+)
 from yiwang.publish import BUILD_SUFFIX, build_env
 from yiwang.settings import SYSTEMS, get_settings
 
@@ -66,7 +74,11 @@ def _dbt_task_group(project_dir: Path, manifest: Path, select: tuple[str, ...] =
             should_detach_multiple_parents_tests=True,
             select=list(select),
         ),
-        operator_args={"install_deps": False, "on_execute_callback": _set_dbt_env},
+        operator_args={
+            "install_deps": False,
+            "on_execute_callback": _set_dbt_env,
+            "dbt_cmd_flags": list(NO_UNIT_TESTS),  # unit tests run in CI, not in a pipeline's build
+        },
     )
 
 
@@ -97,6 +109,7 @@ def _dbt_layer_tasks(project_dir: Path) -> tuple[Any, Any]:
             profile_config=profile,
             select=select,
             exclude=exclude,
+            dbt_cmd_flags=list(NO_UNIT_TESTS),
             install_deps=False,
             on_execute_callback=_set_dbt_env,
         )
@@ -185,7 +198,7 @@ def make_build_dag(
             def dbt_build() -> str:
                 from yiwang.dbt_runner import ensure_manifest, run_dbt
 
-                run_dbt(["build"], project_dir=project_dir)
+                run_dbt(list(BUILD_ARGS), project_dir=project_dir)
                 return str(ensure_manifest(project_dir))
 
             first = models = dbt_build()

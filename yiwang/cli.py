@@ -262,14 +262,24 @@ def extract(systems: tuple[str, ...], full_refresh: bool) -> None:
     help="Build the marts as of this day (YYYY-MM-DD; dbt var as_of): records after it are left out, rolling "
     "windows end on it, period marts show what was known then [default: the latest day of the data].",
 )
-def build(target: str | None, accept_output_change: bool, as_of: dt.datetime | None) -> None:
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="dbt's --full-refresh: rebuild every incremental table from all raw rows instead of the changed keys "
+    "(staging keeps itself equal to a full rebuild; this re-mints resident keys too).",
+)
+def build(
+    target: str | None, accept_output_change: bool, as_of: dt.datetime | None, full_refresh: bool
+) -> None:
     """Run the raw gate, `dbt build` and the mart gate in-process (what the build DAG does)."""
     from yiwang.demo import run_build
 
     if accept_output_change:  # read by Settings (yiwang.publish.publish)
         os.environ["YIWANG_ACCEPT_OUTPUT_CHANGE"] = "1"
         get_settings.cache_clear()
-    if not run_build(console, target=target, as_of=as_of.date() if as_of else None):
+    if not run_build(
+        console, target=target, as_of=as_of.date() if as_of else None, full_refresh=full_refresh
+    ):
         sys.exit(1)
 
 

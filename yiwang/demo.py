@@ -149,7 +149,9 @@ def run_airflow(
     return ok
 
 
-def run_build(console: Console, target: str | None = None, as_of: dt.date | None = None) -> bool:
+def run_build(
+    console: Console, target: str | None = None, as_of: dt.date | None = None, full_refresh: bool = False
+) -> bool:
     """What the build DAG does, in-process (yiwang.publish.build_and_publish): source freshness, raw gate
     (failing rows quarantined), dbt build into the build schemas, mart gate, publish, docs site. ``as_of``: the
     marts as of that day (dbt var ``as_of``)."""
@@ -159,7 +161,8 @@ def run_build(console: Console, target: str | None = None, as_of: dt.date | None
 
     try:
         with console.status("build: freshness, raw gate, dbt build, mart gate, publish, docs"):
-            publish.build_and_publish(target=target, on_step=say, as_of=as_of)  # looked up per call
+            # looked up per call
+            publish.build_and_publish(target=target, on_step=say, as_of=as_of, full_refresh=full_refresh)
     except Exception as e:  # noqa: BLE001 - report the failing step; the public marts stay as they were
         console.print(f"[red]build failed ({type(e).__name__}); the last published marts stay:[/]\n{e}")
         return False

@@ -28,7 +28,7 @@ from typing import Any
 
 from yiwang import serving_tables
 from yiwang.access import configured, sync_tx
-from yiwang.dbt_runner import _environ, run_dbt
+from yiwang.dbt_runner import BUILD_ARGS, _environ, run_dbt
 from yiwang.freshness import check_freshness
 from yiwang.settings import Settings, get_settings
 from yiwang.snapshot import write_snapshot
@@ -296,12 +296,14 @@ def build_and_publish(
     on_step: Any = None,
     accept_output_change: bool | None = None,
     as_of: dt.date | None = None,
+    full_refresh: bool = False,
 ) -> BuildOutcome:
     """What the build DAG does, in-process. Raises at the first failing step (StaleSourcesError, GateFailed,
     DbtRunError, OutputGateFailed); the public marts then stay as the last successful build left them.
 
     ``as_of``: the dbt var ``as_of`` — the marts describe that day (records after it left out, rolling windows and
-    period figures ending on it) instead of the latest day of the data."""
+    period figures ending on it) instead of the latest day of the data. ``full_refresh``: dbt's --full-refresh
+    (every incremental staging table rebuilt from all raw rows; the resident key registry re-minted)."""
     from expectations.run import run_mart_gate, run_raw_gate  # noqa: PLC0415 - dags/build.py imports this module at DAG parse; gates and docs load when a build runs
 
     settings = settings or get_settings()
@@ -314,7 +316,7 @@ def build_and_publish(
     say("raw gate", f"passed, {out.raw_gate.quarantined} rows quarantined")
     with build_schemas():
         run_dbt(
-            dbt_args or ["build"],
+            [*(dbt_args or BUILD_ARGS), *(["--full-refresh"] if full_refresh else [])],
             target=target,
             settings=settings,
             dbt_vars={"as_of": as_of.isoformat()} if as_of else None,

@@ -97,6 +97,7 @@
                     {%- endif %}
                 from {{ relation }} as r
                 where coalesce({{ kx | join(', ') }}) is not null
+                  {{ staging_changed_only(raw, part) }}
                   {%- if has_rejects %}
                   -- rows a raw gate rejected (and quarantined) after landing do not reach staging
                   and not exists (

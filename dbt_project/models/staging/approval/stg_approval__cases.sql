@@ -1,4 +1,6 @@
 -- Cases (办件). sqrzjhm is a citizen ID for 自然人 and a credit code for 法人: split by sqrlx.
+{{ config(**staging_incremental('approval', 'cases', 'bjbh')) }}
+
 with latest as (
     {{ latest_version(source('approval', 'cases'), ['bjbh'], cursor='"updatedAt"') }}
 ),

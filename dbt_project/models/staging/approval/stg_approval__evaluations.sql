@@ -1,4 +1,6 @@
 -- Good/bad reviews (好差评), rating 1-5 (5 = 非常满意).
+{{ config(**staging_incremental('approval', 'evaluations', 'pjid')) }}
+
 with latest as (
     {{ latest_version(source('approval', 'evaluations'), ['pjid'], cursor='pjsj') }}
 )

@@ -1,4 +1,6 @@
 -- Government-service items (政务服务事项). Raw camelCase fields are quoted: "bmUscc", "updatedAt".
+{{ config(**staging_incremental('approval', 'items', 'sxbm')) }}
+
 with latest as (
     {{ latest_version(source('approval', 'items'), ['sxbm'], cursor='"updatedAt"') }}
 )

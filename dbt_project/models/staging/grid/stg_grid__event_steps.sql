@@ -1,3 +1,5 @@
+{{ config(**staging_incremental('grid', 'wg_sjlz', 'lzid')) }}
+
 with latest as (
     {{ latest_version(source('grid', 'wg_sjlz'), ['lzid'], cursor='czsj') }}
 )

@@ -1,6 +1,8 @@
 -- Grid events (wg_sj), cleaned. The category code is kept as stated (lbdm, stated_category_code); an event
 -- without one gets it back from its description in int_grid_events_categorised (intermediate), which the
 -- marts and the identity layer read.
+{{ config(**staging_incremental('grid', 'wg_sj', 'sjbh')) }}
+
 with latest as (
     {{ latest_version(source('grid', 'wg_sj'), ['sjbh'], cursor='update_time') }}
 )

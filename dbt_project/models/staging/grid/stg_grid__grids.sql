@@ -1,3 +1,5 @@
+{{ config(**staging_incremental('grid', 'wg_grid', 'wgbm')) }}
+
 with latest as (
     {{ latest_version(source('grid', 'wg_grid'), ['wgbm'], cursor='update_time') }}
 )

@@ -1,4 +1,6 @@
 -- Soft-deleted residents (sfsc = 1: moved away, deceased) are kept with is_deleted = true.
+{{ config(**staging_incremental('grid', 'wg_syrk', 'rkid')) }}
+
 with latest as (
     {{ latest_version(source('grid', 'wg_syrk'), ['rkid'], cursor='update_time') }}
 )

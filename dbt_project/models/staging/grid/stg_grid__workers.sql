@@ -1,3 +1,5 @@
+{{ config(**staging_incremental('grid', 'wg_wgy', 'wgy_id')) }}
+
 with latest as (
     {{ latest_version(source('grid', 'wg_wgy'), ['wgy_id'], cursor='update_time') }}
 )

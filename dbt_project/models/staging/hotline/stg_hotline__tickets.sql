@@ -1,4 +1,6 @@
 -- 12345 work orders (工单). Daily JSONL files may be re-exported: latest gxsj wins.
+{{ config(**staging_incremental('hotline', 'tickets', 'gdbh')) }}
+
 with latest as (
     {{ latest_version(source('hotline', 'tickets'), ['gdbh'], cursor='gxsj', file=true) }}
 )

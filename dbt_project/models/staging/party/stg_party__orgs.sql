@@ -1,3 +1,5 @@
+{{ config(**staging_incremental('party', 'dj_org', 'org_id')) }}
+
 with latest as (
     {{ latest_version(source('party', 'dj_org'), ['org_id'], cursor='gxsj') }}
 )

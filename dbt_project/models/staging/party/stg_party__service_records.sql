@@ -1,3 +1,5 @@
+{{ config(**staging_incremental('party', 'dj_fwjl', 'jl_id')) }}
+
 with latest as (
     {{ latest_version(source('party', 'dj_fwjl'), ['jl_id'], cursor='gxsj') }}
 )

@@ -1,4 +1,6 @@
 -- Complaints to property companies (物业投诉). Key tsbh.
+{{ config(**staging_incremental('property', 'complaints', 'tsbh')) }}
+
 with latest as (
     {{ latest_version(source('property', 'complaints'), ['tsbh'], file=true) }}
 )

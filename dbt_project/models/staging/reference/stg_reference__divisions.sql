@@ -1,3 +1,5 @@
+{{ config(**staging_incremental('reference', 'divisions', 'division_code')) }}
+
 with latest as (
     {{ latest_version(source('reference', 'divisions'), ['division_code']) }}
 )

@@ -1,3 +1,5 @@
+{{ config(**staging_incremental('reference', 'event_categories', 'category_code')) }}
+
 with latest as (
     {{ latest_version(source('reference', 'event_categories'), ['category_code']) }}
 )

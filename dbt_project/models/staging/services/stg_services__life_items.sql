@@ -1,4 +1,6 @@
 -- Life-service items (生活服务事项). fwzd arrives as JSON array text: kept as a comma list.
+{{ config(**staging_incremental('services', 'life_items', 'fwbm')) }}
+
 with latest as (
     {{ latest_version(source('services', 'life_items'), ['fwbm'], cursor='"updatedAt"') }}
 )

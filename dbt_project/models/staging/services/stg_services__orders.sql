@@ -1,4 +1,6 @@
 -- Life-service orders (服务订单).
+{{ config(**staging_incremental('services', 'orders', 'ddbh')) }}
+
 with latest as (
     {{ latest_version(source('services', 'orders'), ['ddbh'], cursor='"updatedAt"') }}
 )

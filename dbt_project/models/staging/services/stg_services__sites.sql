@@ -1,4 +1,6 @@
 -- Service sites (服务阵地: 党群服务中心 / 共享空间 / 红立方 ...).
+{{ config(**staging_incremental('services', 'sites', 'zdid')) }}
+
 with latest as (
     {{ latest_version(source('services', 'sites'), ['zdid'], cursor='"updatedAt"') }}
 )
