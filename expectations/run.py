@@ -70,6 +70,8 @@ class SuiteStats:
     quarantined: int = 0  # raw rows sent to ops.quarantine by this gate run (row-wise failures)
     drift: list[str] = field(default_factory=list)  # schema drift found: names system, table and column
     notes: list[str] = field(default_factory=list)
+    rows_in_table: int = 0  # raw gate: rows the table holds (``rows``: the rows this run read of them)
+    scope: str = ""  # raw gate: what this run read (every row and why, new batches, earlier rejects)
 
 
 @dataclass
@@ -95,15 +97,22 @@ class GateResult:
             "gate": self.gate,
             "success": self.success,
             "docs_path": self.docs_path,
+            "rows_read": self.rows_read,
             "suites": [asdict(s) for s in self.suites],
         }
+
+    @property
+    def rows_read(self) -> dict[str, int]:
+        """Rows each suite read this run (the raw gate reads only batches it has not validated before)."""
+        return {s.suite: s.rows for s in self.suites}
 
     def summary(self) -> str:
         lines = [f"{self.gate} gate: {'passed' if self.success else 'FAILED'} (docs: {self.docs_path})"]
         for s in self.suites:
             mark = "ok " if s.success else "BAD"
             q = f", {s.quarantined} rows quarantined" if s.quarantined else ""
-            lines.append(f"  {mark} {s.suite}: {s.successful}/{s.evaluated} expectations, {s.rows} rows{q}")
+            rows = f"read {s.rows} of {s.rows_in_table} rows ({s.scope})" if s.scope else f"{s.rows} rows"
+            lines.append(f"  {mark} {s.suite}: {s.successful}/{s.evaluated} expectations, {rows}{q}")
             lines += [f"      {f}" for f in ([s.error] if s.error else []) + s.drift + s.failed]
         return "\n".join(lines)
 
@@ -114,6 +123,140 @@ class GateFailed(RuntimeError):
     def __init__(self, result: GateResult) -> None:
         self.result = result
         super().__init__(result.summary())
+
+
+# --- what the raw gate validated before: ops.raw_gate_batches --------------------------------------------
+# The raw gate reads only the batches it has not validated (raw is append-only: a validated batch's rows never
+# change), plus, when a table it references received new batches, the rows it rejected earlier (a reference only
+# gains values, so only a rejected row's verdict can change). A batch's record keeps what the gate needs of it to
+# judge the table as a whole again without reading it: its rows, the required columns it fills (a column dropped
+# at the source is judged against every batch) and its own schema drift. Records are written in the transaction
+# that writes the verdicts; the suite's fingerprint (its rules, staging's value readers, the columns delivered)
+# makes a changed rule re-validate every row.
+
+# bump when the gate judges rows differently with the same suites (the fingerprint then changes for every table)
+GATE_RULES_VERSION = 1
+
+RAW_GATE_BATCHES_DDL = """create table if not exists ops.raw_gate_batches (
+    system varchar not null, table_name varchar not null, batch_id varchar not null,
+    rows_validated bigint not null, filled_columns varchar not null, drift varchar not null,
+    suite_fingerprint varchar not null, validated_at timestamp not null)"""
+
+
+@dataclass(frozen=True)
+class _BatchRecord:
+    """One batch of a raw table as the gate validated it (a row of ops.raw_gate_batches)."""
+
+    rows: int
+    filled: frozenset[str]  # required contract columns some row of the batch fills
+    drift: tuple[str, ...]  # the batch's own schema drift (every filled value of a column unreadable)
+    fingerprint: str
+
+
+@dataclass
+class _TableState:
+    batches: dict[str | None, int]  # rows per _batch_id in raw now
+    recorded: dict[str, _BatchRecord]  # batches validated before
+
+    @property
+    def consistent(self) -> bool:
+        """Every recorded batch is still in raw with the rows it had (no reload, no row without a batch)."""
+        return None not in self.batches and all(
+            self.batches.get(b) == r.rows for b, r in self.recorded.items()
+        )
+
+    @property
+    def new(self) -> set[str | None]:
+        return set(self.batches) - set(self.recorded)
+
+
+@dataclass
+class _Delta:
+    """What one raw suite reads this run."""
+
+    full: str | None  # why every row is read; None: only new batches (and earlier rejects when ``recheck``)
+    batches: dict[str | None, int]  # rows per batch in the table
+    fresh: set[str | None]  # batches validated whole this run (every batch when ``full``)
+    recheck: bool  # a referenced table received new batches: the rows rejected before are read again
+    kept: dict[str, _BatchRecord]  # batches validated before and not read again (none when ``full``)
+    fingerprint: str
+
+    @property
+    def reads(self) -> bool:
+        return bool(self.full or self.fresh or self.recheck)
+
+    @property
+    def scope(self) -> str:
+        if self.full:
+            return f"every row: {self.full}"
+        if not self.reads:
+            return "nothing new"
+        parts = [f"{len(self.fresh)} new batches"] if self.fresh else []
+        return ", ".join([*parts, *(["rows rejected before"] if self.recheck else [])])
+
+    def where(self, system: str, table: str) -> str:
+        """The read SQL's filter (after ``from <table> r``)."""
+        if self.full:
+            return ""
+        terms = []
+        if self.fresh:
+            terms.append(
+                f"r._batch_id in ({', '.join(qliteral(str(b)) for b in sorted(self.fresh, key=str))})"
+            )
+        if self.recheck:
+            terms.append(
+                "r._row_hash in (select x._row_hash from ops.raw_rejects x where x.system = "
+                f"{qliteral(system)} and x.table_name = {qliteral(table)} and x.rule like 'gx:%')"
+            )
+        return " where " + " or ".join(terms) if terms else " where false"
+
+
+def suite_fingerprint(spec: SuiteSpec, present: list[str], templates: dict[str, str]) -> str:
+    """What the raw gate's verdict on a row depends on besides the data: the suite's checks, staging's value
+    readers, the drift threshold and which of the columns it checks the table has."""
+    doc = {
+        "version": GATE_RULES_VERSION,
+        "suite": spec.name,
+        "relation": spec.relation,
+        "checks": [[c.type, c.kwargs, c.value_set_from, c.read, c.reason] for c in spec.checks],
+        "drift_min_rows": DRIFT_MIN_ROWS,
+        "readers": templates,
+        "columns": sorted(set(spec.columns()) & set(present)),
+        "required": _required_columns(spec, present),
+    }
+    text = json.dumps(doc, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _plan(
+    reader: _Reader, declared: SuiteSpec, spec: SuiteSpec, present: list[str], hard: list[str]
+) -> _Delta:
+    """Which rows of a raw table this run reads: every row when nothing is recorded, re-validation is forced,
+    the suite's fingerprint changed, a recorded batch is gone or changed (a reloaded table) or a reference is
+    missing or was reloaded; else the new batches, and the rows rejected before when a referenced table has
+    new batches."""
+    fp = suite_fingerprint(declared, present, reader.templates)
+    own = reader.table_state(spec.schema, spec.table)
+    refs = sorted({c.value_set_from[:2] for c in spec.checks if c.value_set_from})
+    why: str | None = None
+    if reader.full:
+        why = "re-validation forced"
+    elif not own.recorded:
+        why = "no batch validated before"
+    elif any(r.fingerprint != fp for r in own.recorded.values()):
+        why = "the suite's rules changed"
+    elif not own.consistent:
+        why = "batches validated before changed"
+    elif hard:
+        why = "a reference is missing"
+    else:
+        why = next(
+            (f"reference {s}.{t} reloaded" for s, t in refs if not reader.table_state(s, t).consistent), None
+        )
+    if why:
+        return _Delta(why, own.batches, set(own.batches), False, {}, fp)
+    recheck = any(reader.table_state(s, t).new for s, t in refs)
+    return _Delta(None, own.batches, own.new, recheck, own.recorded, fp)
 
 
 # --- reading the warehouse --------------------------------------------------------------------------
@@ -127,6 +270,9 @@ class _Reader:
         self.duck = settings.is_duckdb
         self._con: Any = None
         self.templates: dict[str, str] = {}  # reader kind -> SQL with __COL__ (see raw_reader_templates)
+        self.full = False  # raw gate: read every row, whatever ops.raw_gate_batches says was validated
+        self._states: dict[tuple[str, str], _TableState] = {}
+        self._has_records: bool | None = None
 
     @contextmanager
     def open(self) -> Iterator[_Reader]:
@@ -141,6 +287,8 @@ class _Reader:
             url = make_url(self.settings.warehouse_url).set(drivername="postgresql")
             self._con = psycopg.connect(url.render_as_string(hide_password=False))
             self._con.read_only = True
+            # one snapshot for the whole run: the batches counted are the batches read and recorded
+            self._con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         try:
             yield self
         finally:
@@ -161,6 +309,38 @@ class _Reader:
             [schema, table],
         )
         return [r[0] for r in rows]
+
+    def table_state(self, schema: str, table: str) -> _TableState:
+        """A raw table's batches (rows per ``_batch_id``) and what ops.raw_gate_batches records of it; read once
+        per gate run."""
+        key = (schema, table)
+        if key not in self._states:
+            cols = self.columns(schema, table)
+            batches: dict[str | None, int] = {}
+            if cols:
+                batch = "r._batch_id" if "_batch_id" in cols else "null"
+                rows = self._fetch(f"select {batch}, count(*) from {qname(schema, table)} r group by 1", [])
+                batches = {b: int(n) for b, n in rows}
+            recorded: dict[str, _BatchRecord] = {}
+            if self._has_records is None:
+                self._has_records = bool(
+                    self._fetch(
+                        "select count(*) from information_schema.tables "
+                        "where table_schema = 'ops' and table_name = 'raw_gate_batches'",
+                        [],
+                    )[0][0]
+                )
+            if self._has_records:
+                for b, n, filled, drift, fp in self._fetch(
+                    "select batch_id, rows_validated, filled_columns, drift, suite_fingerprint "
+                    "from ops.raw_gate_batches where system = ? and table_name = ?",
+                    [schema.removeprefix("raw_"), table],
+                ):
+                    recorded[b] = _BatchRecord(
+                        int(n), frozenset(json.loads(filled)), tuple(json.loads(drift)), fp
+                    )
+            self._states[key] = _TableState(batches, recorded)
+        return self._states[key]
 
     def frames(self, sql: str, batch_rows: int | None) -> Iterator[pd.DataFrame]:
         if self.duck:
@@ -395,11 +575,16 @@ class _RowFailures:
     batch_rows: dict[str | None, int] = field(default_factory=dict)
     required_filled: dict[str, dict[str | None, int]] = field(default_factory=dict)
 
-    def add(self, spec: SuiteSpec, df: pd.DataFrame, required: list[str]) -> None:
+    def add(
+        self, spec: SuiteSpec, df: pd.DataFrame, required: list[str], fresh: set[str | None] | None = None
+    ) -> None:
+        """``fresh``: the batches read whole (None: all); per-batch counts (drift) keep to those, while rows read
+        from other batches (rejected before, read again) are judged row by row only."""
         if "_row_hash" not in df.columns:
             return
         batch = df["_batch_id"] if "_batch_id" in df.columns else pd.Series([None] * len(df), index=df.index)
-        for b, n in batch.value_counts(dropna=False).items():
+        whole = batch.isin([b for b in fresh if b is not None]) if fresh is not None else None
+        for b, n in (batch[whole] if whole is not None else batch).value_counts(dropna=False).items():
             key = None if pd.isna(b) else str(b)
             self.batch_rows[key] = self.batch_rows.get(key, 0) + int(n)
         src = (
@@ -424,6 +609,8 @@ class _RowFailures:
             if col not in df.columns:
                 continue
             filled = df[col].notna() & (df[col].astype(str).str.strip() != "")
+            if whole is not None:
+                filled &= whole
             counts = self.required_filled.setdefault(col, {})
             for b, n in batch[filled].value_counts(dropna=False).items():
                 key = None if pd.isna(b) else str(b)
@@ -504,7 +691,15 @@ class _Verdict:
     spec: SuiteSpec
     to_quarantine: dict[str, tuple[str | None, str | None, list[str]]] = field(default_factory=dict)
     hard: list[str] = field(default_factory=list)  # failures no quarantine can mend (a missing reference)
-    judged: bool = False  # the gate read the whole table: its rejects are replaced by this verdict's
+    judged: bool = False  # the raw gate judged the table: its rejects become this verdict's
+    delta: _Delta | None = None  # raw gate: what was read (the rest was validated before)
+    required: list[str] = field(default_factory=list)  # columns whose filled rows are counted per batch
+    filled: dict[str | None, set[str]] = field(
+        default_factory=dict
+    )  # per batch read whole: required cols filled
+    batch_drift: dict[str | None, list[str]] = field(
+        default_factory=dict
+    )  # per batch read whole: its own drift
 
 
 def _validate(context: Any, reader: _Reader, spec: SuiteSpec, run_name: str) -> _Verdict:
@@ -531,30 +726,35 @@ def _validate(context: Any, reader: _Reader, spec: SuiteSpec, run_name: str) -> 
                 error=f"table {spec.relation} does not exist",
             )
             return _Verdict(st, spec)
+        declared = spec
         spec, hard = _resolve(reader, spec, present, notes)
+        delta = _plan(reader, declared, spec, present, hard) if spec.layer == "raw" else None
     else:
-        present, hard = [], []
+        present, hard, delta = [], [], None
     n = len(spec.checks)
     required = _required_columns(spec, present)
     meta = [c for c in META if c in present] if spec.layer == "raw" else []
     sql = _select(spec, present, reader.templates, extra=[*required, *meta])
-    checkpoint, ids = _checkpoint(context, spec)
+    if delta is not None:
+        sql += delta.where(spec.system, spec.table)
     tallies = [_Tally(c) for c in spec.checks]
-    by_id = dict(zip(ids, tallies, strict=True))
     failures = _RowFailures()
+    counted = [*required, *sorted({c.column for c in spec.checks if c.read and c.column})]
+    fresh = delta.fresh if delta is not None and not delta.full else None
     rows = batches = 0
-    for df in reader.frames(sql, spec.batch_rows):
-        batches += 1
-        rows += len(df)
-        run_id = RunIdentifier(run_name=f"{run_name}-b{batches}" if spec.batch_rows else run_name)
-        result = checkpoint.run(batch_parameters={"dataframe": df}, run_id=run_id)
-        for vr in result.run_results.values():
-            for r in vr.results:
-                by_id[r.expectation_config.id].add(r)
-        if meta:
-            failures.add(
-                spec, df, [*required, *sorted({c.column for c in spec.checks if c.read and c.column})]
-            )
+    if delta is None or delta.reads:
+        checkpoint, ids = _checkpoint(context, spec)
+        by_id = dict(zip(ids, tallies, strict=True))
+        for df in reader.frames(sql, spec.batch_rows):
+            batches += 1
+            rows += len(df)
+            run_id = RunIdentifier(run_name=f"{run_name}-b{batches}" if spec.batch_rows else run_name)
+            result = checkpoint.run(batch_parameters={"dataframe": df}, run_id=run_id)
+            for vr in result.run_results.values():
+                for r in vr.results:
+                    by_id[r.expectation_config.id].add(r)
+            if meta:
+                failures.add(spec, df, counted, fresh)
     ok = [t.success(batches) for t in tallies]
     stats = SuiteStats(
         suite=spec.name,
@@ -566,8 +766,10 @@ def _validate(context: Any, reader: _Reader, spec: SuiteSpec, run_name: str) -> 
         batches=batches,
         failed=hard + [t.describe() for t, good in zip(tallies, ok, strict=True) if not good],
         notes=notes,
+        rows_in_table=sum(delta.batches.values()) if delta is not None else rows,
+        scope=delta.scope if delta is not None else "",
     )
-    verdict = _Verdict(stats, spec, hard=hard)
+    verdict = _Verdict(stats, spec, hard=hard, delta=delta, required=counted)
     if spec.layer == "raw" and "_row_hash" in meta:
         _judge_rows(verdict, tallies, ok, failures)
     return verdict
@@ -577,8 +779,12 @@ def _judge_rows(v: _Verdict, tallies: list[_Tally], ok: list[bool], failures: _R
     """Raw gate: every row a row-wise check finds unexpected goes to quarantine, alone, with the rule it breaks
     (whatever share of the table that is), and the rest passes. The suite fails on what no quarantine mends: a
     table-level check, a missing reference, or schema drift in a batch — a column the other batches fill empty
-    in every row (dropped), or every filled value of a column unreadable (retyped)."""
+    in every row (dropped), or every filled value of a column unreadable (retyped).
+
+    When the gate read only new batches (``v.delta``), the batches validated before count as they were recorded:
+    their own drift stands, and a column dropped is judged against the columns every batch fills."""
     st, spec = v.stats, v.spec
+    kept = v.delta.kept if v.delta is not None else {}
     where = f"system {spec.system}, table {spec.relation}"
     hard: list[str] = list(v.hard)
     drifted: set[str | None] = set()
@@ -597,23 +803,38 @@ def _judge_rows(v: _Verdict, tallies: list[_Tally], ok: list[bool], failures: _R
         ):
             per_batch: dict[str | None, int] = {}
             for _, b, _ in rows:
-                per_batch[b] = per_batch.get(b, 0) + 1
+                if b in failures.batch_rows:  # a batch read whole (not a row rejected before, read again)
+                    per_batch[b] = per_batch.get(b, 0) + 1
             filled = failures.required_filled.get(t.check.column or "", {})
             for b, bad in sorted(per_batch.items(), key=lambda kv: str(kv[0])):
                 if bad >= DRIFT_MIN_ROWS and bad >= filled.get(b, 0):
-                    st.drift.append(
+                    message = (
                         f"schema drift: {where}, column {t.check.read[1]}: all {bad} filled values of "
                         f"batch {b} fail '{t.check.reason}' (retyped at the source?)"
                     )
+                    st.drift.append(message)
+                    v.batch_drift.setdefault(b, []).append(message)
                     drifted.add(b)
         for h, b, f in rows:
             entry = v.to_quarantine.setdefault(h, (b, f, []))
             entry[2].append(t.check.reason or t.check.name)
-    for col, filled in failures.required_filled.items():
-        if col.startswith("_") or not any(filled.values()):
+    for b, record in sorted(kept.items()):
+        st.drift += record.drift
+        if record.drift:
+            drifted.add(b)
+    v.filled = {
+        b: {c for c in v.required if not c.startswith("_") and failures.required_filled.get(c, {}).get(b)}
+        for b in failures.batch_rows
+    }
+    batch_rows: dict[str | None, int] = {**{b: r.rows for b, r in kept.items()}, **failures.batch_rows}
+    for col in v.required:
+        filled_in = {b for b, cols in v.filled.items() if col in cols} | {
+            b for b, r in kept.items() if col in r.filled
+        }
+        if col.startswith("_") or not filled_in:
             continue  # a read value, or never filled anywhere: nothing to compare with
-        for b, total in failures.batch_rows.items():
-            if total >= DRIFT_MIN_ROWS and not filled.get(b):
+        for b, total in batch_rows.items():
+            if total >= DRIFT_MIN_ROWS and b not in filled_in:
                 st.drift.append(
                     f"schema drift: {where}, column {col}: empty in all {total} rows of batch {b} "
                     "(column dropped at the source?)"
@@ -649,6 +870,7 @@ OPS_GATE_DDL = [
         checked_at timestamp not null, run_name varchar not null, gate varchar not null, suite varchar not null,
         relation varchar not null, success boolean not null, evaluated integer not null, successful integer not null,
         rows_checked bigint not null, rows_quarantined bigint not null, details varchar, docs_path varchar)""",
+    RAW_GATE_BATCHES_DDL,
 ]
 
 
@@ -659,17 +881,32 @@ def quarantine_id(system: str, table: str, row_hash: str, rule: str) -> str:
 
 
 def _quarantine(tx: Any, v: _Verdict, now: dt.datetime) -> int:
-    """Make ops.raw_rejects for this table exactly this verdict's rows, and log each in ops.quarantine.
+    """Make ops.raw_rejects for this table exactly the rows a gate over every landed row would reject now, and
+    log each in ops.quarantine.
 
-    The gate judges every landed row on each run, so its rejects are a function of the current deliveries
-    and rules alone: a row is rejected for what it is, never because of what an earlier run rejected. Each
-    (row, rule) has one ops.quarantine entry (a fixed id; row data pseudonymised as the loader does), opened
-    the first time and marked ``released`` when a later run no longer rejects the row (say, its reference
-    arrived). Returns the rows rejected."""
+    A row is rejected for what it is, never because of what an earlier run rejected: the rows this run read are
+    judged afresh, and a row rejected before keeps its verdict only when nothing it depends on changed (it was
+    not read again: its batch was validated before and no table it references received new batches). Each
+    (row, rule) has one ops.quarantine entry (a fixed id; row data pseudonymised as the loader does), opened the
+    first time and marked ``released`` when a later run no longer rejects the row (say, its reference arrived);
+    a reject that stands keeps its ops.raw_rejects row (``rejected_at``: when it was first rejected so). Returns
+    the rows the table has rejected."""
 
     spec = v.spec
     raw = qname(spec.schema, spec.table)
     cols = tx.columns(spec.schema, spec.table)
+    where = [spec.system, spec.table]
+    previous: dict[str, tuple[str, str | None]] = {
+        h: (q, b)
+        for h, q, b in tx.query(
+            "select _row_hash, quarantine_id, batch_id from ops.raw_rejects "
+            "where system = ? and table_name = ? and rule like 'gx:%'",
+            where,
+        )
+    }
+    d = v.delta
+    # rows rejected before and not read again: their verdict stands (see _plan)
+    kept = {} if d is None or d.full or d.recheck else previous
     by_hash: dict[str, tuple[str | None, str | None, list[str]]] = {}
     for h, entry in v.to_quarantine.items():
         if h.startswith("batch:"):  # every row of a drifted batch
@@ -679,79 +916,106 @@ def _quarantine(tx: Any, v: _Verdict, now: dt.datetime) -> int:
                 "where r._batch_id = ?",
                 [b],
             ):
-                by_hash.setdefault(rh, (b, sf, ["schema drift"]))
-        else:
+                if rh not in kept:
+                    by_hash.setdefault(rh, (b, sf, ["schema drift"]))
+        elif h not in kept:
             by_hash.setdefault(h, entry)
-    previous = {
-        q
-        for (q,) in tx.query(
-            "select quarantine_id from ops.raw_rejects where system = ? and table_name = ? and rule like 'gx:%'",
-            [spec.system, spec.table],
-        )
-    }
-    tx.execute(
-        "delete from ops.raw_rejects where system = ? and table_name = ? and rule like 'gx:%'",
-        [spec.system, spec.table],
-    )
+    judged: dict[
+        str, tuple[str, str | None, str | None, str, list[str]]
+    ] = {}  # hash -> qid, batch, file, ...
+    for h, (batch, source_file, rules) in by_hash.items():
+        rules = list(dict.fromkeys(rules))
+        rule = f"gx:{rules[0]}"
+        judged[h] = (quarantine_id(spec.system, spec.table, h, rule), batch, source_file, rule, rules)
     logged = (
         dict(
             tx.query(
                 "select quarantine_id, status from ops.quarantine where system = ? and table_name = ? "
                 "and rule like 'gx:%'",
-                [spec.system, spec.table],
+                where,
             )
         )
-        if by_hash
+        if judged
         else {}
     )
-    key = hmac_key() if by_hash else b""
-    current: set[str] = set()
-    hashes = sorted(by_hash)
-    for i in range(0, len(hashes), 500):
-        part = hashes[i : i + 500]
-        rows = tx.query(f"select * from {raw} where _row_hash in ({', '.join('?' for _ in part)})", part)
-        seen: set[str] = set()
-        for row in rows:
-            d = dict(zip(cols, row, strict=True))
-            h = d["_row_hash"]
-            if h in seen:  # the same row landed twice (a re-sent file): one reject
-                continue
-            seen.add(h)
-            batch, source_file, rules = by_hash[h]
-            rules = list(dict.fromkeys(rules))
-            rule = f"gx:{rules[0]}"
-            qid = quarantine_id(spec.system, spec.table, h, rule)
-            current.add(qid)
-            status = logged.get(qid)
-            fields = {k: val for k, val in d.items() if not k.startswith("_") and val is not None}
-            # rejected again after a run had released it: its entry opens again
-            quarantine_row(
-                tx,
-                qid,
-                system=spec.system,
-                table_name=spec.table,
-                batch_id=batch or "",
-                source_file=source_file,
-                rule=rule,
-                reason=f"raw gate ({spec.name}): " + "; ".join(rules),
-                row_data=quarantine_data(fields, key) if status is None else "",  # stored only by a new entry
-                at=now,
-                reopen="released",
-                status=status,
+    # the row data of new quarantine entries (the same row landed twice, by a re-sent file: one entry)
+    new_entries = sorted(h for h, j in judged.items() if logged.get(j[0]) is None)
+    fields_of: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(new_entries), 500):
+        part = new_entries[i : i + 500]
+        for row in tx.query(f"select * from {raw} where _row_hash in ({', '.join('?' for _ in part)})", part):
+            d_row = dict(zip(cols, row, strict=True))
+            fields_of.setdefault(
+                d_row["_row_hash"],
+                {k: val for k, val in d_row.items() if not k.startswith("_") and val is not None},
             )
+    key = hmac_key() if new_entries else b""
+    gone = [h for h in previous if h not in kept and (h not in judged or previous[h] != judged[h][0:2])]
+    for i in range(0, len(gone), 500):
+        part = gone[i : i + 500]
+        tx.execute(
+            "delete from ops.raw_rejects where system = ? and table_name = ? and rule like 'gx:%' "
+            f"and _row_hash in ({', '.join('?' for _ in part)})",
+            [*where, *part],
+        )
+    for h, (qid, batch, source_file, rule, rules) in judged.items():
+        status = logged.get(qid)
+        # rejected again after a run had released it: its entry opens again
+        quarantine_row(
+            tx,
+            qid,
+            system=spec.system,
+            table_name=spec.table,
+            batch_id=batch or "",
+            source_file=source_file,
+            rule=rule,
+            reason=f"raw gate ({spec.name}): " + "; ".join(rules),
+            row_data=quarantine_data(fields_of.get(h, {}), key) if status is None else "",  # new entries only
+            at=now,
+            reopen="released",
+            status=status,
+        )
+        if previous.get(h) != (qid, batch):
             tx.execute(
-                "insert into ops.raw_rejects values (?, ?, ?, ?, ?, ?, ?)",
-                [spec.system, spec.table, h, rule, batch, qid, now],
+                "insert into ops.raw_rejects values (?, ?, ?, ?, ?, ?, ?)", [*where, h, rule, batch, qid, now]
             )
-    for qid in sorted(previous - current):
+    current = {q for q, _ in kept.values()} | {j[0] for j in judged.values()}
+    for qid in sorted({q for q, _ in previous.values()} - current):
         tx.execute(
             "update ops.quarantine set status = 'released' where quarantine_id = ? and status = 'open'", [qid]
         )
-    return len(current)
+    return len(kept) + len(judged)
+
+
+def _record_batches(tx: Any, v: _Verdict, now: dt.datetime) -> None:
+    """ops.raw_gate_batches for one raw table: the batches this run validated whole are added (every batch, the
+    records before replaced, when it read every row). A table the gate could not judge whole (an error, a
+    missing reference) loses its records: the next run reads every row of it."""
+    spec, d = v.spec, v.delta
+    where = [spec.system, spec.table]
+    if d is None or not v.judged or v.hard or v.stats.error:
+        tx.execute("delete from ops.raw_gate_batches where system = ? and table_name = ?", where)
+        return
+    if d.full:
+        tx.execute("delete from ops.raw_gate_batches where system = ? and table_name = ?", where)
+    for b in sorted((b for b in d.fresh if b is not None), key=str):
+        tx.execute(
+            "insert into ops.raw_gate_batches values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                *where,
+                b,
+                d.batches[b],
+                json.dumps(sorted(v.filled.get(b, ())), ensure_ascii=False),
+                json.dumps(v.batch_drift.get(b, []), ensure_ascii=False),
+                d.fingerprint,
+                now,
+            ],
+        )
 
 
 def _record(settings: Settings, result: GateResult, verdicts: list[_Verdict], run_name: str) -> None:
-    """Quarantine (raw gate) and one ops.gate_log row per suite, in one transaction."""
+    """Quarantine and the batches validated (raw gate) and one ops.gate_log row per suite, in one transaction:
+    a gate killed before it commits leaves nothing recorded."""
 
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with open_warehouse(settings.warehouse_url) as wh, wh.transaction() as tx:
@@ -761,6 +1025,8 @@ def _record(settings: Settings, result: GateResult, verdicts: list[_Verdict], ru
         for v in verdicts:
             if v.judged:
                 v.stats.quarantined = _quarantine(tx, v, now)
+            if v.spec.layer == "raw" and not v.spec.query:
+                _record_batches(tx, v, now)
         for s in result.suites:
             details = json.dumps(
                 {"failed": s.failed, "drift": s.drift, "error": s.error, "notes": s.notes}, ensure_ascii=False
@@ -802,11 +1068,15 @@ def run_gate(
     schema_suffix: str = "",
     record: bool = True,
     project_dir: Path | None = None,
+    full: bool | None = None,
 ) -> GateResult:
     """Validate every suite of ``layer`` (or ``specs``); raise :class:`GateFailed` if one fails.
 
     Raw gate: rows failing a row-wise check that failed are quarantined (ops.quarantine, ops.raw_rejects) and
-    the suite passes; only table-level failures and schema drift fail it. Mart gate: ``schema_suffix`` reads
+    the suite passes; only table-level failures and schema drift fail it. It reads only the batches it has not
+    validated before (ops.raw_gate_batches) and the rows it rejected when a table they reference received new
+    batches, with the same outcome as reading every row; ``full`` (default ``Settings.raw_gate_full``,
+    YIWANG_RAW_GATE_FULL) reads every row. Mart gate: ``schema_suffix`` reads
     the marts dbt built into ``mart_<x><suffix>`` (see yiwang.publish). ``record`` writes ops.gate_log (and
     the quarantine); without it the warehouse is only read.
     """
@@ -822,6 +1092,7 @@ def run_gate(
     try:
         with _Reader(settings).open() as reader:
             reader.templates = templates
+            reader.full = settings.raw_gate_full if full is None else full
             for spec in specs:
                 try:
                     verdicts.append(_validate(context, reader, spec, run_name))
@@ -844,10 +1115,15 @@ def run_gate(
 
 
 def run_raw_gate(
-    settings: Settings | None = None, *, raise_on_failure: bool = True, record: bool = True
+    settings: Settings | None = None,
+    *,
+    raise_on_failure: bool = True,
+    record: bool = True,
+    full: bool | None = None,
 ) -> GateResult:
-    """Gate the raw tables before dbt runs (``expectations.suites.RAW_SUITES``), quarantining failing rows."""
-    return run_gate("raw", settings, raise_on_failure=raise_on_failure, record=record)
+    """Gate the raw tables before dbt runs (``expectations.suites.RAW_SUITES``), quarantining failing rows.
+    Reads the batches not validated before; ``full=True`` (or YIWANG_RAW_GATE_FULL=1) re-validates every row."""
+    return run_gate("raw", settings, raise_on_failure=raise_on_failure, record=record, full=full)
 
 
 def run_mart_gate(

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +88,20 @@ def _fresh_pg_database() -> Iterator[str]:
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database; dropped afterwards. Yields its SQLAlchemy URL."""
     yield from _fresh_pg_database()
+
+
+@pytest.fixture
+def pg_databases() -> Iterator[Callable[[], str]]:
+    """Fresh, empty PostgreSQL databases, one per call (SQLAlchemy URL); all dropped afterwards."""
+    made: list[Iterator[str]] = []
+
+    def make() -> str:
+        made.append(_fresh_pg_database())
+        return next(made[-1])
+
+    yield make
+    for gen in made:
+        gen.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

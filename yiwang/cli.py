@@ -268,14 +268,27 @@ def extract(systems: tuple[str, ...], full_refresh: bool) -> None:
     help="dbt's --full-refresh: rebuild every incremental table from all raw rows instead of the changed keys "
     "(staging keeps itself equal to a full rebuild; this re-mints resident keys too).",
 )
+@click.option(
+    "--full-raw-gate",
+    is_flag=True,
+    help="Re-validate every raw row in the raw gate, not only the batches it has not validated before "
+    "(a changed rule already does this by itself). Same as YIWANG_RAW_GATE_FULL=1.",
+)
 def build(
-    target: str | None, accept_output_change: bool, as_of: dt.datetime | None, full_refresh: bool
+    target: str | None,
+    accept_output_change: bool,
+    as_of: dt.datetime | None,
+    full_refresh: bool,
+    full_raw_gate: bool,
 ) -> None:
     """Run the raw gate, `dbt build` and the mart gate in-process (what the build DAG does)."""
     from yiwang.demo import run_build
 
     if accept_output_change:  # read by Settings (yiwang.publish.publish)
         os.environ["YIWANG_ACCEPT_OUTPUT_CHANGE"] = "1"
+        get_settings.cache_clear()
+    if full_raw_gate:  # read by Settings (expectations.run.run_raw_gate)
+        os.environ["YIWANG_RAW_GATE_FULL"] = "1"
         get_settings.cache_clear()
     if not run_build(
         console, target=target, as_of=as_of.date() if as_of else None, full_refresh=full_refresh

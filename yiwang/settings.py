@@ -107,6 +107,10 @@ class Settings:
     # findings (a deliberate change; `yiwang build --accept-output-change`).
     publish_max_row_change: float = 0.2
     accept_output_change: bool = False
+    # Raw gate (expectations/run.py): it validates only the raw batches it has not validated before (and re-reads
+    # what a rule change or a reloaded table makes stale); YIWANG_RAW_GATE_FULL=1 re-validates every row
+    # (`yiwang build --full-raw-gate`).
+    raw_gate_full: bool = False
     # Memory: every stage runs in one process (a `yiwang` command, an Airflow task) that should stay within
     # ``memory_budget`` bytes (YIWANG_MEMORY_BUDGET, e.g. "4GiB"; default: half the machine's memory, at most
     # 4 GiB). DuckDB's ceiling (YIWANG_DUCKDB_MEMORY_LIMIT, e.g. "3GB"; default: DUCKDB_SHARE of the budget,
@@ -203,6 +207,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             "YIWANG_PUBLISH_MAX_ROW_CHANGE", env.get("YIWANG_PUBLISH_MAX_ROW_CHANGE"), 0.2
         ),
         accept_output_change=_flag("YIWANG_ACCEPT_OUTPUT_CHANGE", env.get("YIWANG_ACCEPT_OUTPUT_CHANGE")),
+        raw_gate_full=_flag("YIWANG_RAW_GATE_FULL", env.get("YIWANG_RAW_GATE_FULL")),
         duckdb_memory_limit=_memory_limit(env.get("YIWANG_DUCKDB_MEMORY_LIMIT"), budget),
         duckdb_temp_dir=Path(env.get("YIWANG_DUCKDB_TEMP_DIR") or home / "tmp" / "duckdb"),
         memory_budget=budget,
