@@ -469,6 +469,40 @@ def _gx_context(settings: Settings) -> Any:
     return context
 
 
+class _GxRun:
+    """One gate run's GX: the file context, opened on first use (importing GX takes seconds, and a raw gate with
+    nothing new to read never needs it), and what the run validated, whose Data Docs pages are built (not every
+    result the store holds: building those grows with every run)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._context: Any = None
+        self._source: Any = None
+        self.validated: list[Any] = []  # suite and validation result identifiers of this run
+
+    @property
+    def context(self) -> Any:
+        if self._context is None:
+            self._context = _gx_context(self.settings)
+        return self._context
+
+    @property
+    def source(self) -> Any:
+        """The pandas data source every suite's dataframes go through (saved once per run)."""
+        if self._source is None:
+            self._source = self.context.data_sources.add_or_update_pandas(DATA_SOURCE)
+        return self._source
+
+    def build_docs(self) -> str | None:
+        """Build this run's Data Docs pages and the index; the index's path (None when there is none)."""
+        if self._context is None:
+            index = docs_index(self.settings)
+            return str(index) if index.exists() else None
+        if self.validated:
+            self._context.build_data_docs(resource_identifiers=self.validated)
+        return _docs_path(self._context)
+
+
 def _expectation(c: Check) -> Any:
     import great_expectations as gx  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
 
@@ -476,10 +510,13 @@ def _expectation(c: Check) -> Any:
     return getattr(gx.expectations, cls_name)(**c.kwargs)
 
 
-def _checkpoint(context: Any, spec: SuiteSpec) -> tuple[Any, list[str]]:
+def _checkpoint(gx_run: _GxRun, spec: SuiteSpec) -> tuple[Any, list[str]]:
     import great_expectations as gx  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
 
-    source = context.data_sources.add_or_update_pandas(DATA_SOURCE)
+    context = gx_run.context
+    gx_run.validated.append(ExpectationSuiteIdentifier(name=spec.name))
+    source = gx_run.source
     try:
         asset = source.get_asset(spec.name)
     except LookupError:
@@ -702,7 +739,7 @@ class _Verdict:
     )  # per batch read whole: its own drift
 
 
-def _validate(context: Any, reader: _Reader, spec: SuiteSpec, run_name: str) -> _Verdict:
+def _validate(gx_run: _GxRun, reader: _Reader, spec: SuiteSpec, run_name: str) -> _Verdict:
     from great_expectations.core.run_identifier import RunIdentifier  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
 
     notes: list[str] = []
@@ -743,13 +780,14 @@ def _validate(context: Any, reader: _Reader, spec: SuiteSpec, run_name: str) -> 
     fresh = delta.fresh if delta is not None and not delta.full else None
     rows = batches = 0
     if delta is None or delta.reads:
-        checkpoint, ids = _checkpoint(context, spec)
+        checkpoint, ids = _checkpoint(gx_run, spec)
         by_id = dict(zip(ids, tallies, strict=True))
         for df in reader.frames(sql, spec.batch_rows):
             batches += 1
             rows += len(df)
             run_id = RunIdentifier(run_name=f"{run_name}-b{batches}" if spec.batch_rows else run_name)
             result = checkpoint.run(batch_parameters={"dataframe": df}, run_id=run_id)
+            gx_run.validated += result.run_results.keys()
             for vr in result.run_results.values():
                 for r in vr.results:
                     by_id[r.expectation_config.id].add(r)
@@ -1084,7 +1122,7 @@ def run_gate(
     if specs is None:
         specs = suites(layer, _manifest(project_dir) if layer == "mart" else None)
     specs = [s.in_schema_suffix(schema_suffix) if s.layer == "mart" else s for s in specs]
-    context = _gx_context(settings)
+    gx_run = _GxRun(settings)
     run_name = f"{layer}_gate-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     verdicts: list[_Verdict] = []
     # staging's value readers, compiled by dbt before the warehouse is opened (dbt must not hold it then)
@@ -1095,7 +1133,7 @@ def run_gate(
             reader.full = settings.raw_gate_full if full is None else full
             for spec in specs:
                 try:
-                    verdicts.append(_validate(context, reader, spec, run_name))
+                    verdicts.append(_validate(gx_run, reader, spec, run_name))
                 except Exception as e:  # a broken query must fail the gate, not hide the other suites
                     st = SuiteStats(spec.name, spec.relation, False, len(spec.checks), 0, error=repr(e))
                     verdicts.append(_Verdict(st, spec))
@@ -1104,9 +1142,9 @@ def run_gate(
             _Verdict(SuiteStats(s.name, s.relation, False, len(s.checks), 0, error=str(e)), s) for s in specs
         ]
         record = False
-    context.build_data_docs()
+    docs_path = gx_run.build_docs()
     stats = [v.stats for v in verdicts]
-    result = GateResult(layer, all(s.success for s in stats), stats, _docs_path(context))
+    result = GateResult(layer, all(s.success for s in stats), stats, docs_path)
     if record:
         _record(settings, result, verdicts if layer == "raw" else [], run_name)
     if raise_on_failure and not result.success:
