@@ -740,8 +740,6 @@ class _Verdict:
 
 
 def _validate(gx_run: _GxRun, reader: _Reader, spec: SuiteSpec, run_name: str) -> _Verdict:
-    from great_expectations.core.run_identifier import RunIdentifier  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
-
     notes: list[str] = []
     if not spec.query:
         present = reader.columns(spec.schema, spec.table)
@@ -780,6 +778,8 @@ def _validate(gx_run: _GxRun, reader: _Reader, spec: SuiteSpec, run_name: str) -
     fresh = delta.fresh if delta is not None and not delta.full else None
     rows = batches = 0
     if delta is None or delta.reads:
+        from great_expectations.core.run_identifier import RunIdentifier  # noqa: PLC0415 - GX takes seconds to import; only a suite with rows to read needs it
+
         checkpoint, ids = _checkpoint(gx_run, spec)
         by_id = dict(zip(ids, tallies, strict=True))
         for df in reader.frames(sql, spec.batch_rows):

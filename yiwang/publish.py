@@ -313,7 +313,12 @@ def build_and_publish(
         out.freshness = check_freshness(settings, target=target)
         say("source freshness", out.freshness.summary())
     out.raw_gate = run_raw_gate(settings)
-    say("raw gate", f"passed, {out.raw_gate.quarantined} rows quarantined")
+    read = out.raw_gate.rows_read
+    say(
+        "raw gate",
+        f"passed, read {sum(read.values())} rows ({sum(1 for n in read.values() if n)} of {len(read)} tables "
+        f"with rows not validated before), {out.raw_gate.quarantined} rows quarantined",
+    )
     with build_schemas():
         run_dbt(
             [*(dbt_args or BUILD_ARGS), *(["--full-refresh"] if full_refresh else [])],

@@ -133,7 +133,7 @@ def print_summary(console: Console, since: dt.datetime | None = None) -> None:
         marts = mart_counts(tx)
         idents = identity_counts(tx)
         build = _last_build(tx)
-        gate_cols = ["gate", "suite", "passed", "expectations ok", "rows", "quarantined"]
+        gate_cols = ["gate", "suite", "passed", "expectations ok", "rows read", "quarantined"]
         gates = (  # the latest run of each gate (expectations/run.py writes ops.gate_log)
             tx.query(
                 "select gate, suite, success, cast(successful as varchar) || '/' || cast(evaluated as varchar),"
