@@ -3,7 +3,9 @@
 Every suite is validated as pandas dataframes, on DuckDB and PostgreSQL alike: GX 1.24 cannot validate
 DuckDB through its SQL data source, and one code path for both warehouses keeps the gates identical. Data
 is read over a read-only connection, only the columns the checks use, in batches of ``SuiteSpec.batch_rows``
-rows; the results of row-wise checks are summed across batches (``mostly`` is applied to the totals).
+rows; the results of row-wise checks are summed across batches (``mostly`` is applied to the totals). The raw gate
+reads only the raw batches it has not validated before (``ops.raw_gate_batches``, see :func:`_plan`), with the
+outcome of reading every row.
 
 The GX file context lives in ``Settings.gx_dir`` (generated at run time, never committed); each suite has
 its own checkpoint (dataframe batch parameters go to every validation definition of a checkpoint) with an
@@ -731,12 +733,9 @@ class _Verdict:
     judged: bool = False  # the raw gate judged the table: its rejects become this verdict's
     delta: _Delta | None = None  # raw gate: what was read (the rest was validated before)
     required: list[str] = field(default_factory=list)  # columns whose filled rows are counted per batch
-    filled: dict[str | None, set[str]] = field(
-        default_factory=dict
-    )  # per batch read whole: required cols filled
-    batch_drift: dict[str | None, list[str]] = field(
-        default_factory=dict
-    )  # per batch read whole: its own drift
+    # per batch read whole: the required columns some row fills, and the batch's own schema drift
+    filled: dict[str | None, set[str]] = field(default_factory=dict)
+    batch_drift: dict[str | None, list[str]] = field(default_factory=dict)
 
 
 def _validate(gx_run: _GxRun, reader: _Reader, spec: SuiteSpec, run_name: str) -> _Verdict:

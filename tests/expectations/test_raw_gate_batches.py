@@ -191,15 +191,19 @@ def ops_tables(settings: Settings) -> dict[str, list[tuple]]:
 
 
 def test_batch_by_batch_is_gating_everything_at_once(homes: Any, steps: list[Step]) -> None:
-    by_batch, every_row, at_once = homes("by_batch"), homes("every_row"), homes("at_once")
+    by_batch, at_once = homes("by_batch"), homes("at_once")
+    # on DuckDB also step by step against the gate that reads every row (releases included); the code is the same
+    # on PostgreSQL, where the test keeps to batch by batch against all at once (a minute less)
+    every_row = homes("every_row") if by_batch.is_duckdb else None
     for step in steps:
         for relation, batch, rows in step:
             for s in (by_batch, every_row, at_once):
-                land(s, relation, batch, rows)
-        delta, full = gate(by_batch), gate(every_row, full=True)
-        # the same decisions, step by step, as the gate that reads every row (releases included)
-        assert outcome(by_batch, delta) == outcome(every_row, full)
-        assert sum(delta.rows_read.values()) < sum(full.rows_read.values()) or step is steps[0]
+                if s is not None:
+                    land(s, relation, batch, rows)
+        delta = gate(by_batch)
+        assert step is steps[0] or sum(delta.rows_read.values()) < sum(s.rows_in_table for s in delta.suites)
+        if every_row is not None:
+            assert outcome(by_batch, delta) == outcome(every_row, gate(every_row, full=True))
     last = outcome(by_batch, delta)
     once = outcome(at_once, gate(at_once))
     assert last["rejects"] == once["rejects"] and last["open"] == once["open"]
