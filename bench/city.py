@@ -56,7 +56,7 @@ def stage_main(name: str, arg: str | None) -> None:
     if name == "raw_gate":
         from expectations.run import run_raw_gate
 
-        run_raw_gate(settings)
+        run_raw_gate(settings, full=True)  # every row, also over a reused raw the gate already validated
     elif name == "dbt":  # arg: JSON [select, exclude]
         from yiwang.dbt_runner import run_dbt
         from yiwang.publish import build_schemas
