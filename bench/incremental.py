@@ -5,8 +5,9 @@
 
 In one fresh YIWANG_HOME (the same secrets for every step, so pseudonyms and keys stay comparable):
 
-1. **full**: ``yiwang demo --scale S`` — simulate, then every DAG with ``airflow dags test`` (the six extract DAGs,
-   then the build DAG: freshness, raw gate, dbt, mart gate, publish, docs);
+1. **full**: ``yiwang demo --scale S`` — simulate, then every DAG run in one Airflow process (``yiwang.airflow_runs``:
+   ``DAG.test()`` per DAG as ``airflow dags test`` runs it; the six extract DAGs, then the build DAG: freshness, raw
+   gate, dbt, mart gate, publish, docs);
 2. **a day of changes** (``simulator.simulate_increment``, once per ``--days``): new and updated records in every
    system (party, grid: updated and new rows with later cursors; approval, services: updated and new API records;
    hotline: a new day's file; property: an owners file re-sent with corrections). ``--fraction`` is the share of

@@ -300,9 +300,7 @@ def build(
 @main.command()
 @click.option("--scale", type=click.Choice(["small", "medium", "city"]), default="small", show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
-@click.option(
-    "--no-airflow", is_flag=True, help="Run the stages in-process instead of through `airflow dags test`."
-)
+@click.option("--no-airflow", is_flag=True, help="Run the stages in-process instead of as Airflow DAG runs.")
 @click.option(
     "--fresh", is_flag=True, help="Delete the warehouse and Airflow state first (sources are kept)."
 )
@@ -311,7 +309,7 @@ def build(
     type=click.Choice(["layer", "model"]),
     default="layer",
     show_default=True,
-    help="Build DAG: one cosmos task per dbt layer, or one per model (slow under `dags test`).",
+    help="Build DAG: one cosmos task per dbt layer, or one per model (slow under `DAG.test`).",
 )
 def demo(scale: str, seed: int, no_airflow: bool, fresh: bool, dbt_tasks: str) -> None:
     """The main job on the embedded default: simulate, extract every system, dbt build, GX gates, summary."""

@@ -9,8 +9,8 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,19 +94,67 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _airflow(args: list[str], env: dict[str, str], log: Path) -> int:
-    exe = str(Path(sys.executable).parent / "airflow")
-    with log.open("a", encoding="utf-8") as fh:
-        fh.write(f"\n$ airflow {' '.join(args)}\n")
-        fh.flush()
-        return subprocess.run(
-            [exe, *args], env=env, stdout=fh, stderr=subprocess.STDOUT, check=False
-        ).returncode
+@dataclass
+class DagRunsResult:
+    """What one ``yiwang.airflow_runs`` process reported: each DAG's final state (``None``: never reported)."""
+
+    states: dict[str, str | None]
+    migrated: bool
+    returncode: int
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and all(s == "success" for s in self.states.values())
 
 
-def _dag_failed(log: Path, offset: int) -> bool:
-    text = log.read_text(encoding="utf-8", errors="replace")[offset:]
-    return "state=failed" in text or "Task failed" in text or "Traceback (most recent call last)" in text
+def run_dags_in_airflow(
+    console: Console,
+    env: dict[str, str],
+    log: Path,
+    dag_ids: list[str],
+    labels: list[str] | None = None,
+    *,
+    migrate: bool = False,
+) -> DagRunsResult:
+    """One Airflow process (``python -m yiwang.airflow_runs``) runs ``dag_ids`` in order, each as ``airflow dags
+    test`` runs a DAG, with Airflow's output appended to ``log``; a line per DAG on the console (label, ok or
+    failed, seconds) as each run ends, and the log named when one failed. ``migrate``: ``airflow db migrate``
+    first, in the same process."""
+    labels = labels or dag_ids
+    read_fd, write_fd = os.pipe()
+    cmd = [sys.executable, "-m", "yiwang.airflow_runs", "--report-fd", str(write_fd)]
+    cmd += [*(["--migrate"] if migrate else []), *dag_ids]
+    try:
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n$ python {' '.join(cmd[1:])}\n")
+            fh.flush()
+            proc = subprocess.Popen(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, pass_fds=(write_fd,))
+    finally:
+        os.close(write_fd)
+    states: dict[str, str | None] = dict.fromkeys(dag_ids)
+    migrated = False
+    with console.status("airflow: starting") as status, os.fdopen(read_fd, encoding="utf-8") as events:
+        for line in events:
+            event = json.loads(line)
+            if event["event"] == "migrated":
+                migrated = True
+                console.print(f"  airflow metadata ready ({event['seconds']:.0f} s)")
+            elif event["event"] == "start":
+                status.update(f"airflow DAG run {labels[event['index']]}")
+            elif event["event"] == "end":
+                states[event["dag_id"]] = event["state"]
+                failed = event["state"] != "success"
+                mark = f"[red]{event['state']}[/]" if failed else "[green]ok[/]"
+                console.print(f"  {labels[event['index']]}: {mark} ({event['seconds']:.0f} s)")
+    result = DagRunsResult(states, migrated, proc.wait())
+    if migrate and not migrated:
+        console.print("[red]airflow db migrate failed[/]")
+    not_run = [label for label, d in zip(labels, dag_ids, strict=True) if states[d] is None]
+    if not_run:
+        console.print(f"[red]Airflow stopped before these DAG runs ended:[/] {', '.join(not_run)}")
+    if not result.ok:
+        console.print(f"  see {log}")
+    return result
 
 
 def run_airflow(
@@ -115,38 +163,32 @@ def run_airflow(
     first_delivery: list[str] | None = None,
     redeliver: Callable[[], object] | None = None,
 ) -> bool:
-    """Every DAG with `airflow dags test`. `first_delivery`: file systems whose extract DAG runs once before
-    the others, on the earlier versions of re-sent files; `redeliver` then puts the re-sent versions in place."""
+    """Every DAG run of the demo through Airflow, in one Airflow process (``yiwang.airflow_runs``: what
+    ``airflow dags test`` does, DAG after DAG, every run and task recorded in Airflow's metadata DB): the six
+    extract DAGs, then the build DAG. `first_delivery`: file systems whose extract DAG runs once before the
+    others, on the earlier versions of re-sent files; `redeliver` then puts the re-sent versions in place, between
+    two Airflow processes (only a first demo on a home has files to deliver twice)."""
     env = airflow_env(settings)
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / "demo-airflow.log"
     log.write_text("", encoding="utf-8")
-    console.print(f"running Airflow in-process (`airflow dags test`), log: {log}")
-    t0 = time.time()
-    if _airflow(["db", "migrate"], env, log) != 0:
-        console.print(f"[red]airflow db migrate failed[/]; see {log}")
-        return False
-    console.print(f"  airflow metadata ready ({time.time() - t0:.0f} s)")
-    ok = True
+    console.print(
+        f"running every DAG in one Airflow process (`DAG.test`, as `airflow dags test`), log: {log}"
+    )
     first = [f"yiwang_extract_{s}" for s in first_delivery or []]
-    for n, dag_id in enumerate([*first, None, *EXTRACT_DAGS, BUILD_DAG]):
-        if dag_id is None:
-            if redeliver is not None:
-                redeliver()
-            continue
-        t0 = time.time()
-        offset = len(log.read_text(encoding="utf-8", errors="replace"))
-        label = f"{dag_id} (first delivery)" if n < len(first) else dag_id
-        with console.status(f"airflow dags test {label}"):
-            rc = _airflow(["dags", "test", dag_id], env, log)
-        failed = rc != 0 or _dag_failed(log, offset)
-        mark = "[red]failed[/]" if failed else "[green]ok[/]"
-        console.print(f"  {label}: {mark} ({time.time() - t0:.0f} s)")
-        ok = ok and not failed
-        if failed and dag_id == BUILD_DAG:
-            console.print(f"  see {log}")
-    return ok
+    ok = True
+    if first:
+        before = run_dags_in_airflow(
+            console, env, log, first, [f"{d} (first delivery)" for d in first], migrate=True
+        )
+        if not before.migrated:
+            return False
+        ok = before.ok
+    if redeliver is not None:
+        redeliver()
+    dags = [*EXTRACT_DAGS, BUILD_DAG]
+    return run_dags_in_airflow(console, env, log, dags, migrate=not first).ok and ok
 
 
 def run_build(

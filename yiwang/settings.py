@@ -96,7 +96,7 @@ class Settings:
     freshness_hours: dict[str, float]
     # How the build DAG shows dbt: "model" = one Airflow task per model (cosmos DbtTaskGroup, the default for a
     # real scheduler with workers), "layer" = one cosmos `dbt build` task per layer (staging, identity, marts),
-    # which the embedded demo uses because `airflow dags test` runs ~100 model tasks one after another.
+    # which the embedded demo uses because `DAG.test()` (`airflow dags test`) runs ~100 model tasks one after another.
     dbt_tasks: str = "model"
     # YIWANG_DBT_SELECT: a dbt selection (space-separated, e.g. "+party_service_monthly") the build DAG renders
     # instead of the whole project, one task per selected model; such a partial build stops after dbt (no mart

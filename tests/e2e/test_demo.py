@@ -8,12 +8,14 @@ test of the session.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from yiwang.contracts import load_contract
+from yiwang.demo import BUILD_DAG, EXTRACT_DAGS
 
 pytestmark = pytest.mark.e2e
 
@@ -74,6 +76,25 @@ def test_summary_printed(small_demo) -> None:
         assert word in out
     for system in ("party", "grid", "approval", "property", "services", "hotline"):
         assert system in out
+
+
+def test_every_dag_run_recorded_in_airflow(small_demo) -> None:
+    """The demo runs its DAGs in one Airflow process; each run and task is still in Airflow's metadata DB with
+    its state, as `airflow dags test` records them (bench/incremental.py reads its stage seconds there)."""
+    con = sqlite3.connect(small_demo.home / "airflow" / "airflow.db")
+    try:
+        runs = con.execute("select dag_id, run_id, state, start_date, end_date from dag_run").fetchall()
+        tasks = con.execute("select dag_id, run_id, task_id, state from task_instance").fetchall()
+    finally:
+        con.close()
+    assert {r[0] for r in runs} == {*EXTRACT_DAGS, BUILD_DAG}
+    assert [r for r in runs if r[2] != "success" or not (r[3] and r[4])] == []
+    assert [t for t in tasks if t[3] != "success"] == []
+    for dag_id, run_id, *_ in runs:
+        assert any(t[:2] == (dag_id, run_id) for t in tasks), f"{dag_id} {run_id} ran no task"
+    out = small_demo.stdout
+    for dag_id in (*EXTRACT_DAGS, BUILD_DAG):
+        assert f"{dag_id}: ok" in out
 
 
 @pytest.mark.slow
