@@ -133,20 +133,25 @@ def run_dags_in_airflow(
         os.close(write_fd)
     states: dict[str, str | None] = dict.fromkeys(dag_ids)
     migrated = False
-    with console.status("airflow: starting") as status, os.fdopen(read_fd, encoding="utf-8") as events:
-        for line in events:
-            event = json.loads(line)
-            if event["event"] == "migrated":
-                migrated = True
-                console.print(f"  airflow metadata ready ({event['seconds']:.0f} s)")
-            elif event["event"] == "start":
-                status.update(f"airflow DAG run {labels[event['index']]}")
-            elif event["event"] == "end":
-                states[event["dag_id"]] = event["state"]
-                failed = event["state"] != "success"
-                mark = f"[red]{event['state']}[/]" if failed else "[green]ok[/]"
-                console.print(f"  {labels[event['index']]}: {mark} ({event['seconds']:.0f} s)")
-    result = DagRunsResult(states, migrated, proc.wait())
+    try:
+        with console.status("airflow: starting") as status, os.fdopen(read_fd, encoding="utf-8") as events:
+            for line in events:
+                event = json.loads(line)
+                if event["event"] == "migrated":
+                    migrated = True
+                    console.print(f"  airflow metadata ready ({event['seconds']:.0f} s)")
+                elif event["event"] == "start":
+                    status.update(f"airflow DAG run {labels[event['index']]}")
+                elif event["event"] == "end":
+                    states[event["dag_id"]] = event["state"]
+                    failed = event["state"] != "success"
+                    mark = f"[red]{event['state']}[/]" if failed else "[green]ok[/]"
+                    console.print(f"  {labels[event['index']]}: {mark} ({event['seconds']:.0f} s)")
+        result = DagRunsResult(states, migrated, proc.wait())
+    finally:
+        if proc.poll() is None:  # the demo stops (Ctrl-C, an error) before Airflow did: no orphan runs on
+            proc.kill()
+            proc.wait()
     if migrate and not migrated:
         console.print("[red]airflow db migrate failed[/]")
     not_run = [label for label, d in zip(labels, dag_ids, strict=True) if states[d] is None]
