@@ -122,7 +122,8 @@ def land_file(wh: Warehouse, table: Table, f: DropFile) -> LedgerEntry:
             else:
                 for r in parsed.rejected:
                     load.quarantine(r.data, r.rule, r.reason, columns=r.columns)
-                load.add_rows(parsed.rows)
+                load.add_cells(parsed.names, parsed.cells)
+                load.add_rows(parsed.objects)
                 notes = ["empty file"] if parsed.empty else []
                 load.message = "; ".join(notes + parsed.notes) or None
         assert load.entry is not None

@@ -46,7 +46,7 @@ def parse_jsonl(data: bytes, table: Table) -> ParsedFile:
                 Rejected(obj, "missing_key", f"line {n}: no value for key {', '.join(missing)}")
             )
             continue
-        out.rows.append(obj)
-    if not out.rows and not out.rejected:
+        out.objects.append(obj)
+    if not out.objects and not out.rejected:
         out.empty = True
     return out

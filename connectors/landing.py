@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from yiwang.contracts import Table, load_contract
-from yiwang.ops import ensure_ops, quarantine_data, quarantine_row
+from yiwang.ops import QuarantineEntry, ensure_ops, quarantine_batch, quarantine_data
 from yiwang.settings import get_settings, hmac_key
 from yiwang.warehouse import Tx, Warehouse, qident, qliteral, qname
 
@@ -304,9 +304,10 @@ class TableLoad:
         self.rows_read = 0
         self.n_quarantined = 0
         self._quarantine_seen: dict[str, int] = {}  # quarantine id stem -> occurrences in this batch
+        self._quarantined: list[QuarantineEntry] = []  # written to ops.quarantine in _finish
         self.entry: LedgerEntry | None = None
         self.message: str | None = None
-        self._buffer: list[dict[str, str | None]] = []
+        self._buffer: list[Mapping[str, Any]] = []  # rows given to add_rows, not landed yet (kept as given)
         self._future: list[tuple[str | None, str, str]] = []  # (row key, cursor value, row hash)
         self.extracted_at = utcnow()
         self._seq = 0
@@ -360,12 +361,22 @@ class TableLoad:
         return {sanitise_column(k) if k not in self._known else k: to_text(v) for k, v in row.items()}
 
     def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Rows as dicts keyed by field name (values as received), landed in batches of CHUNK_ROWS."""
+        """Rows as dicts keyed by field name (values as received), landed in batches of CHUNK_ROWS (each batch
+        turned into columns at once, see :meth:`_flush`)."""
         for row in rows:
             self.rows_read += 1
-            self._buffer.append(self._clean(row))
+            self._buffer.append(row)
             if len(self._buffer) >= CHUNK_ROWS:
                 self._flush()
+
+    def add_cells(self, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Rows given as lists of values, ``names[j]`` naming value ``j`` of every row (a CSV or XLSX sheet
+        below its header): :meth:`add_columns` of each CHUNK_ROWS of them, without a dict per row."""
+        for start in range(0, len(rows), CHUNK_ROWS):
+            chunk = rows[start : start + CHUNK_ROWS]
+            if any(len(r) != len(names) for r in chunk):
+                raise ValueError(f"rows of {len(names)} named values must all be {len(names)} wide")
+            self.add_columns(names, list(zip(*chunk, strict=True)) if names else [])
 
     def add_columns(self, names: Sequence[str], columns: Sequence[Sequence[Any]]) -> None:
         """One batch of rows given column by column: ``columns[j][i]`` is field ``names[j]`` of row ``i`` (values
@@ -418,23 +429,9 @@ class TableLoad:
         occurrence = self._quarantine_seen.get(stem, 0)
         self._quarantine_seen[stem] = occurrence + 1
         quarantine_id = stem if occurrence == 0 else f"{stem}-{occurrence}"
-        self._tx.execute(
-            "insert into ops.quarantine_sightings values (?, ?, ?)", [self.batch_id, quarantine_id, utcnow()]
-        )
-        # a row re-queued after a fix at the source that comes back still bad: its entry opens again
-        quarantine_row(
-            self._tx,
-            quarantine_id,
-            system=self.table.system,
-            table_name=self.table.name,
-            batch_id=self.batch_id,
-            source_file=self.source_file,
-            rule=rule,
-            reason=reason,
-            row_data=data,
-            at=utcnow(),
-            reopen="requeued",
-        )
+        # written with the batch (quarantine_batch, a few statements for all of them): a row re-queued after a
+        # fix at the source that comes back still bad has its entry opened again
+        self._quarantined.append(QuarantineEntry(quarantine_id, rule, reason, data, utcnow()))
 
     def distinct_keys_in_raw(self) -> int:
         """Distinct contract keys in raw plus this (uncommitted) batch."""
@@ -477,12 +474,24 @@ class TableLoad:
             self._raw_columns.append(name)
 
     def _flush(self) -> None:
-        """The buffered rows (dicts of text), column by column, into the batch."""
+        """The buffered rows (dicts of values as received), column by column, into the batch.
+
+        A column per name the rows use, its values made text at once (:func:`text_column`, :func:`to_text` of
+        each); a name missing from a row is NULL there, as a NULL value is. Where two names of the batch land
+        under one column name (sanitised alike), each row is cleaned on its own instead (the later of the two
+        in that row wins), as it always was."""
         if not self._buffer:
             return
         rows, self._buffer = self._buffer, []
+        known = self._known
         names = dict.fromkeys(k for r in rows for k in r)
-        self._land({k: [r.get(k) for r in rows] for k in names}, len(rows))
+        landing = {k: k if k in known else sanitise_column(k) for k in names}
+        if len(set(landing.values())) < len(landing):
+            clean = [self._clean(r) for r in rows]
+            names = dict.fromkeys(k for r in clean for k in r)
+            self._land({k: [r.get(k) for r in clean] for k in names}, len(rows))
+            return
+        self._land({landing[k]: text_column([r.get(k) for r in rows]) for k in names}, len(rows))
 
     def _land(self, text: dict[str, list[str | None]], n: int) -> None:
         """``n`` rows of text, column by column, into the batch's rows as one Arrow record batch."""
@@ -552,6 +561,15 @@ class TableLoad:
             params + ([path_latest] if path_latest is not None else []),
         )
         rows_new = int(tx.scalar(f"select count(*) from {raw}") or 0) - before
+        quarantine_batch(
+            tx,
+            self.batch_id,
+            self._quarantined,
+            system=self.table.system,
+            table_name=self.table.name,
+            source_file=self.source_file,
+            reopen="requeued",
+        )
         if isinstance(self._rows, _TempTable):
             self._rows.close()
         if self.rows_read != distinct + self.n_quarantined:

@@ -64,10 +64,25 @@ class Rejected:
 
 @dataclass
 class ParsedFile:
-    rows: list[dict[str, str | None]] = field(default_factory=list)
+    """A parsed drop. Rows of a CSV or XLSX are ``cells``: one list of values per row, ``names[j]`` naming
+    value ``j`` (every row as wide as the header); a JSONL drop's rows are ``objects``, one dict per line.
+    Either lands column by column (:meth:`connectors.landing.TableLoad.add_cells`, ``add_rows``)."""
+
+    names: list[str] = field(default_factory=list)
+    cells: list[list[str | None]] = field(default_factory=list)
+    objects: list[dict[str, object]] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     empty: bool = False
+
+    @property
+    def rows(self) -> list[dict[str, object]]:
+        """Every row as a dict keyed by field name (for reading; landing takes the cells as they are)."""
+        return [dict(zip(self.names, row, strict=True)) for row in self.cells] + self.objects
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.cells) + len(self.objects)
 
 
 # -- headers --------------------------------------------------------------------------------------------
@@ -237,10 +252,12 @@ def parse_csv(data: bytes, table: Table) -> ParsedFile:
             )
         )
     width = len(header)
+    out.names = names
+    rows = out.cells
     for fields, first, end, error in records[hdr + 1 :]:
         if fields is not None and len(fields) == width:  # the common case first
             if not _blank(fields):
-                out.rows.append(dict(zip(names, fields, strict=True)))
+                rows.append(fields)
             continue
         where = _lines_label(first, end)
         line = "\n".join(feed[first - 1 : end]).rstrip("\r\n")
@@ -273,8 +290,8 @@ def parse_csv(data: bytes, table: Table) -> ParsedFile:
                 )
             )
             continue
-        out.rows.append(dict(zip(names, fields, strict=True)))
-    if not out.rows and not out.rejected:
+        rows.append(fields)
+    if not out.cells and not out.rejected:
         out.empty = True
     return out
 
@@ -336,7 +353,7 @@ def _emit_xlsx_rows(rows: Iterable[Sequence[Any]], names: list[str], out: Parsed
                 continue
             values = values[:width]
         values += [None] * (width - len(values))
-        out.rows.append(dict(zip(names, values, strict=True)))
+        out.cells.append(values)
     return n + 1
 
 
@@ -369,6 +386,7 @@ def parse_xlsx(path: Path, table: Table) -> ParsedFile:
                 header.pop()
             names = hmap.resolve(header)
             check_header(out, header, names, table)
+            out.names = names
             nxt = _emit_xlsx_rows(head[hdr + 1 :], names, out, hdr + 2)
             _emit_xlsx_rows(rows, names, out, nxt)
         if chosen is None:
@@ -380,7 +398,7 @@ def parse_xlsx(path: Path, table: Table) -> ParsedFile:
         out.notes.append(f"sheet {chosen!r}")
         if ignored:
             out.notes.append(f"ignored sheet(s): {', '.join(ignored)}")
-        if not out.rows and not out.rejected:
+        if not out.cells and not out.rejected:
             out.empty = True
         return out
     finally:

@@ -5,7 +5,7 @@ per row, however often it is delivered) and quarantine_sightings (which batches 
 and file_state (cursors, delivered files), future_rows (cursors beyond extraction time + skew) and raw_rejects
 (rows a raw gate rejected after landing; staging's latest_version macro leaves them out). The loader
 (connectors/) and the gates (expectations/) both write here, so the DDL lives in the foundation, and so does
-the one writer of ops.quarantine (:func:`quarantine_row`, with :func:`quarantine_data`, which pseudonymises
+the one writer of ops.quarantine (:func:`quarantine_row`, and :func:`quarantine_batch` for a load's rows, with :func:`quarantine_data`, which pseudonymises
 whatever shape a rejected row has).
 """
 
@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import pyarrow as pa
 
 from yiwang.privacy import pseudonymise_csv_line, pseudonymise_row, pseudonymise_text, pseudonymise_values
 from yiwang.warehouse import Tx
@@ -115,3 +118,74 @@ def quarantine_row(
         [quarantine_id, system, table_name, batch_id, source_file, rule, reason, row_data, at],
     )
     return "inserted"
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    """One row a load quarantines (see :func:`quarantine_batch`)."""
+
+    quarantine_id: str
+    rule: str
+    reason: str
+    row_data: str
+    at: dt.datetime
+
+
+def quarantine_batch(
+    tx: Tx,
+    batch_id: str,
+    entries: Sequence[QuarantineEntry],
+    *,
+    system: str,
+    table_name: str,
+    source_file: str | None,
+    reopen: str,
+) -> None:
+    """:func:`quarantine_row` of each of a batch's entries (ids distinct), with its sighting, in a few
+    statements however many there are: every sighting inserted at once; entries already there whose status
+    is ``reopen`` opened again; the ids not there yet inserted 'open' at once; the others left as they are."""
+    if not entries:
+        return
+    tx.insert_arrow(
+        "ops.quarantine_sightings",
+        pa.table(
+            {
+                "batch_id": pa.array([batch_id] * len(entries), pa.string()),
+                "quarantine_id": pa.array([e.quarantine_id for e in entries], pa.string()),
+                "seen_at": pa.array([e.at for e in entries], pa.timestamp("us")),
+            }
+        ),
+    )
+    this_batch = "select quarantine_id from ops.quarantine_sightings where batch_id = ?"
+    existing = {
+        i
+        for (i,) in tx.query(
+            f"select quarantine_id from ops.quarantine where quarantine_id in ({this_batch})", [batch_id]
+        )
+    }
+    if existing:
+        tx.execute(
+            f"update ops.quarantine set status = 'open' where status = ? and quarantine_id in ({this_batch})",
+            [reopen, batch_id],
+        )
+    new = [e for e in entries if e.quarantine_id not in existing]
+    if not new:
+        return
+    n = len(new)
+    tx.insert_arrow(
+        "ops.quarantine",
+        pa.table(
+            {
+                "quarantine_id": pa.array([e.quarantine_id for e in new], pa.string()),
+                "system": pa.array([system] * n, pa.string()),
+                "table_name": pa.array([table_name] * n, pa.string()),
+                "batch_id": pa.array([batch_id] * n, pa.string()),
+                "source_file": pa.array([source_file] * n, pa.string()),
+                "rule": pa.array([e.rule for e in new], pa.string()),
+                "reason": pa.array([e.reason for e in new], pa.string()),
+                "row_data": pa.array([e.row_data for e in new], pa.string()),
+                "quarantined_at": pa.array([e.at for e in new], pa.timestamp("us")),
+                "status": pa.array(["open"] * n, pa.string()),
+            }
+        ),
+    )
