@@ -198,7 +198,11 @@ def apply_duckdb_limits(con: Any) -> None:
     settings = get_settings()
     if settings.duckdb_temp_dir is not None:
         settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
-        con.execute(f"set temp_directory = {qliteral(str(settings.duckdb_temp_dir))}")
+        # a second connection to a database this process has open shares its instance, and DuckDB refuses to
+        # set temp_directory again once a query spilled there, even to the same place: set it only when it differs
+        (current,) = con.execute("select current_setting('temp_directory')").fetchone()
+        if current != str(settings.duckdb_temp_dir):
+            con.execute(f"set temp_directory = {qliteral(str(settings.duckdb_temp_dir))}")
     if settings.duckdb_memory_limit:
         con.execute(f"set memory_limit = {qliteral(settings.duckdb_memory_limit)}")
     if settings.duckdb_threads:

@@ -107,3 +107,30 @@ def test_duckdb_memory_limit_and_spill_dir(tmp_path: Path, monkeypatch: pytest.M
         assert int(threads) == 1
     finally:
         get_settings.cache_clear()
+
+
+def test_a_second_connection_after_a_spill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a query spilled, DuckDB refuses to set temp_directory again, even to the same place: a second
+    connection to the warehouse in the same process (the same database instance) still opens."""
+    from yiwang.settings import get_settings
+    from yiwang.warehouse import open_warehouse
+
+    monkeypatch.setenv("YIWANG_HOME", str(tmp_path))
+    monkeypatch.setenv("YIWANG_DUCKDB_MEMORY_LIMIT", "64MB")
+    monkeypatch.setenv("YIWANG_DUCKDB_THREADS", "1")
+    monkeypatch.delenv("YIWANG_WAREHOUSE_URL", raising=False)
+    get_settings.cache_clear()
+    spill = tmp_path / "tmp" / "duckdb"
+    try:
+        with open_warehouse() as first:
+            with first.transaction() as tx:
+                tx.execute(
+                    "create table x as select i, md5(cast(i as varchar)) as s from range(2000000) r(i)"
+                )
+                tx.execute("create table y as select * from x order by s")  # past 64 MB: spills
+                assert any(spill.iterdir()), "the sort did not spill"
+            with open_warehouse() as second:  # while the first is open: the same database instance
+                assert second.scalar("select count(*) from y") == 2_000_000
+                assert second.scalar("select current_setting('temp_directory')") == str(spill)
+    finally:
+        get_settings.cache_clear()
