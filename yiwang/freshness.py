@@ -10,11 +10,13 @@ sources.yaml does not configure, e.g. reference). The build DAG runs :func:`chec
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yiwang.dbt_runner import DbtRunError, run_dbt
+from yiwang.dbt_runner import DbtRunError, default_target, run_dbt
 from yiwang.settings import Settings, get_settings
 
 
@@ -57,6 +59,13 @@ def freshness_vars(settings: Settings | None = None) -> dict[str, float]:
         out[f"freshness_{system}_error_hours"] = hours
         out[f"freshness_{system}_warn_hours"] = max(hours / 2, 1)
     return out
+
+
+def freshness_target_path(settings: Settings, target: str | None = None) -> Path:
+    """dbt's target path for ``dbt source freshness``: under YIWANG_HOME, per profiles.yml target and per
+    ``DBT_TARGET_PATH`` (parallel test workers keep their own), never shared with another dbt command."""
+    name = Path(os.environ.get("DBT_TARGET_PATH") or "target").name
+    return settings.home / "cache" / "dbt_freshness" / (target or default_target(settings)) / name
 
 
 def _parse(path: Path, thresholds: dict[str, float]) -> FreshnessResult:
@@ -104,12 +113,20 @@ def check_freshness(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     dvars = freshness_vars(settings)
-    args: list[Any] = ["source", "freshness", "--vars", json.dumps(dvars), "--target-path", str(out.parent)]
+    # dbt's target path for this command alone: its partial-parse state carries these vars, and a target path
+    # shared with a run without them (the docs site's `dbt docs generate`) made each of the two parse the whole
+    # project again on every build
+    work = freshness_target_path(settings, target)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "sources.json").unlink(missing_ok=True)
+    args: list[Any] = ["source", "freshness", "--vars", json.dumps(dvars), "--target-path", str(work)]
     error: DbtRunError | None = None
     try:
         run_dbt(args, target=target, settings=settings, project_dir=project_dir)
     except DbtRunError as e:  # stale sources make dbt exit non-zero; the artifact says which
         error = e
+    if (work / "sources.json").exists():
+        shutil.copyfile(work / "sources.json", out)
     if not out.exists():
         if error is not None:
             raise error

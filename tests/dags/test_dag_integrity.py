@@ -122,6 +122,7 @@ def test_build_dag_layer_mode_covers_the_project_once(monkeypatch: pytest.Monkey
     """The embedded demo's rendering: one cosmos `dbt build` per layer, chained, selecting every node once."""
     from build import DBT_LAYERS, make_build_dag
 
+    from yiwang.dbt_runner import manifest_path
     from yiwang.settings import get_settings
 
     monkeypatch.setenv("YIWANG_DBT_TASKS", "layer")
@@ -139,6 +140,12 @@ def test_build_dag_layer_mode_covers_the_project_once(monkeypatch: pytest.Monkey
     assert type(dag.get_task("dbt_marts")).__name__ == "DbtBuildLocalOperator"
     # each later layer excludes what the earlier ones selected
     assert dag.get_task("dbt_marts").exclude == f"{DBT_LAYERS[0][1]} {DBT_LAYERS[1][1]}"
+    # each layer hands dbt's partial-parse state to the next (cosmos passes none without a cache dir: every layer
+    # parsed the whole project), kept beside the project's manifest, and records no Airflow asset per dbt node
+    for name in names:
+        task = dag.get_task(name)
+        assert task.partial_parse and task.cache_dir == manifest_path().parent / "cosmos_layers", name
+        assert task.emit_datasets is False, name
 
 
 def test_dbt_tasks_setting_is_checked(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from faultkit import Hub
 
 from connectors.errors import ExtractError
 from expectations.run import GateFailed
-from yiwang.freshness import StaleSourcesError, check_freshness
+from yiwang.freshness import StaleSourcesError, check_freshness, freshness_target_path
+from yiwang.settings import get_settings
 
 
 def _rewrite_items(sources: Path, **changes: object) -> None:
@@ -142,6 +143,11 @@ def test_malformed_files_land_or_quarantine_then_requeue(hub: Hub) -> None:
 def test_stale_system_fails_freshness_naming_it(hub: Hub) -> None:
     hub.extract()
     assert check_freshness().success
+    # its dbt state stays in its own target path: in the docs site's (`dbt docs generate`, run without the
+    # freshness vars) each of the two commands parsed the whole project again on every build
+    site = get_settings().site_dir / "dbt"
+    assert (site / "sources.json").exists() and not (site / "partial_parse.msgpack").exists()
+    assert (freshness_target_path(get_settings()) / "partial_parse.msgpack").exists()
     old = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=30)  # grid: error after 24 h
     with hub.wh() as wh, wh.transaction() as tx:
         for (t,) in tx.query(
