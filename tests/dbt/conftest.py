@@ -17,6 +17,8 @@ if str(HERE) not in sys.path:
 
 from raw_fixture import build_raw_fixture  # noqa: E402
 
+from yiwang.dbt_runner import release_duckdb  # noqa: E402
+
 REPO = HERE.parents[1]
 DBT_PROJECT = REPO / "dbt_project"
 
@@ -54,7 +56,12 @@ def run_dbt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., ob
         ]
         if target:
             cli += ["--target", target]
-        return dbtRunner().invoke(cli)
+        try:
+            return dbtRunner().invoke(cli)
+        finally:
+            # close the DuckDB database dbt-duckdb keeps open in this process (opened with the profile's spill
+            # directory), so the test's own connection to the file opens it afresh, as yiwang.dbt_runner does
+            release_duckdb()
 
     return _run
 
