@@ -38,26 +38,7 @@ GATE = (
     "print('RESULT ' + json.dumps({'success': r.success, 'rows': sum(r.rows_read.values()), "
     "'quarantined': r.quarantined}))"
 )
-EXTRACT = """
-import os
-from pathlib import Path
-from simulator import http_api
-from connectors import run
-from yiwang.settings import get_settings
-from yiwang.settings import SYSTEMS
-out = Path(os.environ["YIWANG_HOME"]) / "sources"
-server = http_api.serve_in_thread(out, host="127.0.0.1", port=0, approval_token=os.environ["YIWANG_APPROVAL_TOKEN"],
-                                  services_api_key=os.environ["YIWANG_SERVICES_API_KEY"])
-os.environ["YIWANG_APPROVAL_URL"] = f"{server.url}/approval"
-os.environ["YIWANG_SERVICES_URL"] = f"{server.url}/services"
-get_settings.cache_clear()
-try:
-    run.extract_reference()
-    for system in SYSTEMS:
-        run.extract_system(system)
-finally:
-    server.stop()
-"""
+EXTRACT = "from yiwang.demo import extract_simulated_sources; extract_simulated_sources()"
 CHANGE = (
     "import json, sys; from pathlib import Path; from simulator.increment import simulate_increment; "
     "print(json.dumps(simulate_increment(Path(sys.argv[1]), seed=int(sys.argv[2]), fraction=float(sys.argv[3]))))"

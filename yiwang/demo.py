@@ -216,6 +216,29 @@ def run_build(
     return True
 
 
+def extract_simulated_sources(settings: Settings | None = None) -> None:
+    """Land the reference and every system from the home's simulated sources, with the simulated APIs served on a
+    loopback port for the run (no injected faults): what the extract DAGs land, for tests and benches that change
+    the sources and extract again. Credentials from YIWANG_APPROVAL_TOKEN / YIWANG_SERVICES_API_KEY."""
+    settings = settings or get_settings()
+    server = http_api.serve_in_thread(
+        settings.home / "sources",
+        host="127.0.0.1",
+        port=0,
+        approval_token=os.environ["YIWANG_APPROVAL_TOKEN"],
+        services_api_key=os.environ["YIWANG_SERVICES_API_KEY"],
+    )
+    os.environ["YIWANG_APPROVAL_URL"] = f"{server.url}/approval"
+    os.environ["YIWANG_SERVICES_URL"] = f"{server.url}/services"
+    get_settings.cache_clear()
+    try:
+        run.extract_reference()
+        for system in SYSTEMS:
+            run.extract_system(system)
+    finally:
+        server.stop()
+
+
 def run_in_process(
     console: Console, first_delivery: list[str] | None = None, redeliver: Callable[[], object] | None = None
 ) -> bool:

@@ -69,27 +69,8 @@ def digests(warehouse: Path) -> dict[str, str]:
         con.close()
 
 
-# the day's changes landed as the extract DAGs land them: the simulated department APIs served on loopback
-_EXTRACT = r"""
-import os
-from pathlib import Path
-from connectors import run
-from simulator import http_api
-from yiwang.settings import SYSTEMS, get_settings
-
-server = http_api.serve_in_thread(Path(os.environ["YIWANG_HOME"]) / "sources", host="127.0.0.1", port=0,
-                                  approval_token=os.environ["YIWANG_APPROVAL_TOKEN"],
-                                  services_api_key=os.environ["YIWANG_SERVICES_API_KEY"])
-os.environ["YIWANG_APPROVAL_URL"] = f"{server.url}/approval"
-os.environ["YIWANG_SERVICES_URL"] = f"{server.url}/services"
-get_settings.cache_clear()
-try:
-    run.extract_reference()
-    for system in SYSTEMS:
-        run.extract_system(system)
-finally:
-    server.stop()
-"""
+# the day's changes landed as the extract DAGs land them (the simulated department APIs served on loopback)
+_EXTRACT = "from yiwang.demo import extract_simulated_sources; extract_simulated_sources()"
 
 
 def _run(home: Path, demo_env: dict[str, str], *args: str) -> None:
