@@ -57,18 +57,20 @@ def stage_main(name: str, arg: str | None) -> None:
         from expectations.run import run_raw_gate
 
         run_raw_gate(settings, full=True)  # every row, also over a reused raw the gate already validated
-    elif name == "dbt":  # arg: JSON [select, exclude]
+    elif name == "dbt":  # arg: JSON [select, exclude] or [select, exclude, command, vars]
         from yiwang.dbt_runner import run_dbt
         from yiwang.publish import build_schemas
 
-        select, exclude, *command = json.loads(arg or "[null, null]")
-        args = [command[0] if command else "build", "--select", *select.split()]
+        select, exclude, *rest = json.loads(arg or "[null, null]")
+        command = rest[0] if rest else "build"
+        dbt_vars = rest[1] if len(rest) > 1 else None
+        args = [command, "--select", *select.split()]
         if args[0] == "build":
             args += ["--exclude-resource-type", "unit_test"]  # as the pipeline builds (dbt_runner.BUILD_ARGS)
         if exclude:
             args += ["--exclude", *exclude.split()]
         with build_schemas():
-            run_dbt(args, settings=settings)
+            run_dbt(args, settings=settings, dbt_vars=dbt_vars)
     elif name == "mart_gate":
         from expectations.run import run_mart_gate
         from yiwang.warehouse import BUILD_SUFFIX
@@ -330,7 +332,8 @@ def one_run(
 ) -> dict[str, Any]:
     rows: list[dict[str, Any]] = Stages()
     wh = home / "warehouse.duckdb"
-    if not reuse_raw or not wh.exists():
+    fresh_raw = not reuse_raw or not wh.exists()
+    if fresh_raw:
         rows += extract(home, env)
         if floor:
             extract_floor(home, rows)
@@ -339,9 +342,12 @@ def one_run(
         raw_total = sum(r["rows"] or 0 for r in rows) or None
         rows.append({"stage": "raw gate", "rows": raw_total, "seconds": secs, "peak": peak})
     chosen = [layer for layer in (LAYERS or dbt_layers()) if not only or layer[0] in only]
-    if only and "staging" not in only:  # the seeds and staging views the chosen layers read, untimed
+    if only and "staging" not in only:  # the seeds and staging tables the chosen layers read, untimed
         staging = next(layer for layer in LAYERS if layer[0] == "staging")
-        run_stage(env, "dbt", json.dumps([staging[1], None, "run"]))
+        # over a reused raw nothing was loaded since staging was last built: no lookback (staging keeps itself by
+        # changed key; a model whose code changed, or that is missing, still rebuilds in full)
+        lookback = None if fresh_raw else {"staging_lookback_hours": 0}
+        run_stage(env, "dbt", json.dumps([staging[1], None, "run", lookback]))
     if floor:  # the warehouse as the dbt build finds it, for the floor (copied outside any timing)
         shutil.rmtree(home / "floor", ignore_errors=True)
         (home / "floor").mkdir()

@@ -67,3 +67,15 @@
 {% macro exact_avg(expr) -%}
     cast(avg(cast({{ expr }} as numeric(30, 12))) as double precision)
 {%- endmacro %}
+
+{#- A number in [0, 1) fixed by the text `expr` (the first 32 bits of its MD5): the same on every run and
+    both engines, for deterministic sampling (a row is in a sample of rate r when hash_unit(key) < r). -#}
+{% macro hash_unit(expr) -%}
+    {{ return(adapter.dispatch('hash_unit', 'yiwang')(expr)) }}
+{%- endmacro %}
+{% macro default__hash_unit(expr) -%}
+    (cast(cast(('x' || substr(md5({{ expr }}), 1, 8)) as bit(32)) as bigint) / 4294967296.0)
+{%- endmacro %}
+{% macro duckdb__hash_unit(expr) -%}
+    (cast(('0x' || substr(md5({{ expr }}), 1, 8)) as bigint) / 4294967296.0)
+{%- endmacro %}

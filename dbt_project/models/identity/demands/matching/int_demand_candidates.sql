@@ -10,6 +10,12 @@
     kind = 'chance_time': the same community (by the identity layer's placement), another estate or
     building, within the window (two incidents: one incident is at one building): how often two
     unrelated reports fall into each time bin.
+    The chance pairs (they only count how often levels agree by chance) are a deterministic sample when a
+    kind has more than var demand_chance_max_pairs (default 1,000,000, Splink's max_pairs for u): the
+    pairs whose first report's hash_unit is below the budget over the kind's pairs, as Splink samples
+    pairs at random to estimate u. The candidates are never sampled. Pairs within the window are found by
+    a band join on time buckets as wide as the window, so no query enumerates every pair of a community or
+    a building (the city build ran out of memory on that).
 
     Comparisons (levels ordered from the strongest agreement; NULL = not compared):
     - category (pairs without a complaint): the character-bigram Jaccard of the two category names is 1
@@ -25,8 +31,14 @@
       hours, the same day, the next day, later (bins fixed a priori, not fitted; the data gives their
       m and u). -#}
 {%- set window_hours = var('demand_window_hours', 120) %}
+{%- set max_chance_pairs = var('demand_chance_max_pairs', 1000000) %}
 with reports as (
-    select * from {{ ref('int_demand_reports') }}
+    select
+        *,
+        -- time bucket as wide as the window: two reports within the window are in the same or adjacent buckets
+        floor(cast({{ dbt.datediff("cast('2000-01-01' as timestamp)", 'reported_at', 'hour') }} as double precision)
+              / {{ window_hours }})                     as bucket
+    from {{ ref('int_demand_reports') }}
     where estate_match_key is not null and building is not null and reported_at is not null
 ),
 
@@ -36,6 +48,71 @@ bigrams as (
 
 complaint_categories as (
     select complaint_category, major_code from {{ ref('demand_complaint_categories') }}
+),
+
+-- each report once per bucket it can meet within the window (its own and the two adjacent)
+reports_near as (
+    select r.report_id, r.estate_match_key, r.building, r.community_code, r.reported_at, r.source_table,
+           r.bucket + o.offset_buckets as bucket
+    from reports as r
+    cross join (select -1 as offset_buckets union all select 0 union all select 1) as o
+),
+
+-- the same estate and building within the window (the candidates); never two records of one grid or
+-- property table
+building_near as (
+    select ra.report_id as a_id, rb.report_id as b_id
+    from reports as ra
+    inner join reports_near as rb
+        on rb.estate_match_key = ra.estate_match_key and rb.building = ra.building and rb.bucket = ra.bucket
+       and rb.report_id > ra.report_id
+    where abs({{ dbt.datediff('ra.reported_at', 'rb.reported_at', 'minute') }}) <= {{ window_hours }} * 60
+      and (ra.source_table <> rb.source_table or ra.source_table = 'tickets')
+),
+
+-- the same community, another estate or building, within the window (chance_time)
+community_near as (
+    select ra.report_id as a_id, rb.report_id as b_id
+    from reports as ra
+    inner join reports_near as rb
+        on rb.community_code = ra.community_code and rb.bucket = ra.bucket and rb.report_id > ra.report_id
+       and (rb.estate_match_key <> ra.estate_match_key or rb.building <> ra.building)
+    where abs({{ dbt.datediff('ra.reported_at', 'rb.reported_at', 'minute') }}) <= {{ window_hours }} * 60
+      and (ra.source_table <> rb.source_table or ra.source_table = 'tickets')
+),
+
+-- the chance pairs are a deterministic sample of at most about var demand_chance_max_pairs of each kind (as
+-- Splink estimates u from a random sample of max_pairs): a pair is kept when its first report is in a sample
+-- of reports whose rate is that budget over the pairs of the kind (same building, any time apart: an upper
+-- bound of chance_place); every pair is kept while the kind has fewer pairs than the budget
+sample_rates as (
+    select
+        least(1.0, {{ max_chance_pairs }} / greatest(1.0, (
+            select cast(sum(n * (n - 1) / 2) as double precision)
+            from (select count(*) as n from reports group by estate_match_key, building) as per_building
+        )))                                             as place_rate,
+        least(1.0, {{ max_chance_pairs }} / greatest(1.0, (
+            select cast(count(*) as double precision) from community_near
+        )))                                             as time_rate
+),
+
+blocks as (
+    select a_id, b_id from building_near
+    union all
+    select cn.a_id, cn.b_id
+    from community_near as cn
+    cross join sample_rates as sr
+    where {{ hash_unit('cn.a_id') }} < sr.time_rate
+    union all
+    -- the same estate and building, further apart than the window (chance_place)
+    select ra.report_id, rb.report_id
+    from reports as ra
+    cross join sample_rates as sr
+    inner join reports as rb
+        on rb.estate_match_key = ra.estate_match_key and rb.building = ra.building and rb.report_id > ra.report_id
+    where {{ hash_unit('ra.report_id') }} < sr.place_rate
+      and abs({{ dbt.datediff('ra.reported_at', 'rb.reported_at', 'minute') }}) > {{ window_hours }} * 60
+      and (ra.source_table <> rb.source_table or ra.source_table = 'tickets')
 ),
 
 pairs as (
@@ -65,24 +142,9 @@ pairs as (
                        and k.major_code in ('*', coalesce(a.cat_major, b.cat_major)))
             end
         end                                             as complaint_fits
-    from (
-        -- the same estate and building, any time apart (candidates and chance_place)
-        select ra.report_id as a_id, rb.report_id as b_id
-        from reports as ra
-        inner join reports as rb
-            on rb.estate_match_key = ra.estate_match_key and rb.building = ra.building and rb.report_id > ra.report_id
-        union all
-        -- the same community, another estate or building, within the window (chance_time)
-        select ra.report_id, rb.report_id
-        from reports as ra
-        inner join reports as rb
-            on rb.community_code = ra.community_code and rb.report_id > ra.report_id
-           and (rb.estate_match_key <> ra.estate_match_key or rb.building <> ra.building)
-        where abs({{ dbt.datediff('ra.reported_at', 'rb.reported_at', 'minute') }}) <= {{ window_hours }} * 60
-    ) as blocks
+    from blocks
     inner join reports as a on a.report_id = blocks.a_id
     inner join reports as b on b.report_id = blocks.b_id
-    where a.source_table <> b.source_table or a.source_table = 'tickets'
 ),
 
 n_grams as (
