@@ -306,25 +306,10 @@ class SmallPg:
 
 
 _PG_BUILD = r"""
-import os, sys
-from pathlib import Path
-from simulator import http_api
-from connectors import run
+from yiwang.demo import extract_simulated_sources
 from yiwang.publish import build_and_publish
-from yiwang.settings import SYSTEMS, get_settings
 
-server = http_api.serve_in_thread(Path(os.environ["YIWANG_HOME"]) / "sources", host="127.0.0.1", port=0,
-                                  approval_token=os.environ["YIWANG_APPROVAL_TOKEN"],
-                                  services_api_key=os.environ["YIWANG_SERVICES_API_KEY"])
-os.environ["YIWANG_APPROVAL_URL"] = f"{server.url}/approval"
-os.environ["YIWANG_SERVICES_URL"] = f"{server.url}/services"
-get_settings.cache_clear()
-try:
-    run.extract_reference()
-    for system in SYSTEMS:
-        run.extract_system(system)
-finally:
-    server.stop()
+extract_simulated_sources()
 build_and_publish(target="postgres", docs=False, on_step=lambda step, detail: print(f"{step}: {detail}"))
 """
 
