@@ -41,9 +41,13 @@ BUILD_ARGS = ("build", *NO_UNIT_TESTS)
 class DbtRunError(RuntimeError):
     """A dbt invocation failed; ``failed_nodes`` names the nodes that errored or failed."""
 
-    def __init__(self, args: list[str], failed_nodes: list[str], detail: str | None = None) -> None:
+    def __init__(
+        self, args: list[str], failed_nodes: list[str], detail: str | None = None, result: Any = None
+    ) -> None:
         self.args_ = args
         self.failed_nodes = failed_nodes
+        # dbt's result object, when dbt returned one (stale sources: the FreshnessResult that says which)
+        self.result = result
         what = f"failed nodes: {', '.join(failed_nodes)}" if failed_nodes else (detail or "see the dbt log")
         super().__init__(f"dbt {' '.join(args)} failed; {what}")
 
@@ -167,11 +171,14 @@ def run_dbt(
     project_dir: Path | None = None,
     settings: Settings | None = None,
     dbt_vars: Mapping[str, Any] | None = None,
+    write_json: bool = True,
 ) -> Any:
     """Run ``dbt <args>`` in-process against the configured warehouse; return the ``dbtRunnerResult``.
 
-    ``dbt_vars`` (e.g. ``{"as_of": "2025-06-30"}``) go to dbt as ``--vars`` (JSON).
-    Raises :class:`DbtRunError` (naming the failed nodes) when dbt reports failure or raises.
+    ``dbt_vars`` (e.g. ``{"as_of": "2025-06-30"}``) go to dbt as ``--vars`` (JSON). ``write_json=False``
+    (``--no-write-json``): dbt writes none of its JSON artifacts (manifest.json after the parse and again after
+    the run, run_results.json / sources.json); a caller that needs one writes it from the result.
+    Raises :class:`DbtRunError` (naming the failed nodes, holding dbt's result) when dbt reports failure or raises.
     """
     from dbt.cli.main import dbtRunner  # noqa: PLC0415 - dbt takes seconds to import; only its runs need it
 
@@ -188,6 +195,8 @@ def run_dbt(
     ]
     if dbt_vars:
         cli_args += ["--vars", json.dumps(dict(dbt_vars), sort_keys=True)]
+    if not write_json:
+        cli_args.append("--no-write-json")
     try:
         with _environ(dbt_env(settings)):
             result = dbtRunner().invoke(cli_args)
@@ -195,7 +204,9 @@ def run_dbt(
         release_duckdb()
     if not result.success:
         detail = repr(result.exception) if result.exception is not None else None
-        raise DbtRunError(args, _failed_nodes(result) if result.result is not None else [], detail)
+        raise DbtRunError(
+            args, _failed_nodes(result) if result.result is not None else [], detail, result=result.result
+        )
     return result
 
 

@@ -147,7 +147,15 @@ def test_stale_system_fails_freshness_naming_it(hub: Hub) -> None:
     # freshness vars) each of the two commands parsed the whole project again on every build
     site = get_settings().site_dir / "dbt"
     assert (site / "sources.json").exists() and not (site / "partial_parse.msgpack").exists()
-    assert (freshness_target_path(get_settings()) / "partial_parse.msgpack").exists()
+    work = freshness_target_path(get_settings())
+    assert (work / "partial_parse.msgpack").exists()
+    # dbt writes none of its JSON artifacts there (the whole manifest, twice, that nothing read): sources.json is
+    # written from dbt's result, as dbt writes it, and copied into the site
+    assert not (work / "manifest.json").exists() and not (work / "run_results.json").exists()
+    fresh = json.loads((site / "sources.json").read_text(encoding="utf-8"))
+    assert fresh["metadata"]["dbt_schema_version"].endswith("/sources/v3.json")
+    assert {r["status"] for r in fresh["results"]} == {"pass"} and len(fresh["results"]) >= 20
+    assert (work / "sources.json").read_bytes() == (site / "sources.json").read_bytes()
     old = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=30)  # grid: error after 24 h
     with hub.wh() as wh, wh.transaction() as tx:
         for (t,) in tx.query(
