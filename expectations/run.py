@@ -460,14 +460,25 @@ def _select(spec: SuiteSpec, present: list[str], templates: dict[str, str], *, e
 # --- GX ----------------------------------------------------------------------------------------------
 
 
+# One GX file context per GX project directory and process: the build DAG runs the raw gate and the mart gate in
+# one process (every task of a `yiwang demo` / `dags test` run), and opening the context again cost each gate its
+# config load. Dropped when its directory's config is gone (a test's fresh directory, a home wiped).
+_CONTEXTS: dict[Path, Any] = {}
+
+
 def _gx_context(settings: Settings) -> Any:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
     from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
 
-    settings.gx_dir.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
+    root = settings.gx_dir.resolve()
+    context = _CONTEXTS.get(root)
+    if context is not None and (root / "gx" / "great_expectations.yml").is_file():
+        return context
+    root.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(root))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    _CONTEXTS[root] = context
     return context
 
 
@@ -490,9 +501,17 @@ class _GxRun:
 
     @property
     def source(self) -> Any:
-        """The pandas data source every suite's dataframes go through (saved once per run)."""
+        """The pandas data source every suite's dataframes go through, as the project holds it (added when it does
+        not). Kept from run to run: added again, it would drop every suite's data asset, and with them what the
+        stored validation definitions name, so each suite would have to be saved again on every run."""
         if self._source is None:
-            self._source = self.context.data_sources.add_or_update_pandas(DATA_SOURCE)
+            try:
+                source = self.context.data_sources.get(DATA_SOURCE)
+            except KeyError:
+                source = None
+            if source is None or getattr(source, "type", None) != "pandas":
+                source = self.context.data_sources.add_or_update_pandas(DATA_SOURCE)
+            self._source = source
         return self._source
 
     def build_docs(self) -> str | None:
@@ -512,6 +531,52 @@ def _expectation(c: Check) -> Any:
     return getattr(gx.expectations, cls_name)(**c.kwargs)
 
 
+def _checkpoint_name(spec: SuiteSpec) -> str:
+    return f"{spec.layer}_gate__{spec.name}"
+
+
+def _expectation_definition(e: Any) -> dict[str, Any]:
+    """What an expectation checks: its configuration less its id (GX keeps an unchanged expectation's id)."""
+    doc = e.configuration.to_json_dict()
+    doc.pop("id", None)
+    doc.pop("rendered_content", None)
+    return doc
+
+
+def _stored_checkpoint(context: Any, source: Any, spec: SuiteSpec, expectations: list[Any]) -> Any:
+    """The suite's checkpoint as the GX project stores it, when it is what :func:`_checkpoint` would save now:
+    one validation definition of the suite's name on the whole-frame batch of the suite's asset in the data source
+    as it is, the same expectations in the same order, no actions, the same result format. None otherwise (not
+    saved yet, a check changed, an asset gone): then the suite, validation definition and checkpoint are saved.
+    Saving them unchanged on every run (each save rewrites the project config) was most of the mart gate's time
+    outside validation."""
+    from great_expectations.exceptions import DataContextError  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
+
+    try:
+        checkpoint = context.checkpoints.get(_checkpoint_name(spec))
+        vds = checkpoint.validation_definitions
+        if len(vds) != 1 or checkpoint.actions or dict(checkpoint.result_format) != RESULT_FORMAT:
+            return None
+        vd = vds[0]
+        batch_def = vd.data
+        current = source.get_asset(spec.name).get_batch_definition("whole_frame")
+    except (DataContextError, LookupError, KeyError, ValueError, TypeError, AttributeError):
+        return None
+    if (
+        vd.name != spec.name
+        or vd.suite.name != spec.name
+        or batch_def.name != "whole_frame"
+        or batch_def.data_asset.name != spec.name
+        or batch_def.data_asset.datasource.name != DATA_SOURCE
+        or batch_def.id != current.id
+    ):
+        return None
+    stored = [_expectation_definition(e) for e in vd.suite.expectations]
+    if stored != [_expectation_definition(e) for e in expectations]:
+        return None
+    return checkpoint
+
+
 def _checkpoint(gx_run: _GxRun, spec: SuiteSpec) -> tuple[Any, list[str]]:
     import great_expectations as gx  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier  # noqa: PLC0415 - GX takes seconds to import; only a gate run needs it
@@ -519,6 +584,10 @@ def _checkpoint(gx_run: _GxRun, spec: SuiteSpec) -> tuple[Any, list[str]]:
     context = gx_run.context
     gx_run.validated.append(ExpectationSuiteIdentifier(name=spec.name))
     source = gx_run.source
+    expectations = [_expectation(c) for c in spec.checks]
+    stored = _stored_checkpoint(context, source, spec, expectations)
+    if stored is not None:  # saved by an earlier run as this run would save it: not written again
+        return stored, [e.id for e in stored.validation_definitions[0].suite.expectations]
     try:
         asset = source.get_asset(spec.name)
     except LookupError:
@@ -527,15 +596,13 @@ def _checkpoint(gx_run: _GxRun, spec: SuiteSpec) -> tuple[Any, list[str]]:
         batch_def = asset.get_batch_definition("whole_frame")
     except KeyError:
         batch_def = asset.add_batch_definition_whole_dataframe("whole_frame")
-    suite = context.suites.add_or_update(
-        gx.ExpectationSuite(name=spec.name, expectations=[_expectation(c) for c in spec.checks])
-    )
+    suite = context.suites.add_or_update(gx.ExpectationSuite(name=spec.name, expectations=expectations))
     vd = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=spec.name, data=batch_def, suite=suite)
     )
     checkpoint = context.checkpoints.add_or_update(
         gx.Checkpoint(
-            name=f"{spec.layer}_gate__{spec.name}",
+            name=_checkpoint_name(spec),
             validation_definitions=[vd],
             actions=[],  # Data Docs are built once per gate run (run_gate), not once per suite
             result_format=RESULT_FORMAT,

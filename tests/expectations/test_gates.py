@@ -209,3 +209,55 @@ def test_registry_is_consistent() -> None:
     names = [s.name for s in RAW_SUITES + MART_SUITES]
     assert len(names) == len(set(names))
     assert {s.layer for s in RAW_SUITES} == {"raw"} and {s.layer for s in MART_SUITES} == {"mart"}
+
+
+def test_a_suite_is_saved_again_only_when_its_definition_changed(
+    warehouse: MakeWarehouse, good_catalog: list
+) -> None:
+    """A gate run saves a suite, its validation definition and checkpoint when the GX project does not hold them
+    as the suite now defines them, and not otherwise (saving them unchanged on every run was most of the mart
+    gate's time outside validation); a suite saved before still fails broken data."""
+    import dataclasses
+
+    from expectations.suites import MART_SUITES, check
+
+    spec = next(s for s in MART_SUITES if s.name == "mart_catalog__service_catalog")
+    settings = warehouse(catalog=good_catalog)
+    gx = settings.gx_dir / "gx"
+    saved = [
+        gx / "expectations" / f"{spec.name}.json",
+        gx / "validation_definitions" / f"{spec.name}.json",
+        gx / "checkpoints" / f"mart_gate__{spec.name}.json",
+        gx / "great_expectations.yml",
+    ]
+
+    def stamps() -> list[int]:
+        return [p.stat().st_mtime_ns for p in saved]
+
+    def results() -> int:
+        return sum(1 for _ in (gx / "uncommitted" / "validations").rglob("*.json"))
+
+    assert run_gate("mart", settings, specs=[spec]).success
+    first, stored = stamps(), results()
+    assert run_gate("mart", settings, specs=[spec]).success
+    assert stamps() == first, "an unchanged suite was saved again"
+    assert results() == stored + 1  # the run's validation result is stored as before
+
+    # a changed check: the suite is saved again, and validates with the new check
+    changed = dataclasses.replace(
+        spec, checks=(*spec.checks, check("expect_column_values_to_not_be_null", column="max_visits"))
+    )
+    result = run_gate("mart", settings, specs=[changed], raise_on_failure=False)
+    assert stamps()[0] != first[0] and stamps()[2] != first[2]
+    assert "max_visits" in saved[0].read_text(encoding="utf-8")
+    assert not result.success  # life items have no max_visits
+    assert _failed_types(result, spec.name) == ["expect_column_values_to_not_be_null(column=max_visits)"]
+
+    # the suite as saved before, on broken data: still fails
+    assert run_gate("mart", settings, specs=[spec]).success
+    again = stamps()
+    rows = good_catalog[:-1]
+    rows[1] = (rows[0][0], *rows[1][1:])  # duplicate item_code
+    result = run_gate("mart", warehouse(catalog=rows), specs=[spec], raise_on_failure=False)
+    assert stamps() == again
+    assert _failed_types(result, spec.name) == ["expect_column_values_to_be_unique(column=item_code)"]
