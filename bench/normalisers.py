@@ -8,7 +8,8 @@ Each side (the baseline commit, ``--baseline``, default ``main``, checked out as
 full build; ``PYTHONPATH`` puts that side's code first), into its own target path. Then ONE DuckDB connection to
 a copy of the home's warehouse (the home is only read), with the memory_limit, temp_directory and threads of
 yiwang.settings and the pseudonym UDF, runs each model's SQL as ``create or replace temp table ... as <sql>``,
-baseline and new alternating ``--repeat`` times (the lower time of each counts): seconds and baseline/new.
+baseline and new alternating ``--repeat`` times (the lower time of each counts): wall and CPU seconds (the CPU
+of this process's threads, steadier on a loaded machine) and baseline/new.
 Then the two results are compared: the same columns and types, the same row count, and EXCEPT ALL empty both
 ways. Nothing here asserts a figure; say SHARED when the machine was loaded.
 """
@@ -73,10 +74,11 @@ def compiled_sql(side: str, src: Path, work: Path, models: list[str]) -> dict[st
     return {m: out[m] for m in models}
 
 
-def timed(con: Any, sql: str, table: str) -> float:
-    t0 = time.perf_counter()
+def timed(con: Any, sql: str, table: str) -> tuple[float, float]:
+    """Wall and CPU seconds (every thread of this process: DuckDB's and the pseudonym UDF's) of one build."""
+    t0, c0 = time.perf_counter(), time.process_time()
     con.execute(f"create or replace temp table {table} as {sql}")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def compare(con: Any, a: str, b: str) -> dict[str, Any]:
@@ -112,18 +114,21 @@ def run(work: Path, sql: dict[str, dict[str, str]], repeat: int) -> list[dict[st
     con.create_function(FUNCTION_NAME, _token, [VARCHAR], VARCHAR)
     rows = []
     for model in sql["baseline"]:
-        secs: dict[str, list[float]] = {"baseline": [], "new": []}
+        secs: dict[str, list[tuple[float, float]]] = {"baseline": [], "new": []}
         for _ in range(repeat):
             for side in ("baseline", "new"):
                 secs[side].append(timed(con, sql[side][model], f"bench_{side}"))
         check = compare(con, "bench_baseline", "bench_new")
-        base, new = min(secs["baseline"]), min(secs["new"])
+        (base, base_cpu), (new, new_cpu) = min(secs["baseline"]), min(secs["new"])
         rows.append(
             {
                 "model": model,
                 "baseline_s": base,
                 "new_s": new,
                 "ratio": base / new,
+                "baseline_cpu_s": base_cpu,
+                "new_cpu_s": new_cpu,
+                "cpu_ratio": base_cpu / new_cpu,
                 **check,
                 "all_baseline_s": secs["baseline"],
                 "all_new_s": secs["new"],
@@ -131,7 +136,8 @@ def run(work: Path, sql: dict[str, dict[str, str]], repeat: int) -> list[dict[st
         )
         r = rows[-1]
         print(
-            f"{model:34} {base:8.2f} {new:8.2f} {r['ratio']:7.2f}x  rows {r['rows'][0]:>9,}  "
+            f"{model:34} {base:8.2f} {new:8.2f} {r['ratio']:7.2f}x {base_cpu:8.2f} {new_cpu:8.2f} "
+            f"{r['cpu_ratio']:7.2f}x  rows {r['rows'][0]:>9,}  "
             f"{'identical' if r['identical'] else 'DIFFERENT ' + json.dumps(check)}",
             flush=True,
         )
@@ -173,10 +179,13 @@ def main() -> None:
         f"baseline {args.baseline} ({base_rev}) vs this tree, on a copy of {args.home / 'warehouse.duckdb'}; "
         f"lower of {args.repeat} runs each"
     )
-    print(f"{'model':34} {'base s':>8} {'new s':>8} {'base/new':>8}")
+    print(
+        f"{'model':34} {'base s':>8} {'new s':>8} {'base/new':>8} {'base cpu':>8} {'new cpu':>8} {'base/new':>8}"
+    )
     rows = run(work, sql, args.repeat)
-    total_b, total_n = sum(r["baseline_s"] for r in rows), sum(r["new_s"] for r in rows)
-    print(f"{'total':34} {total_b:8.2f} {total_n:8.2f} {total_b / total_n:7.2f}x")
+    tb, tn = sum(r["baseline_s"] for r in rows), sum(r["new_s"] for r in rows)
+    cb, cn = sum(r["baseline_cpu_s"] for r in rows), sum(r["new_cpu_s"] for r in rows)
+    print(f"{'total':34} {tb:8.2f} {tn:8.2f} {tb / tn:7.2f}x {cb:8.2f} {cn:8.2f} {cb / cn:7.2f}x")
     if args.json:
         args.json.write_text(json.dumps({"baseline": base_rev, "rows": rows}, indent=1))
     if not all(r["identical"] for r in rows):

@@ -41,9 +41,32 @@
     unnest(string_split({{ expr }}, ','))
 {%- endmacro %}
 
+{#- translate_chars(expr, from_chars, to_chars): translate() with a map of printable characters (Python strings).
+    DuckDB's translate() builds its character map again for every value, ~10 µs a row for a 45-character map
+    (place_clean): there a value holding none of the characters (nearly every one) is returned after one
+    regex test of the character class instead, 30x faster and the same result. -#}
+{% macro translate_chars(expr, from_chars, to_chars) -%}
+    {{ return(adapter.dispatch('translate_chars', 'yiwang')(expr, from_chars, to_chars)) }}
+{%- endmacro %}
+{% macro default__translate_chars(expr, from_chars, to_chars) -%}
+    translate({{ expr }}, '{{ from_chars }}', '{{ to_chars }}')
+{%- endmacro %}
+{% macro duckdb__translate_chars(expr, from_chars, to_chars) -%}
+    {%- set cls = from_chars | replace('\\', '\\\\') | replace(']', '\\]') | replace('[', '\\[') | replace('^', '\\^') | replace('-', '\\-') -%}
+    {{ let_in(expr, "(case when regexp_matches(__tr, '[" ~ cls ~ "]') then translate(__tr, '" ~ from_chars ~ "', '"
+        ~ to_chars ~ "') else __tr end)", '__tr') }}
+{%- endmacro %}
+
 {#- Blank (NULL, empty, only spaces incl. the ideographic space) -> NULL, otherwise trimmed. -#}
 {% macro clean_text(expr) -%}
+    {{ return(adapter.dispatch('clean_text', 'yiwang')(expr)) }}
+{%- endmacro %}
+{% macro default__clean_text(expr) -%}
     nullif(trim(translate({{ expr }}, '　' || chr(9) || chr(10) || chr(13), '    ')), '')
+{%- endmacro %}
+{#- DuckDB: the translate only for a value holding one of the four (translate_chars) -#}
+{% macro duckdb__clean_text(expr) -%}
+    nullif(trim({{ let_in(expr, "(case when regexp_matches(__ct, '[　\\t\\n\\r]') then translate(__ct, '　' || chr(9) || chr(10) || chr(13), '    ') else __ct end)", '__ct') }}), '')
 {%- endmacro %}
 
 {#- let_in(value_expr, body, name): evaluate `value_expr` once and use it as `name` in `body`.

@@ -21,14 +21,14 @@
 
 {#- Integer from text ("12", "12.0", " １２ "), NULL when not a whole number. -#}
 {% macro to_int(expr) -%}
-    {%- set v = "trim(translate(" ~ expr ~ ", '０１２３４５６７８９－', '0123456789-'))" -%}
+    {%- set v = "trim(" ~ translate_chars(expr, '０１２３４５６７８９－', '0123456789-') ~ ")" -%}
     (case when {{ regex_like(v, '^-?[0-9]{1,9}(\\.0+)?$') }}
           then cast({{ regex_extract(v, '^(-?[0-9]{1,9})', 1) }} as integer) end)
 {%- endmacro %}
 
 {#- Decimal number from text, NULL when not numeric. -#}
 {% macro to_decimal(expr, precision=18, scale=6) -%}
-    {%- set v = "trim(translate(" ~ expr ~ ", '０１２３４５６７８９－．', '0123456789-.'))" -%}
+    {%- set v = "trim(" ~ translate_chars(expr, '０１２３４５６７８９－．', '0123456789-.') ~ ")" -%}
     (case when {{ regex_like(v, '^-?[0-9]{1,12}(\\.[0-9]+)?$') }}
           then cast({{ v }} as numeric({{ precision }}, {{ scale }})) end)
 {%- endmacro %}

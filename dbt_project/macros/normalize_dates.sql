@@ -24,7 +24,7 @@
 {%- endmacro %}
 
 {% macro _digits_halfwidth(expr) -%}
-    translate({{ expr }}, '０１２３４５６７８９－／：．　', '0123456789-/:. ')
+    {{ translate_chars(expr, '０１２３４５６７８９－／：．　', '0123456789-/:. ') }}
 {%- endmacro %}
 
 {#- Valid calendar date from integer expressions, else NULL. -#}

@@ -22,7 +22,7 @@
 {% macro id_no_clean(expr) -%}
     {#- one CASE, not nested nullif() calls: DuckDB expands nullif(a, b) into a CASE that repeats a -#}
     {%- set v = "upper(" ~ regex_replace_all(
-        "translate(" ~ expr ~ ", '０１２３４５６７８９ＸｘＥｅ＋．＊－　／', '0123456789XxEe+.*- /')",
+        translate_chars(expr, '０１２３４５６７８９ＸｘＥｅ＋．＊－　／', '0123456789XxEe+.*- /'),
         '[[:space:]_—-]', '') ~ ")" -%}
     (case when {{ v }} in ('', '{{ id_no_null_words() | join("', '") }}') then null else {{ v }} end)
 {%- endmacro %}

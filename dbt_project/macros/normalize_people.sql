@@ -16,10 +16,9 @@
     middle-dot variants of minority names (· ・ • ‧ ･ ． . 。) to U+00B7 "·", then
     traditional -> simplified. Blank -> NULL. -#}
 {% macro clean_person_name(expr) -%}
-    nullif({{ to_simplified(
-        "translate(" ~ regex_replace_all(
-            regex_replace_all(clean_text(expr), '[（(][^（()）]*[）)]$', ''),
-            '[[:space:]　]', '') ~ ", '・•‧･．.。∙', '········')") }}, '')
+    nullif({{ to_simplified(translate_chars(
+        regex_replace_all(regex_replace_all(clean_text(expr), '[（(][^（()）]*[）)]$', ''), '[[:space:]　]', ''),
+        '・•‧･．.。∙', '········')) }}, '')
 {%- endmacro %}
 
 {#- 男/1/M/male -> 'M', 女/2/F/female -> 'F', else NULL. -#}

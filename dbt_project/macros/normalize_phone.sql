@@ -15,7 +15,7 @@
 {#- The field as 'digits[,digits]': separators unified to ',', everything else but digits removed,
     country prefixes dropped per number, two mobiles run together split. -#}
 {% macro phone_digit_list(expr) -%}
-    {%- set s = "translate(" ~ expr ~ ", '０１２３４５６７８９，；、／｜', '0123456789,;,/|')" -%}
+    {%- set s = translate_chars(expr, '０１２３４５６７８９，；、／｜', '0123456789,;,/|') -%}
     {%- set s = regex_replace_all(s, '[;/|]|或', ',') -%}
     {%- set s = regex_replace_all(s, '[^0-9,]', '') -%}
     {%- set s = regex_replace_all(s, ',+', ',') -%}

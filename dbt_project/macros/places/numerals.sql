@@ -8,7 +8,7 @@
     ("〇一" -> "01"), NULL when it is not a number.
 -#}
 {% macro cn_digits_to_ascii(expr) -%}
-    translate({{ expr }}, '〇零一二两三四五六七八九０１２３４５６７８９', '001223456789' || '0123456789')
+    {{ translate_chars(expr, '〇零一二两三四五六七八九０１２３４５６７８９', '0012234567890123456789') }}
 {%- endmacro %}
 
 {#- Value of one positional unit (千 / 百 / 十) in an ASCII-digit text `v`: the digit before it

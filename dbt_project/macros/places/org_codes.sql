@@ -32,5 +32,5 @@
 {#- Organisation name -> match form: no spaces or brackets, full-width letters/digits folded,
     "（" and "(" unified. -#}
 {% macro org_name_key(expr) -%}
-    nullif({{ regex_replace_all("translate(" ~ clean_text(expr) ~ ", '（）０１２３４５６７８９', '()0123456789')", '[[:space:]]', '') }}, '')
+    nullif({{ regex_replace_all(translate_chars(clean_text(expr), '（）０１２３４５６７８９', '()0123456789'), '[[:space:]]', '') }}, '')
 {%- endmacro %}

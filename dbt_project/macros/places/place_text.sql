@@ -15,7 +15,7 @@
 
 {#- Full-width digits, letters, dashes and brackets to ASCII, every blank removed; blank -> NULL. -#}
 {% macro place_clean(expr) -%}
-    nullif({{ regex_replace_all("translate(" ~ clean_text(expr) ~ ", '０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ－—–―‐（）＃', '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-----()#')", '[[:space:]　]', '') }}, '')
+    nullif({{ regex_replace_all(translate_chars(clean_text(expr), '０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ－—–―‐（）＃', '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-----()#'), '[[:space:]　]', '') }}, '')
 {%- endmacro %}
 
 {#- "前进社区第3网格" / "第3网格" / "三网格" / "前进社区3网格" / "前进村第3网格": group 1 = community text (or
