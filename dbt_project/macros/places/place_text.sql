@@ -64,16 +64,17 @@
     {%- set n = _num_class() -%}
     {%- set pa = '^(.*[^' ~ n[1:-1] ~ '])?(' ~ n ~ '+)(?:栋|幢|号楼|座)(?:(' ~ n ~ '+)(?:单元|门))?(?:(' ~ n ~ '+)(?:室|号|房)?)?' -%}
     {%- set pb = '^(.*[^0-9-])?([0-9]+)-([0-9]+)-([0-9]+)' -%}
+    {#- each pattern's groups from one regex run (rx_groups), bound once (let_in) -#}
+    {%- set ga = let_in(rx_groups('__adr', pa, 4), "coalesce(" ~ rx_group('__ga', 1) ~ ", '')
+            || " ~ cn_number_text(rx_group('__ga', 2)) ~ " || '栋'
+            || coalesce(" ~ cn_number_text(rx_group('__ga', 3)) ~ " || '单元', '')
+            || coalesce(" ~ cn_number_text(rx_group('__ga', 4)) ~ ", '')", '__ga') -%}
+    {%- set gb = let_in(rx_groups('__adr', pb, 4), "coalesce(" ~ rx_group('__gb', 1) ~ ", '')
+            || " ~ rx_group('__gb', 2) ~ " || '栋' || " ~ rx_group('__gb', 3) ~ " || '单元'
+            || " ~ rx_group('__gb', 4), '__gb') -%}
     {{ let_in(place_clean(expr), "(case
-        when " ~ regex_like('__adr', pa) ~ " then
-            coalesce(" ~ regex_extract('__adr', pa, 1) ~ ", '')
-            || " ~ cn_number_text(regex_extract('__adr', pa, 2)) ~ " || '栋'
-            || coalesce(" ~ cn_number_text(regex_extract('__adr', pa, 3)) ~ " || '单元', '')
-            || coalesce(" ~ cn_number_text(regex_extract('__adr', pa, 4)) ~ ", '')
-        when " ~ regex_like('__adr', pb) ~ " then
-            coalesce(" ~ regex_extract('__adr', pb, 1) ~ ", '')
-            || " ~ regex_extract('__adr', pb, 2) ~ " || '栋' || " ~ regex_extract('__adr', pb, 3) ~ " || '单元'
-            || " ~ regex_extract('__adr', pb, 4) ~ "
+        when " ~ regex_like('__adr', pa) ~ " then " ~ ga ~ "
+        when " ~ regex_like('__adr', pb) ~ " then " ~ gb ~ "
         else __adr
     end)", '__adr') }}
 {%- endmacro %}
