@@ -41,16 +41,23 @@ recentured as (
     from with_district as w
 ),
 
+flat_matched as (
+    -- the flat's four groups from one regex run (NULL when addr_rest names no whole flat)
+    select
+        w.*,
+        {{ rx_groups('w.addr_rest', idn_flat_pattern(), 4) }} as _flat
+    from recentured as w
+),
+
 parsed as (
     select
         w.*,
-        coalesce({{ regex_extract('w.addr_rest', idn_flat_pattern(), 1) }},
-                 case when not {{ regex_like('w.addr_rest', idn_flat_pattern()) }} then w.addr_rest end) as estate_text,
-        {{ regex_extract('w.addr_rest', idn_flat_pattern(), 2) }} as building,
-        {{ regex_extract('w.addr_rest', idn_flat_pattern(), 3) }} as unit,
-        {{ regex_extract('w.addr_rest', idn_flat_pattern(), 4) }} as room,
+        coalesce({{ rx_group('w._flat', 1) }}, case when w._flat is null then w.addr_rest end) as estate_text,
+        {{ rx_group('w._flat', 2) }} as building,
+        {{ rx_group('w._flat', 3) }} as unit,
+        {{ rx_group('w._flat', 4) }} as room,
         case when w.id_no_valid then w.id_fixed end as _valid_id
-    from recentured as w
+    from flat_matched as w
 )
 
 select
