@@ -84,7 +84,19 @@
     (select {{ body }} from (select {{ value_expr }} as {{ name }}) as {{ name }}_let)
 {%- endmacro %}
 {% macro duckdb__let_in(value_expr, body, name) -%}
-    list_transform([{{ value_expr }}], lambda {{ name }}: {{ body }})[1]
+    {%- if modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)?|"[^"]+"', value_expr | trim) -%}
+        {{ let_inline(value_expr, body, name) }}
+    {%- else -%}
+        list_transform([{{ value_expr }}], lambda {{ name }}: {{ body }})[1]
+    {%- endif -%}
+{%- endmacro %}
+
+{#- let_inline(value_expr, body, name): `name` in `body` replaced by the expression itself (evaluated where it
+    appears). On DuckDB for a column (nothing to compute) and for a body a lambda would slow down: a constant
+    regex in a lambda body costs more than outside (the 4,102-character class of to_simplified: 0.17 s
+    instead of 0.03 s over 49,481 names). -#}
+{% macro let_inline(value_expr, body, name) -%}
+    {{ body | replace(name, '(' ~ value_expr ~ ')') }}
 {%- endmacro %}
 
 {#- Mean of a numeric expression that does not depend on the order rows are added in: the values are

@@ -3,9 +3,20 @@
 {#- Traditional -> simplified by character (table generated from OpenCC, see
     scripts/gen_t2s.py; 於/乾/徵 deliberately kept). -#}
 {% macro to_simplified(expr) -%}
+    {{ return(adapter.dispatch('to_simplified', 'yiwang')(expr)) }}
+{%- endmacro %}
+{% macro default__to_simplified(expr) -%}
     {#- translate() with a 4,102-character map costs ~0.2 ms a row; a name with no traditional character
         (nearly all of them) skips it after one regex test, ~1000x faster over a whole table -#}
     {{ let_in(expr,
+        "case when " ~ regex_like('t2s_value', '[' ~ t2s_from() ~ ']')
+        ~ " then translate(t2s_value, '" ~ t2s_from() ~ "', '" ~ t2s_to() ~ "') else t2s_value end",
+        't2s_value') }}
+{%- endmacro %}
+{#- DuckDB: the value written out where it is used (let_inline): the 4,102-character class in a lambda body
+    would cost more than the repeated value. -#}
+{% macro duckdb__to_simplified(expr) -%}
+    {{ let_inline(expr,
         "case when " ~ regex_like('t2s_value', '[' ~ t2s_from() ~ ']')
         ~ " then translate(t2s_value, '" ~ t2s_from() ~ "', '" ~ t2s_to() ~ "') else t2s_value end",
         't2s_value') }}
