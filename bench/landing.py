@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,24 +32,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.city import bench_env  # noqa: E402
-from bench.measure import run_measured  # noqa: E402
+from bench.measure import baseline_tree, run_measured  # noqa: E402
 
 SYSTEMS = ("party", "grid", "approval", "property", "services", "hotline")
 YIWANG = "import sys; sys.argv[0] = 'yiwang'; from yiwang.cli import run; run()"
 GATE = "from expectations.run import run_raw_gate; print(run_raw_gate(raise_on_failure=False).summary())"
-
-
-def baseline_tree(home: Path, rev: str) -> Path:
-    """The baseline commit as a detached worktree (made once; moved to ``rev`` if it is elsewhere)."""
-    src = home / "baseline-src"
-    want = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", rev], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    if not src.exists():
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(src), want], check=True)
-    else:
-        subprocess.run(["git", "-C", str(src), "checkout", "--detach", "-q", want], check=True)
-    return src
 
 
 def simulate(home: Path, scale: str) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 import psutil
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int]:
@@ -31,3 +34,17 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int]:
             out = log.read().decode("utf-8", "replace")
             raise RuntimeError(f"{' '.join(args[:3])} failed ({proc.returncode}):\n{out[-4000:]}")
     return seconds, peak
+
+
+def baseline_tree(work: Path, rev: str) -> Path:
+    """The baseline commit ``rev`` as a detached worktree ``work/baseline-src`` of this repository (made once; moved
+    to ``rev`` if it is elsewhere), for benches that compare a baseline with this tree in one command."""
+    src = work / "baseline-src"
+    want = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", rev], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    if not src.exists():
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(src), want], check=True)
+    else:
+        subprocess.run(["git", "-C", str(src), "checkout", "--detach", "-q", want], check=True)
+    return src

@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.city import bench_env  # noqa: E402
+from bench.measure import baseline_tree  # noqa: E402
 
 MODELS = (
     "stg_grid__residents",
@@ -42,19 +43,6 @@ COMPILE = (
     "import json, sys; from yiwang.dbt_runner import run_dbt; "
     "run_dbt(['compile', '--full-refresh', '--select', *json.loads(sys.argv[1])])"
 )
-
-
-def baseline_tree(work: Path, rev: str) -> Path:
-    """The baseline commit as a detached worktree (made once; moved to ``rev`` if it is elsewhere)."""
-    src = work / "baseline-src"
-    want = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", rev], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    if not src.exists():
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(src), want], check=True)
-    else:
-        subprocess.run(["git", "-C", str(src), "checkout", "--detach", "-q", want], check=True)
-    return src
 
 
 def compiled_sql(side: str, src: Path, work: Path, models: list[str]) -> dict[str, str]:
